@@ -1,0 +1,24 @@
+/* Credentials: passphrases from --passphrase-file / $ENF_PASSPHRASE_FILE
+ * (operator), --officer-passphrase-file / $ENF_OFFICER_PASSPHRASE_FILE
+ * (officer), else the terminal with echo off.  Never argv. */
+#ifndef ENF_CRED_H
+#define ENF_CRED_H
+
+#include <stddef.h>
+
+struct secret {
+	unsigned char *p;	/* secure memory */
+	size_t n;
+};
+
+#define PASSPHRASE_MAX 1024
+
+/* file: the option's value or NULL (then the role's environment variable,
+ * then /dev/tty).  confirm: ask twice on a terminal (setting a passphrase).
+ * prompt_what: e.g. "officer passphrase" / "new operator passphrase".
+ * ENF_FAIL with a message that names both ways when there is neither. */
+int cred_read(int role, const char *file, int confirm, const char *prompt_what,
+	      struct secret *out);
+void secret_free(struct secret *s);
+
+#endif

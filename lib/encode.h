@@ -1,0 +1,25 @@
+/* Text encodings: base64 (RFC 4648), lowercase hex, PEM-style armor. */
+#ifndef ENF_ENCODE_H
+#define ENF_ENCODE_H
+
+#include <stddef.h>
+#include "buf.h"
+
+/* Appends base64 of p to out (no line breaks; pad when `pad`). */
+int base64_encode(struct wbuf *out, const void *p, size_t n, int pad);
+/* Strict decode: only the alphabet and correct '=' padding (required when
+ * `pad`, forbidden otherwise); no whitespace.  ENF_NO on bad input. */
+int base64_decode(struct wbuf *out, const char *s, size_t n, int pad);
+int hex_encode(struct wbuf *out, const void *p, size_t n);	/* lowercase */
+/* Strict lowercase hex of exactly outlen bytes; ENF_NO otherwise. */
+int hex_decode(const char *s, size_t n, unsigned char *out, size_t outlen);
+
+/* Armor: "-----BEGIN LABEL-----\n" base64 lines of `width` chars
+ * "-----END LABEL-----\n". */
+int armor_encode(struct wbuf *out, const char *label, const void *p, size_t n, int width);
+/* Decodes one armored block starting at text (which must begin with the
+ * BEGIN line); *used receives the bytes consumed including the END line's
+ * newline.  ENF_NO on anything malformed. */
+int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n, size_t *used);
+
+#endif

@@ -1,0 +1,81 @@
+/* Errors and messages: one recorded message, printed by main() as
+ * "enf-xxx: message". */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "enf.h"
+
+static char errbuf[512];
+static const char *progname = "enf";
+
+int enf_err(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *enf_errmsg(void) { return errbuf; }
+void enf_err_clear(void) { errbuf[0] = '\0'; }
+
+void enf_setprogname(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	progname = slash ? slash + 1 : argv0;
+}
+
+const char *enf_progname(void) { return progname; }
+
+void enf_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int enf_report(int code)
+{
+	if (code != ENF_OK && errbuf[0])
+		enf_warn("%s", errbuf);
+	return code;
+}
+
+int enf_valid_name(const char *s)
+{
+	size_t i;
+
+	if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		char c = s[i];
+		if (i >= ENF_NAME_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static const char *const state_names[] = { "active", "deactivated", "compromised", "destroyed" };
+static const char *const role_names[] = { "officer", "operator" };
+
+static int lookup(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; s && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *key_state_name(int st) { return st >= 0 && st < 4 ? state_names[st] : "?"; }
+int key_state_parse(const char *s) { return lookup(state_names, 4, s); }
+const char *role_name(int r) { return r >= 0 && r < 2 ? role_names[r] : "?"; }
+int role_parse(const char *s) { return lookup(role_names, 2, s); }

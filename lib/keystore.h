@@ -1,0 +1,104 @@
+/* The keystore: one GDBM file in the instance home.
+ *
+ * Public part, readable with no credential: the instance's public identity
+ * (Ed25519 identity key, X25519 transfer key), and for each key its name,
+ * algorithm, purposes, state and public key.
+ *
+ * Private part, encrypted at rest (AES-256-GCM, record name and instance id
+ * as associated data): per role a bundle wrapped under an Argon2id key of
+ * that role's passphrase.  Both roles' bundles hold the instance identity
+ * key, the X25519 key and the seal root; only the officer's holds the
+ * governance key that signs officer-controlled state; only the operator's
+ * holds the storage key that opens user keys.  So the officer cannot sign
+ * and the operator cannot change governance state.
+ *
+ * Every write rebuilds the file beside it and renames it into place under
+ * an exclusive lock: a kill -9 leaves the old or the new state; readers never
+ * block. */
+#ifndef ENF_KEYSTORE_H
+#define ENF_KEYSTORE_H
+
+#include <time.h>
+#include "enf.h"
+#include "key.h"
+#include "cred.h"
+#include "crypto.h"
+
+#define KEYSTORE_FILE "keystore"
+#define PURPOSES_MAX 16
+#define SEAL_ROOT_LEN 32
+
+enum binding { BIND_NONE = 0, BIND_HOST };
+
+struct ks_key {
+	char name[ENF_NAME_MAX + 1];
+	int alg;			/* enum key_alg */
+	int state;			/* enum key_state */
+	char *purposes[PURPOSES_MAX];
+	size_t npurposes;
+	int64_t created;		/* UTC seconds */
+	struct pubkey pub;
+};
+
+struct keystore;
+
+struct ks_init_opts {
+	unsigned lockout;		/* failed unlocks before a role locks; default 10 */
+	int binding;			/* enum binding */
+	const struct kdf_params *kdf;	/* NULL: KDF_DEFAULT */
+};
+
+/* Create the home (0700) and its keystore; fails if a keystore exists. */
+int ks_init(const char *home, const struct ks_init_opts *o, const struct secret *officer,
+	    const struct secret *operator_, struct keystore **out);
+/* Open read-only (public view).  ENF_FAIL: missing, unsafe, corrupt. */
+int ks_open(const char *home, struct keystore **out);
+void ks_close(struct keystore *ks);
+
+/* Unlock a role: Argon2id, constant-time, lockout counted in the keystore
+ * (ENF_FAIL "locked" at the limit; ENF_FAIL "wrong passphrase" otherwise).
+ * Verifies the governance signature over officer-controlled state; ENF_NO
+ * if it does not verify (tampered keystore).  Does not audit: programs call
+ * unlock_role() (unlock.h), which reads the credential and audits. */
+int ks_unlock(struct keystore *ks, int role, const struct secret *pass);
+int ks_unlocked_role(const struct keystore *ks);	/* -1 if locked */
+
+/* Instance identity (public, no credential). */
+const struct pubkey *ks_identity_pub(const struct keystore *ks);
+const char *ks_instance_id(const struct keystore *ks);	/* "SHA256:..." */
+const unsigned char *ks_x25519_pub(const struct keystore *ks);
+int ks_binding(const struct keystore *ks);
+unsigned ks_lockout_limit(const struct keystore *ks);
+const char *ks_home(const struct keystore *ks);
+/* The public identity file: OpenSSH line of the identity key, a line
+ * "enf-x25519 BASE64" — see enf-keygen(1) "instance". */
+int ks_instance_export(const struct keystore *ks, struct wbuf *out);
+
+/* Secrets of an unlocked role (ENF_FAIL when locked). */
+const struct privkey *ks_identity_key(const struct keystore *ks);
+int ks_x25519_secret(const struct keystore *ks, unsigned char sk[X25519_LEN]);
+int ks_seal_root(const struct keystore *ks, unsigned char out[SEAL_ROOT_LEN]);
+
+/* Keys (public view). */
+size_t ks_key_count(const struct keystore *ks);
+const struct ks_key *ks_key_at(const struct keystore *ks, size_t i);	/* sorted by name */
+const struct ks_key *ks_key_find(const struct keystore *ks, const char *name);
+/* Officer. */
+int ks_key_new(struct keystore *ks, const char *name, int alg, char *const *purposes,
+	       size_t npurposes, const struct ks_key **out);
+int ks_key_set_state(struct keystore *ks, const char *name, int state);
+/* Operator: the private key of an active key. */
+int ks_key_private(const struct keystore *ks, const char *name, struct privkey *out);
+
+/* Installed policy digest (officer-controlled).  *present = 0 if none. */
+int ks_policy_digest(const struct keystore *ks, unsigned char out[32], int *present);
+int ks_set_policy_digest(struct keystore *ks, const unsigned char digest[32]);
+
+/* Officer: change a role's passphrase.  For the operator role, old_op is the
+ * current operator passphrase (only it unwraps the operator's bundle). */
+int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
+	      const struct secret *newpass);
+/* Officer: clear the operator's failure counter. */
+int ks_reset_lockout(struct keystore *ks);
+
+#endif
