@@ -1,0 +1,422 @@
+/* enf-request: make, approve and show signing requests (enf-request(1)).
+ * Needs no instance: a request is text signed with the requester's SSH key
+ * by ssh-keygen itself, so agent-held and hardware keys work unchanged. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "enf.h"
+#include "buf.h"
+#include "crypto.h"
+#include "encode.h"
+#include "envelope.h"
+#include "io.h"
+#include "keyfmt.h"
+
+/* A body is at most 4 KiB; the rest is room for signatures. */
+#define REQUEST_MAX (64 * 1024)
+#define SIG_MAX (16 * 1024)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: enf-request -k KEY -i IDENTITY -p PURPOSE -s SCOPE -r RULE\n"
+		"                   [-f sshsig|raw] [-a sha256|sha512] [-o OUT]\n"
+		"                   (--ssh-key FILE | --unsigned) [--digest ALG:HEX | FILE | -]\n"
+		"       enf-request approve --ssh-key FILE [-o OUT] [REQUEST|-]\n"
+		"       enf-request show [REQUEST|-]\n"
+		"       enf-request -h | --version\n");
+}
+
+/* Run `ssh-keygen -q -Y sign -n NS -f KEYFILE` with msg on its stdin and
+ * collect the armored signature from its stdout.  argv, no shell; the
+ * environment (SSH_AUTH_SOCK) passes through; ssh-keygen's own messages
+ * and passphrase prompts (on the terminal) reach the user unchanged. */
+static int run_ssh_keygen(const char *keyfile, const char *ns, const char *msg, size_t n,
+			  struct wbuf *sig)
+{
+	int in[2], out[2], status;
+	unsigned char chunk[4096];
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(in) < 0)
+		return enf_err(ENF_FAIL, "pipe: %s", strerror(errno));
+	if (pipe(out) < 0) {
+		close(in[0]), close(in[1]);
+		return enf_err(ENF_FAIL, "pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		return enf_err(ENF_FAIL, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-n", (char *)ns,
+				 "-f", (char *)keyfile, NULL };
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(127);
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		execvp(argv[0], argv);
+		fprintf(stderr, "enf-request: cannot run ssh-keygen: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	/* The body (<= 4 KiB) fits in the pipe: writing it all before reading
+	 * cannot deadlock. */
+	if (io_write_all(in[1], msg, n) != ENF_OK)
+		sig->failed = 1;
+	close(in[1]);
+	while ((r = read(out[0], chunk, sizeof chunk)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || sig->len + (size_t)r > SIG_MAX) {
+			sig->failed = 1;
+			break;
+		}
+		wbuf_put(sig, chunk, (size_t)r);
+	}
+	close(out[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return enf_err(ENF_FAIL, "waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return enf_err(ENF_FAIL, "ssh-keygen -Y sign failed (key %s)", keyfile);
+	if (sig->failed)
+		return enf_err(ENF_FAIL, "cannot collect the signature from ssh-keygen");
+	return ENF_OK;
+}
+
+/* Sign msg and check that what ssh-keygen gave back is one well-formed
+ * SSHSIG of the right namespace that verifies over msg. */
+static int ssh_sign(const char *keyfile, const char *ns, const char *msg, size_t n,
+		    struct wbuf *sig)
+{
+	struct sshsig s;
+	size_t used = 0;
+	int rc;
+
+	if ((rc = run_ssh_keygen(keyfile, ns, msg, n, sig)) != ENF_OK)
+		return rc;
+	memset(&s, 0, sizeof s);
+	rc = sshsig_parse_armored(&s, (const char *)sig->p, sig->len, &used);
+	if (rc != ENF_OK || used != sig->len || strcmp(s.ns, ns) != 0 ||
+	    sshsig_verify(&s, ns, NULL, msg, n) != ENF_OK)
+		rc = enf_err(ENF_FAIL, "ssh-keygen produced an unexpected signature");
+	sshsig_free(&s);
+	return rc;
+}
+
+static int write_out(const char *path, const void *p, size_t n)
+{
+	struct atomic_file f;
+	int rc;
+
+	if ((rc = atomic_open(&f, path, 0644)) != ENF_OK)
+		return rc;
+	if ((rc = atomic_write(&f, p, n)) != ENF_OK) {
+		atomic_abort(&f);
+		return rc;
+	}
+	return atomic_commit(&f);
+}
+
+static int read_request(const char *path, unsigned char **text, size_t *n)
+{
+	int rc = io_read_file(path, REQUEST_MAX, text, n);
+
+	if (rc == ENF_NO)
+		return enf_err(ENF_NO, "%s: request larger than %d bytes",
+			       path ? path : "-", REQUEST_MAX);
+	return rc;
+}
+
+static int hash_data(const char *path, int alg, unsigned char *digest)
+{
+	int fd = 0, rc;
+
+	if (path && strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	}
+	rc = hash_fd(alg, fd, digest);
+	if (fd != 0)
+		close(fd);
+	if (rc != ENF_OK)
+		return enf_err(ENF_FAIL, "%s: cannot read the data", path ? path : "-");
+	return ENF_OK;
+}
+
+static int parse_digest_opt(const char *s, int *alg, unsigned char *digest)
+{
+	const char *colon = strchr(s, ':');
+	char name[8];
+
+	if (!colon || (size_t)(colon - s) >= sizeof name)
+		return enf_err(ENF_USAGE, "--digest wants ALG:HEX (sha256 or sha512)");
+	memcpy(name, s, (size_t)(colon - s));
+	name[colon - s] = '\0';
+	if (strcmp(name, "sha256") == 0)
+		*alg = HASH_SHA256;
+	else if (strcmp(name, "sha512") == 0)
+		*alg = HASH_SHA512;
+	else
+		return enf_err(ENF_USAGE, "--digest: algorithm must be sha256 or sha512");
+	if (strlen(colon + 1) != 2 * hash_len(*alg) ||
+	    hex_decode(colon + 1, strlen(colon + 1), digest, hash_len(*alg)) != ENF_OK)
+		return enf_err(ENF_USAGE, "--digest: want %zu lowercase hex digits",
+			       2 * hash_len(*alg));
+	return ENF_OK;
+}
+
+enum { OPT_SSH_KEY = 256, OPT_UNSIGNED, OPT_DIGEST, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "key", required_argument, NULL, 'k' },
+	{ "identity", required_argument, NULL, 'i' },
+	{ "purpose", required_argument, NULL, 'p' },
+	{ "scope", required_argument, NULL, 's' },
+	{ "rule", required_argument, NULL, 'r' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "hash", required_argument, NULL, 'a' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "home", required_argument, NULL, 'H' },
+	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
+	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "digest", required_argument, NULL, OPT_DIGEST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	const char *key, *identity, *purpose, *scope, *rule, *format, *hash;
+	const char *out, *ssh_key, *digest;
+	int unsigned_;
+};
+
+/* getopt for every form; returns -1 to go on, else an exit code. */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "k:i:p:s:r:f:a:o:H:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->key = optarg; break;
+		case 'i': o->identity = optarg; break;
+		case 'p': o->purpose = optarg; break;
+		case 's': o->scope = optarg; break;
+		case 'r': o->rule = optarg; break;
+		case 'f': o->format = optarg; break;
+		case 'a': o->hash = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'H': break;	/* uniform option; a request needs no instance */
+		case OPT_SSH_KEY: o->ssh_key = optarg; break;
+		case OPT_UNSIGNED: o->unsigned_ = 1; break;
+		case OPT_DIGEST: o->digest = optarg; break;
+		case 'h': usage(stdout); return ENF_OK;
+		case OPT_VERSION: printf("enf-request %s\n", ENF_VERSION); return ENF_OK;
+		default: usage(stderr); return ENF_USAGE;
+		}
+	}
+	return -1;
+}
+
+static int fill_fields(const struct opts *o, const char *data, struct envelope *e)
+{
+	int alg = HASH_SHA512;
+
+	if (!o->key || !o->identity || !o->purpose || !o->scope || !o->rule)
+		return enf_err(ENF_USAGE, "-k, -i, -p, -s and -r are all required");
+	if (strlen(o->key) > ENF_NAME_MAX || strlen(o->identity) > ENF_NAME_MAX ||
+	    strlen(o->purpose) > ENF_NAME_MAX || strlen(o->rule) > ENF_NAME_MAX ||
+	    strlen(o->scope) > SCOPE_MAX)
+		return enf_err(ENF_USAGE, "a name is longer than %d characters", ENF_NAME_MAX);
+	strcpy(e->key, o->key);
+	strcpy(e->identity, o->identity);
+	strcpy(e->purpose, o->purpose);
+	strcpy(e->scope, o->scope);
+	strcpy(e->rule, o->rule);
+	e->format = !o->format || strcmp(o->format, "sshsig") == 0 ? FMT_SSHSIG
+		  : strcmp(o->format, "raw") == 0 ? FMT_RAW : -1;
+	if (e->format < 0)
+		return enf_err(ENF_USAGE, "-f: format must be sshsig or raw");
+	if (o->hash && (alg = hash_parse(o->hash)) != HASH_SHA256 && alg != HASH_SHA512)
+		return enf_err(ENF_USAGE, "-a: hash must be sha256 or sha512");
+	if (o->digest) {
+		int dalg = -1;
+		if (data)
+			return enf_err(ENF_USAGE, "--digest and a data file exclude each other");
+		if (parse_digest_opt(o->digest, &dalg, e->digest) != ENF_OK)
+			return ENF_USAGE;
+		if (o->hash && dalg != alg)
+			return enf_err(ENF_USAGE, "-a and --digest name different algorithms");
+		e->digest_alg = dalg;
+		return ENF_OK;
+	}
+	e->digest_alg = alg;
+	return hash_data(data, alg, e->digest);
+}
+
+static int cmd_make(struct opts *o, int argc, char **argv)
+{
+	struct envelope e;
+	struct wbuf out, sig;
+	int rc;
+
+	if (argc > 1)
+		return enf_err(ENF_USAGE, "at most one data file");
+	if (!o->ssh_key == !o->unsigned_)
+		return enf_err(ENF_USAGE, "give exactly one of --ssh-key FILE and --unsigned");
+	memset(&e, 0, sizeof e);
+	if ((rc = fill_fields(o, argc ? argv[0] : NULL, &e)) != ENF_OK)
+		return rc;
+	wbuf_init(&out, 0);
+	wbuf_init(&sig, 0);
+	rc = envelope_write_body(&e, &out);
+	if (rc == ENF_OK && o->ssh_key) {
+		rc = ssh_sign(o->ssh_key, NS_REQUEST, (const char *)out.p, out.len, &sig);
+		if (rc == ENF_OK && wbuf_put(&out, sig.p, sig.len) < 0)
+			rc = enf_err(ENF_FAIL, "out of memory");
+	}
+	if (rc == ENF_OK)
+		rc = write_out(o->out, out.p, out.len);
+	wbuf_free(&sig);
+	wbuf_free(&out);
+	return rc;
+}
+
+static int cmd_approve(struct opts *o, int argc, char **argv)
+{
+	struct envelope e, check;
+	unsigned char *text = NULL;
+	struct wbuf out;
+	char why[256];
+	size_t n;
+	int rc;
+
+	if (argc > 1)
+		return enf_err(ENF_USAGE, "at most one request file");
+	if (!o->ssh_key || o->unsigned_ || o->key || o->identity || o->purpose || o->scope ||
+	    o->rule || o->format || o->hash || o->digest)
+		return enf_err(ENF_USAGE, "approve takes --ssh-key FILE [-o OUT] [REQUEST|-]");
+	if ((rc = read_request(argc ? argv[0] : NULL, &text, &n)) != ENF_OK)
+		return rc;
+	if (envelope_parse(&e, (const char *)text, n, 0, why, sizeof why) != ENF_OK) {
+		free(text);
+		return enf_err(ENF_NO, "malformed request: %s", why);
+	}
+	wbuf_init(&out, 0);
+	wbuf_put(&out, text, n);
+	rc = ssh_sign(o->ssh_key, NS_APPROVE, e.body, e.bodylen, &out);
+	/* What we write must itself be a request enf-sign can parse. */
+	if (rc == ENF_OK && envelope_parse(&check, (const char *)out.p, out.len, 0, why,
+					   sizeof why) != ENF_OK)
+		rc = enf_err(ENF_FAIL, "approved request does not parse: %s", why);
+	else if (rc == ENF_OK)
+		envelope_free(&check);
+	if (rc == ENF_OK)
+		rc = write_out(o->out, out.p, out.len);
+	wbuf_free(&out);
+	envelope_free(&e);
+	free(text);
+	return rc;
+}
+
+static void show_signer(const char *label, const struct sshsig *s)
+{
+	char fp[FINGERPRINT_MAX];
+
+	pubkey_fingerprint(&s->key, fp);
+	if (s->key.type == KT_RSA)
+		printf("%-15s%s %u %s (namespace %s, %s)\n", label, pubkey_ssh_type(&s->key),
+		       s->key.bits, fp, s->ns, hash_name(s->hash_alg));
+	else
+		printf("%-15s%s %s (namespace %s, %s)\n", label, pubkey_ssh_type(&s->key), fp,
+		       s->ns, hash_name(s->hash_alg));
+}
+
+static int cmd_show(struct opts *o, int argc, char **argv)
+{
+	unsigned char *text = NULL;
+	struct envelope e;
+	struct wbuf hex;
+	char why[256];
+	size_t n;
+	int rc;
+
+	if (argc > 1)
+		return enf_err(ENF_USAGE, "at most one request file");
+	if (o->ssh_key || o->unsigned_ || o->key || o->identity || o->purpose || o->scope ||
+	    o->rule || o->format || o->hash || o->digest || o->out)
+		return enf_err(ENF_USAGE, "show takes [REQUEST|-]");
+	if ((rc = read_request(argc ? argv[0] : NULL, &text, &n)) != ENF_OK)
+		return rc;
+	rc = envelope_parse(&e, (const char *)text, n, 1, why, sizeof why);
+	free(text);
+	if (rc != ENF_OK)
+		return enf_err(ENF_NO, "malformed request: %s", why);
+	wbuf_init(&hex, 0);
+	hex_encode(&hex, e.digest, hash_len(e.digest_alg));
+	wbuf_put(&hex, " ", 1);
+	hex_encode(&hex, e.body_sha256, 32);
+	wbuf_cstr_terminate(&hex);
+	printf("%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n", "key", e.key,
+	       "identity", e.identity, "purpose", e.purpose, "scope", e.scope, "rule", e.rule,
+	       "format", format_name(e.format));
+	if (!hex.failed) {
+		printf("%-15s%s %.*s\n", "digest", hash_name(e.digest_alg),
+		       (int)(2 * hash_len(e.digest_alg)), (char *)hex.p);
+		printf("%-15ssha256 %s\n", "request", (char *)hex.p + 2 * hash_len(e.digest_alg) + 1);
+	}
+	wbuf_free(&hex);
+	if (!e.has_signature)
+		printf("%-15s%s\n", "requester", "none (unsigned body)");
+	else
+		show_signer("requester", &e.requester);
+	for (size_t i = 0; i < e.napprovals; i++) {
+		char label[32];
+		snprintf(label, sizeof label, "approval %zu", i + 1);
+		show_signer(label, &e.approvals[i]);
+	}
+	printf("signatures are not verified here (enf-sign verifies them against the policy)\n");
+	envelope_free(&e);
+	return fflush(stdout) == 0 ? ENF_OK : enf_err(ENF_FAIL, "cannot write to stdout");
+}
+
+int main(int argc, char **argv)
+{
+	int (*cmd)(struct opts *, int, char **) = cmd_make;
+	struct opts o;
+	int rc;
+
+	enf_setprogname(argv[0]);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof o);
+	if (argc > 1 && strcmp(argv[1], "approve") == 0)
+		cmd = cmd_approve;
+	else if (argc > 1 && strcmp(argv[1], "show") == 0)
+		cmd = cmd_show;
+	if (cmd != cmd_make) {
+		argv++;
+		argc--;
+	}
+	if ((rc = parse_opts(argc, argv, &o)) >= 0)
+		return rc;
+	if (crypto_init() != ENF_OK)
+		return enf_report(ENF_FAIL);
+	rc = cmd(&o, argc - optind, argv + optind);
+	if (rc == ENF_USAGE && enf_errmsg()[0]) {
+		enf_report(rc);
+		usage(stderr);
+		return rc;
+	}
+	return enf_report(rc);
+}
