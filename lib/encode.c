@@ -1,0 +1,245 @@
+/* Text encodings: base64 (RFC 4648), lowercase hex, PEM-style armor.
+ * Decoders are strict: there is exactly one accepted spelling of every
+ * byte string, so that a signature or key cannot be re-encoded into a
+ * different text that still verifies. */
+#include <string.h>
+#include "encode.h"
+#include "enf.h"
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int base64_encode(struct wbuf *out, const void *p, size_t n, int pad)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		unsigned long v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8 | s[i + 2];
+		char q[4] = { b64[v >> 18 & 63], b64[v >> 12 & 63], b64[v >> 6 & 63], b64[v & 63] };
+
+		if (wbuf_put(out, q, 4) < 0)
+			return ENF_FAIL;
+	}
+	if (n - i == 1) {
+		char q[4] = { b64[s[i] >> 2], b64[(s[i] & 3) << 4], '=', '=' };
+
+		if (wbuf_put(out, q, pad ? 4 : 2) < 0)
+			return ENF_FAIL;
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)s[i] << 8 | s[i + 1];
+		char q[4] = { b64[v >> 10], b64[v >> 4 & 63], b64[(v & 15) << 2], '=' };
+
+		if (wbuf_put(out, q, pad ? 4 : 3) < 0)
+			return ENF_FAIL;
+	}
+	return ENF_OK;
+}
+
+/* Decodes the final group of 2 or 3 symbols; the bits that do not make a
+ * whole byte must be zero (RFC 4648 3.5: canonical encoding). */
+static int b64_tail(struct wbuf *out, const int *v, size_t k)
+{
+	unsigned char b[2];
+
+	if (k == 2) {
+		if (v[1] & 15)
+			return ENF_NO;
+		b[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		return wbuf_put(out, b, 1) < 0 ? ENF_FAIL : ENF_OK;
+	}
+	if (v[2] & 3)
+		return ENF_NO;
+	b[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+	b[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+	return wbuf_put(out, b, 2) < 0 ? ENF_FAIL : ENF_OK;
+}
+
+int base64_decode(struct wbuf *out, const char *s, size_t n, int pad)
+{
+	size_t i, full, rest, npad = 0;
+	int v[4];
+
+	if (pad) {
+		if (n % 4)
+			return ENF_NO;
+		while (npad < 2 && npad < n && s[n - 1 - npad] == '=')
+			npad++;
+		if (npad == 0) {
+			full = n;
+			rest = 0;
+		} else {
+			full = n - 4;
+			rest = 4 - npad;
+		}
+	} else {
+		if (n % 4 == 1)
+			return ENF_NO;
+		full = n - n % 4;
+		rest = n % 4;
+	}
+	for (i = 0; i < full; i += 4) {
+		unsigned char b[3];
+
+		for (int j = 0; j < 4; j++)
+			if ((v[j] = b64val((unsigned char)s[i + j])) < 0)
+				return ENF_NO;
+		b[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		b[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		b[2] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+		if (wbuf_put(out, b, 3) < 0)
+			return ENF_FAIL;
+	}
+	if (rest == 0)
+		return ENF_OK;
+	for (size_t j = 0; j < rest; j++)
+		if ((v[j] = b64val((unsigned char)s[full + j])) < 0)
+			return ENF_NO;
+	return b64_tail(out, v, rest);
+}
+
+int hex_encode(struct wbuf *out, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		char q[2] = { hx[s[i] >> 4], hx[s[i] & 15] };
+
+		if (wbuf_put(out, q, 2) < 0)
+			return ENF_FAIL;
+	}
+	return ENF_OK;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int hex_decode(const char *s, size_t n, unsigned char *out, size_t outlen)
+{
+	if (outlen > SIZE_MAX / 2 || n != outlen * 2)
+		return ENF_NO;
+	for (size_t i = 0; i < outlen; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return ENF_NO;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return ENF_OK;
+}
+
+int armor_encode(struct wbuf *out, const char *label, const void *p, size_t n, int width)
+{
+	struct wbuf b;
+	int rc = ENF_FAIL;
+
+	if (width <= 0)
+		return ENF_FAIL;
+	wbuf_init(&b, 0);
+	if (base64_encode(&b, p, n, 1) != ENF_OK)
+		goto out;
+	if (wbuf_printf(out, "-----BEGIN %s-----\n", label) < 0)
+		goto out;
+	for (size_t i = 0; i < b.len; i += (size_t)width) {
+		size_t k = b.len - i < (size_t)width ? b.len - i : (size_t)width;
+
+		if (wbuf_put(out, b.p + i, k) < 0 || wbuf_u8(out, '\n') < 0)
+			goto out;
+	}
+	if (wbuf_printf(out, "-----END %s-----\n", label) < 0)
+		goto out;
+	rc = ENF_OK;
+out:
+	wbuf_free(&b);
+	return rc;
+}
+
+/* The next line of text at *off (without its newline); *more is 0 when
+ * the text ended without a newline. */
+static int next_line(const char *text, size_t n, size_t *off, const char **line,
+		     size_t *len, int *nl)
+{
+	const char *end;
+
+	if (*off >= n)
+		return -1;
+	*line = text + *off;
+	end = memchr(*line, '\n', n - *off);
+	*len = end ? (size_t)(end - *line) : n - *off;
+	*nl = end != NULL;
+	*off += *len + (end ? 1 : 0);
+	return 0;
+}
+
+static int is_marker(const char *line, size_t len, const char *what, const char *label)
+{
+	size_t wl = strlen(what), ll = strlen(label);
+
+	return len == 5 + wl + 1 + ll + 5 && memcmp(line, "-----", 5) == 0 &&
+	       memcmp(line + 5, what, wl) == 0 && line[5 + wl] == ' ' &&
+	       memcmp(line + 6 + wl, label, ll) == 0 && memcmp(line + 6 + wl + ll, "-----", 5) == 0;
+}
+
+/* Body lines are all `width` long (64 as OpenSSL writes, 70 as ssh-keygen
+ * does) but the last, which is 1..width; the END line follows. */
+int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n, size_t *used)
+{
+	struct wbuf b;
+	size_t off = 0, len, width = 0, last = 0, lines = 0;
+	const char *line;
+	int nl, rc = ENF_NO;
+
+	wbuf_init(&b, 0);
+	if (next_line(text, n, &off, &line, &len, &nl) < 0 || !nl ||
+	    !is_marker(line, len, "BEGIN", label))
+		goto out;
+	for (;;) {
+		if (next_line(text, n, &off, &line, &len, &nl) < 0)
+			goto out;
+		if (is_marker(line, len, "END", label))
+			break;
+		if (!nl || len == 0 || len > 70 || (lines > 0 && last != width))
+			goto out;
+		if (lines == 0)
+			width = len;
+		else if (len > width)
+			goto out;
+		last = len;
+		lines++;
+		if (wbuf_put(&b, line, len) < 0) {
+			rc = ENF_FAIL;
+			goto out;
+		}
+	}
+	/* One line of any length up to 70, or full lines of 64 or 70. */
+	if (lines == 0 || (lines > 1 && width != 64 && width != 70))
+		goto out;
+	rc = base64_decode(out, (const char *)b.p, b.len, 1);
+	if (rc == ENF_OK)
+		*used = off;
+out:
+	wbuf_free(&b);
+	return rc;
+}
