@@ -9,6 +9,7 @@
 struct pol_identity {
 	char name[ENF_NAME_MAX + 1];
 	struct pubkey key;
+	char *comment;			/* the key line's comment, or NULL */
 	unsigned line;
 };
 
@@ -59,6 +60,9 @@ int policy_revoked_key(const struct policy *p, const char *name);
 int policy_revoked_rule(const struct policy *p, const char *name);
 /* 1 when scope matches the pattern (literal, or prefix ending in '*'). */
 int scope_match(const char *pattern, const char *scope);
+/* 1 when s is a valid scope pattern: [A-Za-z0-9._:/@+-], 1..128 bytes in
+ * all, an optional '*' only as the last byte. */
+int scope_pattern_valid(const char *s);
 
 /* Human (one statement a line, canonical) or JSON rendering. */
 int policy_show(const struct policy *p, FILE *out, int json);

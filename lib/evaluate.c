@@ -1,0 +1,132 @@
+/* One request against one instance: the flow enf-sign and enf-policy eval
+ * share.  Everything that needs I/O happens here, before decide(), so that
+ * decide() itself stays pure. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "enf.h"
+#include "crypto.h"
+#include "io.h"
+#include "evaluate.h"
+
+/* The installed policy and its status.  A missing digest means no policy,
+ * whatever file may lie there; a file that is missing, differs from the
+ * recorded digest or no longer parses is drift.  Only an unsafe file (or
+ * I/O trouble) stops the evaluation. */
+static int load_policy(const struct keystore *ks, const char *home, struct evaluation *ev)
+{
+	unsigned char recorded[32], *text = NULL;
+	char *path;
+	size_t len;
+	struct stat st;
+	int present = 0, rc;
+
+	if (ks_policy_digest(ks, recorded, &present) != ENF_OK)
+		return ENF_FAIL;
+	if (!present) {
+		ev->policy_status = POLICY_NONE;
+		return ENF_OK;
+	}
+	ev->policy_status = POLICY_DRIFT;
+	if (!(path = home_path(home, POLICY_FILE)))
+		return enf_err(ENF_FAIL, "out of memory");
+	if (lstat(path, &st) != 0 && errno == ENOENT) {
+		free(path);
+		return ENF_OK;
+	}
+	if ((rc = io_check_private(path)) != ENF_OK) {
+		free(path);
+		return rc;
+	}
+	rc = io_read_file(path, POLICY_SIZE_MAX, &text, &len);
+	free(path);
+	if (rc == ENF_NO)	/* larger than any policy we install */
+		return ENF_OK;
+	if (rc != ENF_OK)
+		return rc;
+	rc = hash_buf(HASH_SHA256, text, len, ev->policy_digest);
+	if (rc == ENF_OK) {
+		ev->have_policy_digest = 1;
+		if (ct_equal(ev->policy_digest, recorded, 32) &&
+		    policy_parse((char *)text, len, POLICY_FILE, NULL, &ev->pol) == ENF_OK)
+			ev->policy_status = POLICY_OK;
+		else if (ev->pol) {
+			policy_free(ev->pol);
+			ev->pol = NULL;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+int evaluate_request(const struct keystore *ks, const char *home, const char *text, size_t n,
+		     struct evaluation *ev)
+{
+	struct key_facts kf;
+	const struct ks_key *k;
+	char why[160];
+	int rc;
+
+	memset(ev, 0, sizeof *ev);
+	if ((rc = load_policy(ks, home, ev)) != ENF_OK)
+		return rc;
+	rc = envelope_parse(&ev->env, text, n, 0, why, sizeof why);
+	if (rc == ENF_FAIL)
+		return rc;
+	ev->have_env = rc == ENF_OK;
+	memset(&kf, 0, sizeof kf);
+	if (ev->have_env && (k = ks_key_find(ks, ev->env.key))) {
+		kf.exists = 1;
+		kf.alg = k->alg;
+		kf.state = k->state;
+		kf.purposes = (const char *const *)k->purposes;
+		kf.npurposes = k->npurposes;
+	}
+	decide(ev->have_env ? &ev->env : NULL, why, ev->pol, ev->policy_status, &kf, &ev->d);
+	return ev->d.reason == R_PERMIT ? ENF_OK : ENF_NO;
+}
+
+void evaluation_free(struct evaluation *ev)
+{
+	if (!ev)
+		return;
+	policy_free(ev->pol);
+	if (ev->have_env)
+		envelope_free(&ev->env);
+	memset(ev, 0, sizeof *ev);
+}
+
+static int has_purpose(const struct ks_key *k, const char *purpose)
+{
+	for (size_t i = 0; i < k->npurposes; i++)
+		if (strcmp(k->purposes[i], purpose) == 0)
+			return 1;
+	return 0;
+}
+
+int policy_check_keystore(const struct policy *p, const struct keystore *ks, const char *fname,
+			  FILE *diag)
+{
+	int n = 0;
+
+	for (size_t i = 0; p && i < p->nrules; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		const struct ks_key *k = ks_key_find(ks, r->key);
+		char msg[160];
+
+		if (!k)
+			snprintf(msg, sizeof msg, "is not in the keystore");
+		else if (k->state != KS_ACTIVE)
+			snprintf(msg, sizeof msg, "is %s, not active", key_state_name(k->state));
+		else if (!has_purpose(k, r->purpose))
+			snprintf(msg, sizeof msg, "lacks purpose '%s'", r->purpose);
+		else
+			continue;
+		n++;
+		if (diag)
+			fprintf(diag, "%s:%u: warning: rule '%s': key '%s' %s\n", fname, r->line,
+				r->name, r->key, msg);
+	}
+	return n;
+}

@@ -1,0 +1,40 @@
+/* The whole decision for one request against one instance, shared by
+ * enf-sign and enf-policy eval so that the dry run is the real thing:
+ * load the installed policy, compare it with its recorded digest, parse the
+ * request, look the key up, and call decide(). */
+#ifndef ENF_EVALUATE_H
+#define ENF_EVALUATE_H
+
+#include <stdio.h>
+#include "decide.h"
+#include "keystore.h"
+
+#define POLICY_FILE "policy"
+#define POLICY_SIZE_MAX (1024 * 1024)
+#define REQUEST_SIZE_MAX (1024 * 1024)
+
+struct evaluation {
+	struct decision d;
+	int policy_status;		/* enum policy_status */
+	struct policy *pol;		/* NULL unless status is POLICY_OK */
+	int have_policy_digest;		/* the installed file could be read */
+	unsigned char policy_digest[32];	/* SHA-256 of the installed file */
+	int have_env;			/* the request parsed */
+	struct envelope env;		/* valid when have_env */
+};
+
+/* Evaluate the request text against the instance ks (open, any role).
+ * Returns ENF_OK (permit), ENF_NO (deny: ev->d says why), or ENF_FAIL when
+ * the decision cannot be made at all (unsafe policy file, I/O, memory;
+ * message recorded).  Free ev with evaluation_free() in every case. */
+int evaluate_request(const struct keystore *ks, const char *home, const char *text, size_t n,
+		     struct evaluation *ev);
+void evaluation_free(struct evaluation *ev);
+
+/* The checks enf-policy check -H and install add once an instance is
+ * known: each rule's key exists, is active and has the rule's purpose.
+ * Warnings only ("FILE:LINE: warning: ..." on diag); returns their count. */
+int policy_check_keystore(const struct policy *p, const struct keystore *ks, const char *fname,
+			  FILE *diag);
+
+#endif
