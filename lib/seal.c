@@ -1,0 +1,876 @@
+/* Sealing: chunked AES-256-GCM bound to this instance (seal.h, enf-seal(5)). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "enf.h"
+#include "audit.h"
+#include "buf.h"
+#include "crypto.h"
+#include "encode.h"
+#include "io.h"
+#include "keyfmt.h"
+#include "keystore.h"
+#include "seal.h"
+#include "unlock.h"
+
+#define PROGRAM "enf-seal"
+#define MACHINE_ID_PATH "/etc/machine-id"
+#define MACHINE_ID_HEX 32
+/* Labels separate this derivation from every other use of the same secrets. */
+#define KEK_INFO "enf-seal v1 file key"
+#define HOST_LABEL "enf-seal v1 machine-id"
+#define CHUNK_AD_LEN (32 + 8 + 1)
+#define CT_CHUNK (SEAL_CHUNK + AEAD_TAG)
+
+static const char another_instance[] = "sealed to another instance";
+
+/* The audit reason of the last failure (a short stable code). */
+static const char *reason = "ok";
+/* Plaintext bytes the last open released (each chunk authenticated). */
+static uint64_t released;
+
+static int fail(int code, const char *why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(int code, const char *why, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	reason = why;
+	return enf_err(code, "%s", msg);
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+/* Until n bytes or end of input: a short count means end of input. */
+static ssize_t read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (unsigned char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int read_error(void)
+{
+	return fail(ENF_FAIL, "io-error", "reading input: %s", strerror(errno));
+}
+
+/* ---- this instance, other instances ---- */
+
+int seal_host_digest(const char *text, size_t n, unsigned char out[32])
+{
+	struct hash_ctx h;
+	int nonzero = 0;
+
+	if (n == MACHINE_ID_HEX + 1 && text[MACHINE_ID_HEX] == '\n')
+		n--;
+	if (n != MACHINE_ID_HEX)
+		return fail(ENF_FAIL, "host-unavailable", "%s is malformed", MACHINE_ID_PATH);
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return fail(ENF_FAIL, "host-unavailable", "%s is malformed",
+				    MACHINE_ID_PATH);
+		nonzero |= c != '0';
+	}
+	/* An all-zero id is a placeholder, shared by every unconfigured host. */
+	if (!nonzero)
+		return fail(ENF_FAIL, "host-unavailable", "%s is not initialised",
+			    MACHINE_ID_PATH);
+	if (hash_begin(&h, HASH_SHA256) != ENF_OK)
+		return fail(ENF_FAIL, "internal", "cannot hash");
+	hash_update(&h, HOST_LABEL, sizeof HOST_LABEL);
+	hash_update(&h, text, n);
+	return hash_end(&h, out) == ENF_OK ? ENF_OK : fail(ENF_FAIL, "internal", "cannot hash");
+}
+
+int seal_self_new(const unsigned char id[SEAL_ID_LEN], const unsigned char root[SEAL_ROOT_LEN],
+		  const char *host_id, const unsigned char *x25519_sk, struct seal_self **out)
+{
+	struct seal_self *me = secure_alloc(sizeof *me);
+
+	*out = NULL;
+	if (!me)
+		return fail(ENF_FAIL, "internal", "out of secure memory");
+	memcpy(me->id, id, SEAL_ID_LEN);
+	memcpy(me->root, root, SEAL_ROOT_LEN);
+	if (host_id) {
+		me->bind_host = 1;
+		if (seal_host_digest(host_id, strlen(host_id), me->host) != ENF_OK) {
+			seal_self_free(me);
+			return ENF_FAIL;
+		}
+	}
+	if (x25519_sk) {
+		me->have_x25519 = 1;
+		memcpy(me->x25519_sk, x25519_sk, X25519_LEN);
+	}
+	*out = me;
+	return ENF_OK;
+}
+
+void seal_self_free(struct seal_self *me)
+{
+	secure_free(me, sizeof *me);
+}
+
+static int identity_id(const struct pubkey *k, unsigned char id[SEAL_ID_LEN])
+{
+	if (!k || !k->blob || hash_buf(HASH_SHA256, k->blob, k->bloblen, id) != ENF_OK)
+		return fail(ENF_FAIL, "internal", "cannot read the instance identity");
+	return ENF_OK;
+}
+
+static int load_host(struct seal_self *me)
+{
+	unsigned char *text = NULL;
+	size_t n = 0;
+	int rc;
+
+	me->bind_host = 1;
+	if (io_read_file(MACHINE_ID_PATH, 256, &text, &n) != ENF_OK) {
+		free(text);
+		return fail(ENF_FAIL, "host-unavailable",
+			    "cannot read %s, to which this instance is bound", MACHINE_ID_PATH);
+	}
+	rc = seal_host_digest((const char *)text, n, me->host);
+	free(text);
+	return rc;
+}
+
+int seal_self_load(struct keystore *ks, struct seal_self **out)
+{
+	struct seal_self *me = secure_alloc(sizeof *me);
+	int rc;
+
+	*out = NULL;
+	if (!me)
+		return fail(ENF_FAIL, "internal", "out of secure memory");
+	rc = identity_id(ks_identity_pub(ks), me->id);
+	if (rc == ENF_OK && ks_seal_root(ks, me->root) != ENF_OK)
+		rc = fail(ENF_FAIL, "internal", "the seal root is not available");
+	if (rc == ENF_OK && ks_x25519_secret(ks, me->x25519_sk) == ENF_OK)
+		me->have_x25519 = 1;
+	if (rc == ENF_OK && ks_binding(ks) == BIND_HOST)
+		rc = load_host(me);
+	if (rc != ENF_OK) {
+		seal_self_free(me);
+		return rc;
+	}
+	*out = me;
+	return ENF_OK;
+}
+
+void seal_id_string(const unsigned char id[SEAL_ID_LEN], char out[SEAL_ID_STR])
+{
+	struct wbuf b;
+
+	wbuf_init(&b, 0);
+	if (base64_encode(&b, id, SEAL_ID_LEN, 0) != 0 || b.len + 8 > SEAL_ID_STR)
+		snprintf(out, SEAL_ID_STR, "SHA256:?");
+	else
+		snprintf(out, SEAL_ID_STR, "SHA256:%.*s", (int)b.len, (const char *)b.p);
+	wbuf_free(&b);
+}
+
+/* Next line of text (without its newline) into a NUL-terminated copy;
+ * blank lines and '#' comments are skipped.  NULL at the end. */
+static char *next_line(const char *text, size_t n, size_t *off)
+{
+	while (*off < n) {
+		const char *s = text + *off;
+		const char *nl = memchr(s, '\n', n - *off);
+		size_t len = nl ? (size_t)(nl - s) : n - *off;
+
+		*off += len + (nl != NULL);
+		if (len == 0 || s[0] == '#')
+			continue;
+		return strndup(s, len);
+	}
+	return NULL;
+}
+
+static int parse_x25519_line(const char *line, unsigned char pk[X25519_LEN])
+{
+	static const char tag[] = "enf-x25519 ";
+	const char *b64 = line + sizeof tag - 1;
+	size_t n;
+	struct wbuf b;
+	int rc = ENF_NO, zero = 1;
+
+	if (strncmp(line, tag, sizeof tag - 1) != 0)
+		return ENF_NO;
+	n = strlen(b64);
+	wbuf_init(&b, 0);
+	if (n > 0 && base64_decode(&b, b64, n, b64[n - 1] == '=') == ENF_OK &&
+	    b.len == X25519_LEN) {
+		for (size_t i = 0; i < X25519_LEN; i++)
+			zero &= b.p[i] == 0;
+		if (!zero) {
+			memcpy(pk, b.p, X25519_LEN);
+			rc = ENF_OK;
+		}
+	}
+	wbuf_free(&b);
+	return rc;
+}
+
+int seal_peer_parse(const char *text, size_t n, struct seal_peer *p)
+{
+	size_t off = 0;
+	char *l1 = next_line(text, n, &off), *l2 = next_line(text, n, &off);
+	char *l3 = next_line(text, n, &off);
+	struct pubkey k;
+	int rc = ENF_NO;
+
+	memset(&k, 0, sizeof k);
+	if (l1 && l2 && !l3 && pubkey_from_line(&k, l1, NULL) == ENF_OK &&
+	    k.type == KT_ED25519 && parse_x25519_line(l2, p->x25519_pk) == ENF_OK)
+		rc = identity_id(&k, p->id);
+	if (k.blob)
+		pubkey_free(&k);
+	free(l1);
+	free(l2);
+	free(l3);
+	if (rc == ENF_NO)
+		return fail(ENF_NO, "bad-target",
+			    "not an instance identity file (enf-keygen instance prints one)");
+	return rc;
+}
+
+/* ---- header ---- */
+
+static void header_fixed(unsigned char *raw, int kind, unsigned flags,
+			 const unsigned char inst[SEAL_ID_LEN], const unsigned char fid[32])
+{
+	memcpy(raw, SEAL_MAGIC, SEAL_MAGIC_LEN);
+	raw[7] = SEAL_VERSION;
+	raw[8] = (unsigned char)kind;
+	raw[9] = (unsigned char)flags;
+	put_u32(raw + 10, SEAL_CHUNK);
+	memcpy(raw + 14, inst, SEAL_ID_LEN);
+	memcpy(raw + 46, fid, 32);
+}
+
+static int not_sealed(void)
+{
+	return fail(ENF_NO, "not-sealed", "not an enf sealed file");
+}
+
+static int check_fixed(struct seal_header *h)
+{
+	const unsigned char *raw = h->raw;
+
+	if (memcmp(raw, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0)
+		return not_sealed();
+	h->version = raw[7];
+	h->kind = raw[8];
+	h->flags = raw[9];
+	h->chunk = get_u32(raw + 10);
+	if (h->version != SEAL_VERSION)
+		return fail(ENF_NO, "unsupported", "unsupported sealed-file version %d", h->version);
+	if (h->kind != SEAL_LOCAL && h->kind != SEAL_TRANSFERRED)
+		return fail(ENF_NO, "not-sealed", "unknown sealed-file kind %d", h->kind);
+	if ((h->kind == SEAL_LOCAL && (h->flags & ~SEAL_FLAG_HOST)) ||
+	    (h->kind == SEAL_TRANSFERRED && h->flags))
+		return fail(ENF_NO, "not-sealed", "unknown sealed-file flags 0x%02x", h->flags);
+	if (h->chunk != SEAL_CHUNK)
+		return fail(ENF_NO, "unsupported", "unsupported chunk size %u", h->chunk);
+	memcpy(h->instance, raw + 14, SEAL_ID_LEN);
+	memcpy(h->file_id, raw + 46, 32);
+	return ENF_OK;
+}
+
+int seal_read_header(int fd, struct seal_header *h)
+{
+	ssize_t r;
+	size_t rest;
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	r = read_full(fd, h->raw, SEAL_FIXED_LEN);
+	if (r < 0)
+		return read_error();
+	if (r < SEAL_FIXED_LEN)
+		return not_sealed();
+	if ((rc = check_fixed(h)) != ENF_OK)
+		return rc;
+	rest = h->kind == SEAL_LOCAL ? SEAL_WRAP_LEN : SEAL_ID_LEN + SEAL_BOX_LEN;
+	r = read_full(fd, h->raw + SEAL_FIXED_LEN, rest);
+	if (r < 0)
+		return read_error();
+	if ((size_t)r < rest)
+		return fail(ENF_NO, "truncated", "sealed data is truncated (in its header)");
+	h->rawlen = SEAL_FIXED_LEN + rest;
+	if (h->kind == SEAL_TRANSFERRED)
+		memcpy(h->source, h->raw + SEAL_FIXED_LEN, SEAL_ID_LEN);
+	return ENF_OK;
+}
+
+/* Secrets of one file, kept together in secure memory. */
+struct file_keys {
+	unsigned char ikm[SEAL_ROOT_LEN + 32];
+	unsigned char kek[AEAD_KEY];
+	unsigned char ck[AEAD_KEY];		/* content key (input) */
+	unsigned char ck2[AEAD_KEY];		/* content key (re-encryption) */
+};
+
+/* KEK = HKDF(seal root [|| host digest], salt = file id, info = label ||
+ * OUR instance id || file id || binding).  Our own id, never the header's:
+ * a header edited to name this instance still derives nothing useful. */
+static int file_kek(const struct seal_self *me, const unsigned char fid[32],
+		    struct file_keys *k)
+{
+	unsigned char info[sizeof KEK_INFO + SEAL_ID_LEN + 32 + 1];
+	size_t ikmlen = SEAL_ROOT_LEN;
+
+	memcpy(k->ikm, me->root, SEAL_ROOT_LEN);
+	if (me->bind_host) {
+		memcpy(k->ikm + SEAL_ROOT_LEN, me->host, 32);
+		ikmlen += 32;
+	}
+	memcpy(info, KEK_INFO, sizeof KEK_INFO);
+	memcpy(info + sizeof KEK_INFO, me->id, SEAL_ID_LEN);
+	memcpy(info + sizeof KEK_INFO + SEAL_ID_LEN, fid, 32);
+	info[sizeof info - 1] = (unsigned char)me->bind_host;
+	if (hkdf_sha256(k->ikm, ikmlen, fid, 32, info, sizeof info, k->kek, AEAD_KEY) != ENF_OK)
+		return fail(ENF_FAIL, "internal", "key derivation failed");
+	return ENF_OK;
+}
+
+static const unsigned char zero_nonce[AEAD_NONCE];
+
+/* The content key of a header that names this instance. */
+static int header_content_key(const struct seal_self *me, const struct seal_header *h,
+			      struct file_keys *k)
+{
+	int rc;
+
+	if (memcmp(h->instance, me->id, SEAL_ID_LEN) != 0)
+		return fail(ENF_NO, "another-instance", "%s", another_instance);
+	if (h->kind == SEAL_LOCAL) {
+		if ((rc = file_kek(me, h->file_id, k)) != ENF_OK)
+			return rc;
+		rc = aead_open(k->kek, zero_nonce, h->raw, SEAL_FIXED_LEN,
+			       h->raw + SEAL_FIXED_LEN, SEAL_WRAP_LEN, k->ck);
+		if (rc == ENF_NO)
+			return fail(ENF_NO, me->bind_host ? "not-authentic-or-host" : "not-authentic",
+				    "sealed file does not authenticate: its header was altered%s",
+				    me->bind_host ? ", or it was sealed on another host" : "");
+		return rc == ENF_OK ? ENF_OK : fail(ENF_FAIL, "internal", "cannot decrypt");
+	}
+	if (!me->have_x25519)
+		return fail(ENF_FAIL, "internal", "the transfer key is not available");
+	rc = sealbox_open(me->x25519_sk, SEAL_TRANSFER_LABEL, h->raw,
+			  SEAL_FIXED_LEN + SEAL_ID_LEN, h->raw + SEAL_FIXED_LEN + SEAL_ID_LEN,
+			  SEAL_BOX_LEN, k->ck);
+	if (rc == ENF_NO)
+		return fail(ENF_NO, "not-authentic",
+			    "transferred file does not authenticate: its header was altered");
+	return rc == ENF_OK ? ENF_OK : fail(ENF_FAIL, "internal", "cannot decrypt");
+}
+
+/* ---- chunks ---- */
+
+struct chunk_stream {
+	struct aead_ctx aead;
+	int live;
+	unsigned char hh[32];		/* SHA-256 of the header */
+	uint64_t index;
+};
+
+static int stream_init(struct chunk_stream *s, const unsigned char *hdr, size_t n,
+		       const unsigned char ck[AEAD_KEY])
+{
+	memset(s, 0, sizeof *s);
+	if (hash_buf(HASH_SHA256, hdr, n, s->hh) != ENF_OK || aead_ctx_init(&s->aead, ck) != ENF_OK)
+		return fail(ENF_FAIL, "internal", "cannot start the cipher");
+	s->live = 1;
+	return ENF_OK;
+}
+
+static void stream_free(struct chunk_stream *s)
+{
+	if (s->live)
+		aead_ctx_free(&s->aead);
+	s->live = 0;
+}
+
+/* Nonce: 4 zero bytes || index; AD: header hash || index || final. */
+static void chunk_params(const struct chunk_stream *s, int final, unsigned char nonce[AEAD_NONCE],
+			 unsigned char ad[CHUNK_AD_LEN])
+{
+	memset(nonce, 0, 4);
+	put_u64(nonce + 4, s->index);
+	memcpy(ad, s->hh, 32);
+	put_u64(ad + 32, s->index);
+	ad[40] = final ? 1 : 0;
+}
+
+struct chunk_writer {
+	struct chunk_stream s;
+	struct atomic_file *out;
+	unsigned char *ct;		/* CT_CHUNK bytes */
+};
+
+static int chunk_put(struct chunk_writer *w, const unsigned char *pt, size_t n, int final)
+{
+	unsigned char nonce[AEAD_NONCE], ad[CHUNK_AD_LEN];
+
+	if (w->s.index >= SEAL_MAX_CHUNKS)
+		return fail(ENF_FAIL, "too-large", "input too large to seal (256 TiB at most)");
+	chunk_params(&w->s, final, nonce, ad);
+	if (aead_ctx_seal(&w->s.aead, nonce, ad, sizeof ad, pt, n, w->ct) != ENF_OK)
+		return fail(ENF_FAIL, "internal", "encryption failed");
+	w->s.index++;
+	if (atomic_write(w->out, w->ct, n + AEAD_TAG) != ENF_OK) {
+		reason = "io-error";
+		return ENF_FAIL;
+	}
+	return ENF_OK;
+}
+
+/* Plaintext from fd, in chunks; the last is shorter than a chunk (maybe
+ * empty), so its length alone marks it final. */
+static int seal_body(struct chunk_writer *w, int in, unsigned char *pt)
+{
+	for (;;) {
+		ssize_t r = read_full(in, pt, SEAL_CHUNK);
+		int final = r < (ssize_t)SEAL_CHUNK, rc;
+
+		if (r < 0)
+			return read_error();
+		if ((rc = chunk_put(w, pt, (size_t)r, final)) != ENF_OK)
+			return rc;
+		if (final)
+			return ENF_OK;
+	}
+}
+
+typedef int (*emit_fn)(void *arg, const unsigned char *pt, size_t n, int final);
+
+/* Sealed chunks from fd; each is handed to emit only once it authenticates. */
+static int open_body(struct chunk_stream *s, int in, unsigned char *ct, unsigned char *pt,
+		     emit_fn emit, void *arg)
+{
+	unsigned char nonce[AEAD_NONCE], ad[CHUNK_AD_LEN];
+
+	for (;;) {
+		ssize_t r = read_full(in, ct, CT_CHUNK);
+		int final = r < (ssize_t)CT_CHUNK, rc;
+
+		if (r < 0)
+			return read_error();
+		if (r < AEAD_TAG || s->index >= SEAL_MAX_CHUNKS)
+			return fail(ENF_NO, "truncated", "sealed data is truncated after chunk %llu",
+				    (unsigned long long)s->index);
+		chunk_params(s, final, nonce, ad);
+		rc = aead_ctx_open(&s->aead, nonce, ad, sizeof ad, ct, (size_t)r, pt);
+		if (rc == ENF_NO)
+			return fail(ENF_NO, "not-authentic",
+				    "sealed data does not authenticate at chunk %llu "
+				    "(altered, truncated, reordered or spliced)",
+				    (unsigned long long)s->index);
+		if (rc != ENF_OK)
+			return fail(ENF_FAIL, "internal", "decryption failed");
+		s->index++;
+		if ((rc = emit(arg, pt, (size_t)r - AEAD_TAG, final)) != ENF_OK)
+			return rc;
+		if (final)
+			return ENF_OK;
+	}
+}
+
+static int emit_plain(void *arg, const unsigned char *pt, size_t n, int final)
+{
+	(void)final;
+	if (atomic_write(arg, pt, n) != ENF_OK) {
+		reason = "io-error";
+		return ENF_FAIL;
+	}
+	released += n;
+	return ENF_OK;
+}
+
+static int emit_reseal(void *arg, const unsigned char *pt, size_t n, int final)
+{
+	return chunk_put(arg, pt, n, final);
+}
+
+/* Buffers and keys of one operation. */
+struct work {
+	struct file_keys *k;
+	unsigned char *pt, *ct, *ct2;
+};
+
+static int work_new(struct work *w, int two)
+{
+	w->k = secure_alloc(sizeof *w->k);
+	w->pt = malloc(SEAL_CHUNK);
+	w->ct = malloc(CT_CHUNK);
+	w->ct2 = two ? malloc(CT_CHUNK) : NULL;
+	if (!w->k || !w->pt || !w->ct || (two && !w->ct2))
+		return fail(ENF_FAIL, "internal", "out of memory");
+	return ENF_OK;
+}
+
+static void work_free(struct work *w)
+{
+	secure_free(w->k, sizeof *w->k);
+	if (w->pt)
+		wipe(w->pt, SEAL_CHUNK);
+	free(w->pt);
+	free(w->ct);
+	free(w->ct2);
+	memset(w, 0, sizeof *w);
+}
+
+int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out)
+{
+	unsigned char raw[SEAL_HDR_LOCAL], fid[32];
+	struct chunk_writer cw;
+	struct work w = { 0 };
+	int rc;
+
+	memset(&cw, 0, sizeof cw);
+	reason = "ok";
+	if ((rc = work_new(&w, 0)) != ENF_OK)
+		goto out;
+	random_nonce(fid, sizeof fid);
+	random_key(w.k->ck, AEAD_KEY);
+	header_fixed(raw, SEAL_LOCAL, me->bind_host ? SEAL_FLAG_HOST : 0, me->id, fid);
+	if ((rc = file_kek(me, fid, w.k)) != ENF_OK)
+		goto out;
+	if (aead_seal(w.k->kek, zero_nonce, raw, SEAL_FIXED_LEN, w.k->ck, AEAD_KEY,
+		      raw + SEAL_FIXED_LEN) != ENF_OK) {
+		rc = fail(ENF_FAIL, "internal", "cannot wrap the content key");
+		goto out;
+	}
+	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
+		reason = "io-error";
+		goto out;
+	}
+	if ((rc = stream_init(&cw.s, raw, sizeof raw, w.k->ck)) != ENF_OK)
+		goto out;
+	cw.out = out;
+	cw.ct = w.ct;
+	rc = seal_body(&cw, in, w.pt);
+out:
+	stream_free(&cw.s);
+	work_free(&w);
+	return rc;
+}
+
+int seal_decrypt(const struct seal_self *me, int in, struct atomic_file *out,
+		 struct seal_header *h)
+{
+	struct chunk_stream s;
+	struct work w = { 0 };
+	int rc;
+
+	memset(&s, 0, sizeof s);
+	reason = "ok";
+	released = 0;
+	if ((rc = seal_read_header(in, h)) != ENF_OK)
+		return rc;
+	if ((rc = work_new(&w, 0)) != ENF_OK)
+		goto out;
+	if ((rc = header_content_key(me, h, w.k)) != ENF_OK)
+		goto out;
+	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck)) != ENF_OK)
+		goto out;
+	rc = open_body(&s, in, w.ct, w.pt, emit_plain, out);
+out:
+	stream_free(&s);
+	work_free(&w);
+	return rc;
+}
+
+/* The header of a transferred file: names the target and us, and holds the
+ * new content key in a sealed box that only the target's X25519 key opens
+ * (its associated data is everything before it). */
+static int transfer_header(const struct seal_self *me, const struct seal_peer *to,
+			   const unsigned char ck[AEAD_KEY], unsigned char raw[SEAL_HDR_TRANSFER])
+{
+	unsigned char fid[32];
+
+	random_nonce(fid, sizeof fid);
+	header_fixed(raw, SEAL_TRANSFERRED, 0, to->id, fid);
+	memcpy(raw + SEAL_FIXED_LEN, me->id, SEAL_ID_LEN);
+	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, SEAL_FIXED_LEN + SEAL_ID_LEN,
+			 ck, AEAD_KEY, raw + SEAL_FIXED_LEN + SEAL_ID_LEN) != ENF_OK)
+		return fail(ENF_NO, "bad-target", "cannot encrypt to the target's X25519 key");
+	return ENF_OK;
+}
+
+int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
+		   struct atomic_file *out, struct seal_header *h)
+{
+	unsigned char raw[SEAL_HDR_TRANSFER];
+	struct chunk_stream s;
+	struct chunk_writer cw;
+	struct work w = { 0 };
+	int rc;
+
+	memset(&s, 0, sizeof s);
+	memset(&cw, 0, sizeof cw);
+	reason = "ok";
+	if (memcmp(to->id, me->id, SEAL_ID_LEN) == 0)
+		return fail(ENF_USAGE, "bad-target", "the target is this instance");
+	if ((rc = seal_read_header(in, h)) != ENF_OK)
+		return rc;
+	if ((rc = work_new(&w, 1)) != ENF_OK)
+		goto out;
+	if ((rc = header_content_key(me, h, w.k)) != ENF_OK)
+		goto out;
+	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck)) != ENF_OK)
+		goto out;
+	random_key(w.k->ck2, AEAD_KEY);
+	if ((rc = transfer_header(me, to, w.k->ck2, raw)) != ENF_OK)
+		goto out;
+	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
+		reason = "io-error";
+		goto out;
+	}
+	if ((rc = stream_init(&cw.s, raw, sizeof raw, w.k->ck2)) != ENF_OK)
+		goto out;
+	cw.out = out;
+	cw.ct = w.ct2;
+	rc = open_body(&s, in, w.ct, w.pt, emit_reseal, &cw);
+out:
+	stream_free(&s);
+	stream_free(&cw.s);
+	work_free(&w);
+	return rc;
+}
+
+int seal_info_text(const struct seal_header *h, struct wbuf *out)
+{
+	char id[SEAL_ID_STR];
+
+	seal_id_string(h->instance, id);
+	wbuf_printf(out, "version %d\ninstance %s\n", h->version, id);
+	if (h->kind == SEAL_TRANSFERRED) {
+		seal_id_string(h->source, id);
+		wbuf_printf(out, "transferred-from %s\n", id);
+	}
+	wbuf_printf(out, "host-bound %s\nchunk-size %u\nfile-id ",
+		    h->flags & SEAL_FLAG_HOST ? "yes" : "no", h->chunk);
+	hex_encode(out, h->file_id, sizeof h->file_id);
+	wbuf_put(out, "\n", 1);
+	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+}
+
+/* ---- the programs' verbs ---- */
+
+static int is_stdio(const char *path) { return !path || strcmp(path, "-") == 0; }
+
+static int open_input(const char *path, int *fd)
+{
+	if (is_stdio(path)) {
+		*fd = STDIN_FILENO;
+		return ENF_OK;
+	}
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	return ENF_OK;
+}
+
+static void close_input(int fd)
+{
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/* Open the keystore and unlock the role (unlock_role audits a refusal). */
+static int begin(const struct seal_cmd *c, int role, const char *op, struct keystore **ks)
+{
+	char *home = NULL;
+	int rc;
+
+	*ks = NULL;
+	if ((rc = crypto_init()) != ENF_OK)
+		return rc;
+	if ((rc = home_resolve(c->home, &home)) != ENF_OK)
+		return rc;
+	rc = ks_open(home, ks);
+	free(home);
+	if (rc != ENF_OK)
+		return rc;
+	return unlock_role(*ks, role, c->passfile, PROGRAM, op);
+}
+
+/* One record for every operation past the credential, whatever its end. */
+static void record(struct keystore *ks, const char *op, int rc, const char *peer)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.program = PROGRAM;
+	ev.op = op;
+	ev.outcome = rc == ENF_OK ? "ok" : "fail";
+	ev.reason = rc == ENF_OK ? "ok" : reason;
+	ev.peer = peer;
+	audit_append(ks, &ev);
+}
+
+/* Output file: sealed data 0644 is ciphertext; plaintext is private. */
+static int finish(struct atomic_file *out, int rc)
+{
+	if (rc == ENF_OK) {
+		rc = atomic_commit(out);
+		if (rc != ENF_OK)
+			reason = "io-error";
+	} else {
+		atomic_abort(out);
+	}
+	return rc;
+}
+
+/* enf_err's buffer cannot be its own argument: copy it first. */
+static int prefix_err(int rc, const char *what)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof msg, "%s", enf_errmsg());
+	return enf_err(rc, "%s: %s", what, msg);
+}
+
+/* Streaming to stdout writes each chunk once it authenticates; a later
+ * failure must say that what came out is incomplete. */
+static void warn_partial(int rc)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof msg, "%s", enf_errmsg());
+	enf_err(rc, "%s; the output already written was authenticated chunk by chunk "
+		"but is incomplete: discard it", msg);
+}
+
+enum verb { V_SEAL, V_OPEN, V_TRANSFER };
+static const char *const verb_op[] = { "seal", "open", "transfer" };
+
+static int run(const struct seal_cmd *c, int verb, const struct seal_peer *to)
+{
+	struct keystore *ks = NULL;
+	struct seal_self *me = NULL;
+	struct seal_header h;
+	struct atomic_file out;
+	char peer[SEAL_ID_STR] = "";
+	int in = -1, rc;
+
+	memset(&h, 0, sizeof h);
+	reason = "ok";
+	if ((rc = open_input(c->in, &in)) != ENF_OK)
+		return rc;
+	rc = begin(c, verb == V_TRANSFER ? ROLE_OFFICER : ROLE_OPERATOR, verb_op[verb], &ks);
+	if (rc != ENF_OK)
+		goto done;
+	if ((rc = seal_self_load(ks, &me)) != ENF_OK)
+		goto audit;
+	if ((rc = atomic_open(&out, c->out, verb == V_OPEN ? 0600 : 0644)) != ENF_OK) {
+		reason = "io-error";
+		goto audit;
+	}
+	if (verb == V_SEAL)
+		rc = seal_encrypt(me, in, &out);
+	else if (verb == V_OPEN)
+		rc = seal_decrypt(me, in, &out, &h);
+	else
+		rc = seal_reencrypt(me, to, in, &out, &h);
+	rc = finish(&out, rc);
+	if (verb == V_TRANSFER)
+		seal_id_string(to->id, peer);
+	else if (h.rawlen && h.kind == SEAL_TRANSFERRED)
+		seal_id_string(h.source, peer);
+	else if (h.rawlen && rc != ENF_OK && memcmp(h.instance, me->id, SEAL_ID_LEN) != 0)
+		seal_id_string(h.instance, peer);
+	if (rc != ENF_OK && verb == V_OPEN && is_stdio(c->out) && released)
+		warn_partial(rc);
+audit:
+	record(ks, verb_op[verb], rc, peer[0] ? peer : NULL);
+done:
+	seal_self_free(me);
+	if (ks)
+		ks_close(ks);
+	close_input(in);
+	return rc;
+}
+
+int seal_cmd_seal(const struct seal_cmd *c) { return run(c, V_SEAL, NULL); }
+int seal_cmd_open(const struct seal_cmd *c) { return run(c, V_OPEN, NULL); }
+
+int seal_cmd_transfer(const struct seal_cmd *c)
+{
+	unsigned char *text = NULL;
+	struct seal_peer to;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = crypto_init()) != ENF_OK)
+		return rc;
+	if ((rc = io_read_file(c->to, 64 * 1024, &text, &n)) != ENF_OK) {
+		free(text);
+		return rc == ENF_NO ? enf_err(ENF_NO, "%s: too large for an identity file", c->to) : rc;
+	}
+	rc = seal_peer_parse((const char *)text, n, &to);
+	free(text);
+	if (rc != ENF_OK)
+		return prefix_err(rc, c->to);
+	return run(c, V_TRANSFER, &to);
+}
+
+int seal_cmd_info(const struct seal_cmd *c)
+{
+	struct seal_header h;
+	struct wbuf b;
+	int in, rc;
+
+	if ((rc = crypto_init()) != ENF_OK)
+		return rc;
+	if ((rc = open_input(c->in, &in)) != ENF_OK)
+		return rc;
+	rc = seal_read_header(in, &h);
+	close_input(in);
+	if (rc != ENF_OK)
+		return rc;
+	wbuf_init(&b, 0);
+	rc = seal_info_text(&h, &b);
+	if (rc == ENF_OK && io_write_all(STDOUT_FILENO, b.p, b.len) < 0)
+		rc = enf_err(ENF_FAIL, "standard output: %s", strerror(errno));
+	wbuf_free(&b);
+	return rc;
+}
