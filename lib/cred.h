@@ -19,6 +19,9 @@ struct secret {
  * ENF_FAIL with a message that names both ways when there is neither. */
 int cred_read(int role, const char *file, int confirm, const char *prompt_what,
 	      struct secret *out);
+/* A passphrase being set: --new-passphrase-file FILE (no environment
+ * variable), else the terminal, asked twice; at least 8 characters. */
+int cred_read_new(const char *file, const char *what, struct secret *out);
 void secret_free(struct secret *s);
 
 #endif

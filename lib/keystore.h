@@ -62,6 +62,8 @@ void ks_close(struct keystore *ks);
  * unlock_role() (unlock.h), which reads the credential and audits. */
 int ks_unlock(struct keystore *ks, int role, const struct secret *pass);
 int ks_unlocked_role(const struct keystore *ks);	/* -1 if locked */
+/* 1 when the role has reached its failed-unlock limit. */
+int ks_role_locked(const struct keystore *ks, int role);
 
 /* Instance identity (public, no credential). */
 const struct pubkey *ks_identity_pub(const struct keystore *ks);
@@ -70,6 +72,7 @@ const unsigned char *ks_x25519_pub(const struct keystore *ks);
 int ks_binding(const struct keystore *ks);
 unsigned ks_lockout_limit(const struct keystore *ks);
 const char *ks_home(const struct keystore *ks);
+int64_t ks_created(const struct keystore *ks);		/* UTC seconds */
 /* The public identity file: OpenSSH line of the identity key, a line
  * "enf-x25519 BASE64" — see enf-keygen(1) "instance". */
 int ks_instance_export(const struct keystore *ks, struct wbuf *out);

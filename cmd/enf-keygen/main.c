@@ -1,0 +1,436 @@
+/* enf-keygen: the instance, its credentials and its keys. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "audit.h"
+#include "crypto.h"
+#include "enf.h"
+#include "io.h"
+#include "keyfmt.h"
+#include "keystore.h"
+#include "unlock.h"
+
+#define PROG "enf-keygen"
+
+static const char usage[] =
+	"usage: enf-keygen [-H DIR] init [--lockout N] [--bind host|none] [--argon2 T:M:P]\n"
+	"       enf-keygen [-H DIR] new [-a ALG] -p PURPOSE[,PURPOSE...] NAME\n"
+	"       enf-keygen [-H DIR] list [--json]\n"
+	"       enf-keygen [-H DIR] pubkey [--format ssh|pem] NAME\n"
+	"       enf-keygen [-H DIR] instance\n"
+	"       enf-keygen [-H DIR] state NAME active|deactivated|compromised|destroyed\n"
+	"       enf-keygen [-H DIR] passwd --role officer|operator [--new-passphrase-file F]\n"
+	"       enf-keygen [-H DIR] reset-lockout\n"
+	"credentials: --officer-passphrase-file F | $ENF_OFFICER_PASSPHRASE_FILE (officer),\n"
+	"             --passphrase-file F | $ENF_PASSPHRASE_FILE (operator), else the terminal\n"
+	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
+
+enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS, O_OFFPASS,
+       O_OPPASS, O_VERSION, O_ALG, O_PURPOSE };
+
+struct opts {
+	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
+	const char *bind, *argon2;
+	unsigned lockout;
+	int json;
+	unsigned seen;	/* bit per option, to refuse one a command does not take */
+};
+
+static int usage_error(const char *msg)
+{
+	if (msg)
+		enf_warn("%s", msg);
+	fputs(usage, stderr);
+	return ENF_USAGE;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_argon2(const char *s, struct kdf_params *kp)
+{
+	char buf[64], *t, *m, *p;
+
+	if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+		return -1;
+	t = strtok(buf, ":");
+	m = strtok(NULL, ":");
+	p = strtok(NULL, ":");
+	return !t || !m || !p || strtok(NULL, ":") || parse_uint(t, 1, 64, &kp->t_cost) < 0 ||
+	       parse_uint(m, 8192, 4u << 20, &kp->m_cost_kib) < 0 ||
+	       parse_uint(p, 1, 16, &kp->parallelism) < 0 ? -1 : 0;
+}
+
+static int open_home(const struct opts *o, char **home, struct keystore **ks)
+{
+	int rc = home_resolve(o->home, home);
+
+	return rc != ENF_OK ? rc : ks_open(*home, ks);
+}
+
+static void record(struct keystore *ks, const char *op, const char *outcome, const char *reason,
+		   const char *key)
+{
+	struct audit_event ev = { .program = PROG, .op = op, .outcome = outcome, .reason = reason,
+				  .key = key };
+
+	audit_append(ks, &ev);
+}
+
+/* ---- commands ---- */
+
+static int cmd_init(const struct opts *o, const char *home)
+{
+	struct ks_init_opts io = { .lockout = o->lockout, .binding = BIND_NONE };
+	struct kdf_params kp;
+	struct secret off = { 0 }, op = { 0 };
+	struct keystore *ks = NULL;
+	int rc;
+
+	if (o->bind && strcmp(o->bind, "host") == 0)
+		io.binding = BIND_HOST;
+	else if (o->bind && strcmp(o->bind, "none") != 0)
+		return usage_error("--bind takes host or none");
+	if (o->argon2) {
+		if (parse_argon2(o->argon2, &kp) < 0)
+			return usage_error("--argon2 takes T:M:P (1-64 passes, 8192+ KiB, 1-16 lanes)");
+		io.kdf = &kp;
+	}
+	if ((rc = cred_read(ROLE_OFFICER, o->offpass, 1, "new officer passphrase", &off)) != ENF_OK ||
+	    (rc = cred_read(ROLE_OPERATOR, o->oppass, 1, "new operator passphrase", &op)) != ENF_OK)
+		goto out;
+	if (off.n == op.n && ct_equal(off.p, op.p, op.n)) {
+		rc = enf_err(ENF_USAGE, "the officer and operator passphrases must differ");
+		goto out;
+	}
+	if ((rc = ks_init(home, &io, &off, &op, &ks)) == ENF_OK) {
+		record(ks, "init", "ok", io.binding == BIND_HOST ? "bind-host" : "bind-none", NULL);
+		printf("%s\n", ks_instance_id(ks));
+	}
+out:
+	secret_free(&off);
+	secret_free(&op);
+	ks_close(ks);
+	return rc;
+}
+
+static int split_purposes(char *s, char **out, size_t *n)
+{
+	char *tok;
+
+	for (*n = 0, tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		if (*n == PURPOSES_MAX)
+			return -1;
+		out[(*n)++] = tok;
+	}
+	return 0;
+}
+
+static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
+{
+	char *purposes[PURPOSES_MAX], *copy;
+	const struct ks_key *k;
+	struct wbuf line;
+	size_t n;
+	int alg = o->alg ? alg_parse(o->alg) : ALG_ED25519, rc;
+
+	if (alg < 0)
+		return usage_error("unknown algorithm (ed25519, ecdsa-p256, ecdsa-p384, rsa3072, rsa4096)");
+	if (!o->purposes)
+		return usage_error("new needs -p PURPOSE[,PURPOSE...]");
+	if (!(copy = strdup(o->purposes)))
+		return enf_err(ENF_FAIL, "out of memory");
+	if (split_purposes(copy, purposes, &n) < 0) {
+		free(copy);
+		return usage_error("too many purposes");
+	}
+	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "new")) != ENF_OK) {
+		free(copy);
+		return rc;
+	}
+	rc = ks_key_new(ks, name, alg, purposes, n, &k);
+	free(copy);
+	record(ks, "new", rc == ENF_OK ? "ok" : "fail", rc == ENF_OK ? alg_name(alg) : "refused", name);
+	if (rc != ENF_OK)
+		return rc;
+	wbuf_init(&line, 0);
+	if (pubkey_to_line(&k->pub, k->name, &line) == ENF_OK)
+		printf("%s\n", (char *)line.p);
+	wbuf_free(&line);
+	return ENF_OK;
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void list_json(const struct ks_key *k, const char *fp)
+{
+	printf("{\"name\":");
+	json_string(k->name);
+	printf(",\"algorithm\":\"%s\",\"state\":\"%s\",\"purposes\":[", alg_name(k->alg),
+	       key_state_name(k->state));
+	for (size_t j = 0; j < k->npurposes; j++) {
+		if (j)
+			putchar(',');
+		json_string(k->purposes[j]);
+	}
+	printf("],\"fingerprint\":\"%s\",\"created\":%lld}\n", fp, (long long)k->created);
+}
+
+static void list_human(const struct ks_key *k, const char *fp)
+{
+	char when[32];
+	time_t t = (time_t)k->created;
+	struct tm tm;
+
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	printf("%-24s %-11s %-12s %s %s ", k->name, alg_name(k->alg), key_state_name(k->state),
+	       when, fp);
+	for (size_t j = 0; j < k->npurposes; j++)
+		printf("%s%s", j ? "," : "", k->purposes[j]);
+	putchar('\n');
+}
+
+static int cmd_list(const struct opts *o, struct keystore *ks)
+{
+	char fp[FINGERPRINT_MAX];
+
+	for (size_t i = 0; i < ks_key_count(ks); i++) {
+		const struct ks_key *k = ks_key_at(ks, i);
+		pubkey_fingerprint(&k->pub, fp);
+		if (o->json)
+			list_json(k, fp);
+		else
+			list_human(k, fp);
+	}
+	return fflush(stdout) == 0 ? ENF_OK : enf_err(ENF_FAIL, "standard output: write error");
+}
+
+static int cmd_pubkey(const struct opts *o, struct keystore *ks, const char *name)
+{
+	const struct ks_key *k = ks_key_find(ks, name);
+	struct wbuf out;
+	int rc, pem = o->format && strcmp(o->format, "pem") == 0;
+
+	if (o->format && !pem && strcmp(o->format, "ssh") != 0)
+		return usage_error("--format takes ssh or pem");
+	if (!k)
+		return enf_err(ENF_NO, "no key named '%s'", name);
+	wbuf_init(&out, 0);
+	rc = pem ? pubkey_to_pem(&k->pub, &out) : pubkey_to_line(&k->pub, k->name, &out);
+	if (rc == ENF_OK && !pem)
+		wbuf_put(&out, "\n", 1);
+	if (rc == ENF_OK && io_write_all(1, out.p, out.len) < 0)
+		rc = enf_err(ENF_FAIL, "standard output: write error");
+	wbuf_free(&out);
+	return rc;
+}
+
+static int cmd_instance(struct keystore *ks)
+{
+	struct wbuf out;
+	int rc;
+
+	wbuf_init(&out, 0);
+	rc = ks_instance_export(ks, &out);
+	if (rc == ENF_OK && io_write_all(1, out.p, out.len) < 0)
+		rc = enf_err(ENF_FAIL, "standard output: write error");
+	wbuf_free(&out);
+	return rc;
+}
+
+static int cmd_state(const struct opts *o, struct keystore *ks, const char *name, const char *st)
+{
+	int state = key_state_parse(st), rc;
+	char reason[32];
+
+	if (state < 0)
+		return usage_error("STATE is active, deactivated, compromised or destroyed");
+	if (!ks_key_find(ks, name))
+		return enf_err(ENF_NO, "no key named '%s'", name);
+	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "state")) != ENF_OK)
+		return rc;
+	rc = ks_key_set_state(ks, name, state);
+	snprintf(reason, sizeof reason, "%s%s", rc == ENF_OK ? "to-" : "refused-to-",
+		 key_state_name(state));
+	record(ks, "state", rc == ENF_OK ? "ok" : "fail", reason, name);
+	return rc;
+}
+
+static int cmd_passwd(const struct opts *o, struct keystore *ks)
+{
+	struct secret cur = { 0 }, next = { 0 };
+	char what[64];
+	int role = o->role ? role_parse(o->role) : -1, rc;
+
+	if (role < 0)
+		return usage_error("passwd needs --role officer|operator");
+	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "passwd")) != ENF_OK)
+		return rc;
+	if (role == ROLE_OPERATOR &&
+	    (rc = cred_read(ROLE_OPERATOR, o->oppass, 0, "current operator passphrase", &cur)) != ENF_OK)
+		return rc;
+	snprintf(what, sizeof what, "new %s passphrase", role_name(role));
+	if ((rc = cred_read_new(o->newpass, what, &next)) == ENF_OK)
+		rc = ks_passwd(ks, role, &cur, &next);
+	record(ks, "passwd", rc == ENF_OK ? "ok" : "fail", role_name(role), NULL);
+	secret_free(&cur);
+	secret_free(&next);
+	return rc;
+}
+
+static int cmd_reset(const struct opts *o, struct keystore *ks)
+{
+	int rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "reset-lockout");
+
+	if (rc != ENF_OK)
+		return rc;
+	rc = ks_reset_lockout(ks);
+	record(ks, "reset-lockout", rc == ENF_OK ? "ok" : "fail", "operator", NULL);
+	return rc;
+}
+
+/* ---- dispatch ---- */
+
+#define BIT(o) (1u << (o))
+static const struct command {
+	const char *name;
+	int nargs;
+	unsigned allowed;
+} commands[] = {
+	{ "init", 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_OFFPASS) | BIT(O_OPPASS) },
+	{ "new", 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) },
+	{ "list", 0, BIT(O_JSON) },
+	{ "pubkey", 1, BIT(O_FORMAT) },
+	{ "instance", 0, 0 },
+	{ "state", 2, BIT(O_OFFPASS) },
+	{ "passwd", 0, BIT(O_ROLE) | BIT(O_NEWPASS) | BIT(O_OFFPASS) | BIT(O_OPPASS) },
+	{ "reset-lockout", 0, BIT(O_OFFPASS) },
+};
+
+static int run(const struct command *c, const struct opts *o, char **args)
+{
+	struct keystore *ks = NULL;
+	char *home = NULL;
+	int rc;
+
+	if (strcmp(c->name, "init") == 0) {
+		if ((rc = home_resolve(o->home, &home)) == ENF_OK)
+			rc = cmd_init(o, home);
+		free(home);
+		return rc;
+	}
+	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+		goto out;
+	if (strcmp(c->name, "new") == 0)
+		rc = cmd_new(o, ks, args[0]);
+	else if (strcmp(c->name, "list") == 0)
+		rc = cmd_list(o, ks);
+	else if (strcmp(c->name, "pubkey") == 0)
+		rc = cmd_pubkey(o, ks, args[0]);
+	else if (strcmp(c->name, "instance") == 0)
+		rc = cmd_instance(ks);
+	else if (strcmp(c->name, "state") == 0)
+		rc = cmd_state(o, ks, args[0], args[1]);
+	else if (strcmp(c->name, "passwd") == 0)
+		rc = cmd_passwd(o, ks);
+	else
+		rc = cmd_reset(o, ks);
+out:
+	ks_close(ks);
+	free(home);
+	return rc;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "home", required_argument, NULL, 'H' },
+		{ "lockout", required_argument, NULL, O_LOCKOUT },
+		{ "bind", required_argument, NULL, O_BIND },
+		{ "argon2", required_argument, NULL, O_ARGON2 },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "role", required_argument, NULL, O_ROLE },
+		{ "new-passphrase-file", required_argument, NULL, O_NEWPASS },
+		{ "officer-passphrase-file", required_argument, NULL, O_OFFPASS },
+		{ "passphrase-file", required_argument, NULL, O_OPPASS },
+		{ "algorithm", required_argument, NULL, 'a' },
+		{ "purpose", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "hH:a:p:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(usage, stdout); exit(0);
+		case O_VERSION: printf(PROG " %s\n", ENF_VERSION); exit(0);
+		case 'H': o->home = optarg; break;
+		case 'a': o->alg = optarg; o->seen |= BIT(O_ALG); break;
+		case 'p': o->purposes = optarg; o->seen |= BIT(O_PURPOSE); break;
+		case O_LOCKOUT:
+			if (parse_uint(optarg, 1, 1000, &o->lockout) < 0)
+				return usage_error("--lockout takes a number from 1 to 1000");
+			break;
+		case O_BIND: o->bind = optarg; break;
+		case O_ARGON2: o->argon2 = optarg; break;
+		case O_JSON: o->json = 1; break;
+		case O_FORMAT: o->format = optarg; break;
+		case O_ROLE: o->role = optarg; break;
+		case O_NEWPASS: o->newpass = optarg; break;
+		case O_OFFPASS: o->offpass = optarg; break;
+		case O_OPPASS: o->oppass = optarg; break;
+		default: return usage_error(NULL);
+		}
+		if (c >= O_LOCKOUT && c <= O_OPPASS)
+			o->seen |= BIT(c);
+	}
+	return ENF_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	const struct command *c = NULL;
+	int rc;
+
+	enf_setprogname(argv[0]);
+	if ((rc = parse(argc, argv, &o)) != ENF_OK)
+		return rc;
+	if (optind >= argc)
+		return usage_error("a command is needed");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			c = &commands[i];
+	if (!c)
+		return usage_error("unknown command");
+	if (argc - optind - 1 != c->nargs)
+		return usage_error("wrong number of arguments");
+	/* Credential options may be given to any command (environment-like);
+	 * the others only where they mean something. */
+	if (o.seen & ~c->allowed & ~(BIT(O_OFFPASS) | BIT(O_OPPASS)))
+		return usage_error("an option does not apply to this command");
+	if (crypto_init() != ENF_OK)
+		return enf_report(ENF_FAIL);
+	return enf_report(run(c, &o, argv + optind + 1));
+}

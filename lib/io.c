@@ -1,0 +1,275 @@
+/* Files: bounded reads, atomic writes, permission checks, the home. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "enf.h"
+#include "io.h"
+
+static int is_stdio(const char *path) { return !path || strcmp(path, "-") == 0; }
+
+int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+	int fd = is_stdio(path) ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	const char *name = is_stdio(path) ? "standard input" : path;
+	size_t cap = 4096, n = 0;
+	unsigned char *p;
+	ssize_t r;
+
+	if (fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", name, strerror(errno));
+	p = malloc(cap + 1);
+	for (;;) {
+		if (!p)
+			goto nomem;
+		if (n == cap) {
+			unsigned char *np;
+			if (cap > max)
+				break;
+			cap *= 2;
+			np = realloc(p, cap + 1);
+			if (!np)
+				goto nomem;
+			p = np;
+		}
+		r = read(fd, p + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(p);
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return enf_err(ENF_FAIL, "%s: %s", name, strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n > max) {
+		free(p);
+		return enf_err(ENF_NO, "%s: larger than %zu bytes", name, max);
+	}
+	p[n] = '\0';
+	*out = p;
+	*len = n;
+	return ENF_OK;
+nomem:
+	free(p);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return enf_err(ENF_FAIL, "out of memory");
+}
+
+int io_write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *q = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, q, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static char *dir_of(const char *path)
+{
+	char *d = strdup(path), *slash;
+
+	if (!d)
+		return NULL;
+	slash = strrchr(d, '/');
+	if (!slash)
+		strcpy(d, ".");
+	else if (slash == d)
+		d[1] = '\0';
+	else
+		*slash = '\0';
+	return d;
+}
+
+int io_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
+{
+	size_t n;
+
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+	if (is_stdio(path)) {
+		f->to_stdout = 1;
+		f->fd = STDOUT_FILENO;
+		return ENF_OK;
+	}
+	n = strlen(path) + 16;
+	f->path = strdup(path);
+	f->tmp = malloc(n);
+	if (!f->path || !f->tmp) {
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "out of memory");
+	}
+	snprintf(f->tmp, n, "%s.tmpXXXXXX", path);
+	f->fd = mkstemp(f->tmp);
+	if (f->fd < 0) {
+		int e = errno;
+		free(f->tmp);
+		f->tmp = NULL;
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
+	}
+	if (fchmod(f->fd, mode) < 0) {
+		int e = errno;
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
+	}
+	return ENF_OK;
+}
+
+int atomic_write(struct atomic_file *f, const void *p, size_t n)
+{
+	if (io_write_all(f->fd, p, n) < 0)
+		return enf_err(ENF_FAIL, "%s: %s", f->to_stdout ? "standard output" : f->path,
+			       strerror(errno));
+	return ENF_OK;
+}
+
+int atomic_commit(struct atomic_file *f)
+{
+	char *dir;
+	int rc = ENF_OK;
+
+	if (f->to_stdout) {
+		f->fd = -1;
+		return ENF_OK;
+	}
+	if (fsync(f->fd) < 0 || close(f->fd) < 0) {
+		f->fd = -1;
+		rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
+		atomic_abort(f);
+		return rc;
+	}
+	f->fd = -1;
+	if (rename(f->tmp, f->path) < 0) {
+		rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
+		atomic_abort(f);
+		return rc;
+	}
+	dir = dir_of(f->path);
+	if (!dir || io_fsync_dir(dir) < 0)
+		rc = enf_err(ENF_FAIL, "%s: cannot sync its directory", f->path);
+	free(dir);
+	free(f->tmp);
+	free(f->path);
+	f->tmp = f->path = NULL;
+	return rc;
+}
+
+void atomic_abort(struct atomic_file *f)
+{
+	if (!f->to_stdout && f->fd >= 0)
+		close(f->fd);
+	if (f->tmp)
+		unlink(f->tmp);
+	free(f->tmp);
+	free(f->path);
+	f->tmp = f->path = NULL;
+	f->fd = -1;
+}
+
+int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
+{
+	struct atomic_file f;
+	int rc = atomic_open(&f, path, mode);
+
+	if (rc == ENF_OK && (rc = atomic_write(&f, p, n)) == ENF_OK)
+		return atomic_commit(&f);
+	if (rc != ENF_OK)
+		atomic_abort(&f);
+	return rc;
+}
+
+int io_check_private(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: is a symbolic link; refusing it", path);
+	if (st.st_uid != geteuid())
+		return enf_err(ENF_FAIL, "%s: not owned by the current user; refusing it", path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return enf_err(ENF_FAIL, "%s: group or others have access (mode %04o); "
+			       "it must be private (chmod go= %s)", path,
+			       (unsigned)(st.st_mode & 07777), path);
+	return ENF_OK;
+}
+
+int home_resolve(const char *opt, char **out)
+{
+	const char *h = opt;
+	char buf[PATH_MAX];
+
+	if (!h || !*h)
+		h = getenv("ENF_HOME");
+	if (!h || !*h) {
+		const char *home = getenv("HOME");
+		struct passwd *pw;
+		if (!home || !*home) {
+			pw = getpwuid(geteuid());
+			home = pw ? pw->pw_dir : NULL;
+		}
+		if (!home)
+			return enf_err(ENF_FAIL, "cannot find the home directory; use -H DIR");
+		if ((size_t)snprintf(buf, sizeof buf, "%s/.enf", home) >= sizeof buf)
+			return enf_err(ENF_FAIL, "home path too long");
+		h = buf;
+	}
+	*out = strdup(h);
+	return *out ? ENF_OK : enf_err(ENF_FAIL, "out of memory");
+}
+
+int home_check(const char *home)
+{
+	struct stat st;
+
+	if (stat(home, &st) < 0) {
+		if (errno == ENOENT)
+			return enf_err(ENF_FAIL, "%s: no instance here (enf-keygen init creates one)", home);
+		return enf_err(ENF_FAIL, "%s: %s", home, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: not a directory", home);
+	return io_check_private(home);
+}
+
+char *home_path(const char *home, const char *name)
+{
+	size_t n = strlen(home) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", home, name);
+	return p;
+}

@@ -1,0 +1,1360 @@
+/* The keystore: one GDBM file, records encoded with the SSH wire format.
+ *
+ *   "format"        "enf-keystore 1"
+ *   "instance"      public identity: identity, X25519, storage and governance
+ *                   public keys, binding, creation time
+ *   "gov"           officer-controlled state (generation, lockout limit,
+ *                   binding, policy digest, every key's name, algorithm,
+ *                   state, purposes and public key) + Ed25519 signature by
+ *                   the governance key
+ *   "role/ROLE"     Argon2id salt and parameters + the role's bundle under
+ *                   AES-256-GCM
+ *   "fail/ROLE"     consecutive failed unlocks (cannot be authenticated:
+ *                   whoever fails has no key)
+ *   "key/NAME"      private key, sealed to the storage key
+ *
+ * Every write goes through rewrite(): under an exclusive lock, build a new
+ * GDBM file from the current one plus the changes, fsync it and rename it
+ * over the old.  A kill -9 at any moment leaves the old or the new file,
+ * readers never see a half-written one and never take a lock, and a deleted
+ * record (a destroyed key) leaves no bytes behind in the file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "buf.h"
+#include "crypto.h"
+#include "encode.h"
+#include "io.h"
+#include "keyfmt.h"
+#include "keystore.h"
+
+#define FORMAT "enf-keystore 1"
+#define SALT_LEN 16
+#define SEED_LEN 32
+#define DEFAULT_LOCKOUT 10
+
+/* What a role's passphrase unwraps. */
+struct secrets {
+	unsigned char id_seed[SEED_LEN];
+	unsigned char x_sk[X25519_LEN];
+	unsigned char seal_root[SEAL_ROOT_LEN];
+	unsigned char gov_seed[SEED_LEN];	/* officer only */
+	unsigned char storage_sk[X25519_LEN];	/* operator only */
+	unsigned char gov_pub[32];		/* operator: its trust anchor */
+};
+
+struct gov {
+	uint64_t generation;
+	uint32_t lockout;
+	uint32_t binding;
+	int has_policy;
+	unsigned char policy[32];
+	struct ks_key *keys;	/* sorted by name */
+	size_t nkeys;
+};
+
+struct keystore {
+	char *home, *path, *lockpath;
+	GDBM_FILE db;
+	/* instance */
+	unsigned char *inst_rec;
+	size_t inst_len;
+	unsigned char id_pub[32], x_pub[32], storage_pub[32], gov_pub[32];
+	int64_t created;
+	struct pubkey idpub;
+	char instance_id[FINGERPRINT_MAX];
+	struct gov gov;
+	/* unlocked */
+	int role;
+	struct secrets *sec;
+	struct privkey idkey, govkey;
+};
+
+/* ---- GDBM access ---- */
+
+static datum dkey(const char *k)
+{
+	datum d = { (char *)k, (int)strlen(k) };
+	return d;
+}
+
+static int db_fetch(GDBM_FILE db, const char *k, unsigned char **p, size_t *n)
+{
+	datum v = gdbm_fetch(db, dkey(k));
+
+	if (!v.dptr)
+		return -1;
+	*p = (unsigned char *)v.dptr;
+	*n = (size_t)v.dsize;
+	return 0;
+}
+
+static GDBM_FILE db_open_read(const char *path)
+{
+	return gdbm_open(path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_XVERIFY |
+			 GDBM_CLOEXEC, 0, NULL);
+}
+
+static void record_name(char *out, size_t n, const char *prefix, const char *name)
+{
+	snprintf(out, n, "%s/%s", prefix, name);
+}
+
+/* ---- the instance record ---- */
+
+static int instance_encode(const struct keystore *ks, uint32_t binding, struct wbuf *w)
+{
+	wbuf_u32(w, 1);
+	wbuf_string(w, ks->id_pub, 32);
+	wbuf_string(w, ks->x_pub, 32);
+	wbuf_string(w, ks->storage_pub, 32);
+	wbuf_string(w, ks->gov_pub, 32);
+	wbuf_u32(w, binding);
+	wbuf_u64(w, (uint64_t)ks->created);
+	return w->failed ? -1 : 0;
+}
+
+static int get32(struct rbuf *r, unsigned char out[32])
+{
+	const unsigned char *p;
+
+	if (rbuf_fixed_string(r, 32, &p) < 0)
+		return -1;
+	memcpy(out, p, 32);
+	return 0;
+}
+
+static int ed25519_blob(const unsigned char pk[32], struct pubkey *out)
+{
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w, 0);
+	wbuf_cstring(&w, "ssh-ed25519");
+	wbuf_string(&w, pk, 32);
+	rc = w.failed ? ENF_FAIL : pubkey_from_blob(out, w.p, w.len);
+	wbuf_free(&w);
+	return rc;
+}
+
+static int instance_decode(struct keystore *ks, const unsigned char *p, size_t n)
+{
+	struct rbuf r;
+	uint32_t version, binding;
+	uint64_t created;
+
+	rbuf_init(&r, p, n);
+	if (rbuf_u32(&r, &version) < 0 || version != 1 || get32(&r, ks->id_pub) < 0 ||
+	    get32(&r, ks->x_pub) < 0 || get32(&r, ks->storage_pub) < 0 ||
+	    get32(&r, ks->gov_pub) < 0 || rbuf_u32(&r, &binding) < 0 ||
+	    rbuf_u64(&r, &created) < 0 || !rbuf_done(&r) || binding > BIND_HOST)
+		return -1;
+	ks->created = (int64_t)created;
+	if (ed25519_blob(ks->id_pub, &ks->idpub) != ENF_OK)
+		return -1;
+	pubkey_fingerprint(&ks->idpub, ks->instance_id);
+	return 0;
+}
+
+/* ---- the governance record ---- */
+
+static void key_clear(struct ks_key *k)
+{
+	for (size_t i = 0; i < k->npurposes; i++)
+		free(k->purposes[i]);
+	pubkey_free(&k->pub);
+	memset(k, 0, sizeof *k);
+}
+
+static void gov_clear(struct gov *g)
+{
+	for (size_t i = 0; i < g->nkeys; i++)
+		key_clear(&g->keys[i]);
+	free(g->keys);
+	memset(g, 0, sizeof *g);
+}
+
+static void gov_body(const struct keystore *ks, const struct gov *g, struct wbuf *w)
+{
+	unsigned char h[32];
+
+	hash_buf(HASH_SHA256, ks->inst_rec, ks->inst_len, h);
+	wbuf_cstring(w, "enf-gov 1");
+	wbuf_cstring(w, ks->instance_id);
+	wbuf_u64(w, g->generation);
+	wbuf_string(w, h, 32);
+	wbuf_u32(w, g->lockout);
+	wbuf_u32(w, g->binding);
+	wbuf_string(w, g->policy, g->has_policy ? 32 : 0);
+	wbuf_u32(w, (uint32_t)g->nkeys);
+	for (size_t i = 0; i < g->nkeys; i++) {
+		const struct ks_key *k = &g->keys[i];
+		wbuf_cstring(w, k->name);
+		wbuf_u32(w, (uint32_t)k->alg);
+		wbuf_u32(w, (uint32_t)k->state);
+		wbuf_u64(w, (uint64_t)k->created);
+		wbuf_string(w, k->pub.blob, k->pub.bloblen);
+		wbuf_u32(w, (uint32_t)k->npurposes);
+		for (size_t j = 0; j < k->npurposes; j++)
+			wbuf_cstring(w, k->purposes[j]);
+	}
+}
+
+static char *get_name(struct rbuf *r)
+{
+	const unsigned char *p;
+	size_t n;
+	char *s;
+
+	if (rbuf_string(r, &p, &n) < 0 || n == 0 || n > ENF_NAME_MAX)
+		return NULL;
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	if (!enf_valid_name(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int key_decode(struct rbuf *r, struct ks_key *k)
+{
+	const unsigned char *blob;
+	size_t bloblen;
+	uint32_t alg, state, np;
+	uint64_t created;
+	char *name = get_name(r);
+
+	if (!name)
+		return -1;
+	snprintf(k->name, sizeof k->name, "%s", name);
+	free(name);
+	if (rbuf_u32(r, &alg) < 0 || alg > ALG_RSA4096 || rbuf_u32(r, &state) < 0 ||
+	    state > KS_DESTROYED || rbuf_u64(r, &created) < 0 ||
+	    rbuf_string(r, &blob, &bloblen) < 0 || rbuf_u32(r, &np) < 0 || np == 0 ||
+	    np > PURPOSES_MAX)
+		return -1;
+	k->alg = (int)alg;
+	k->state = (int)state;
+	k->created = (int64_t)created;
+	for (; k->npurposes < np; k->npurposes++)
+		if (!(k->purposes[k->npurposes] = get_name(r)))
+			return -1;
+	return pubkey_from_blob(&k->pub, blob, bloblen) == ENF_OK ? 0 : -1;
+}
+
+/* Parses the body only; the signature is checked by gov_verify once a role
+ * is unlocked and the governance public key is trusted. */
+static int gov_decode(const struct keystore *ks, const unsigned char *body, size_t n,
+		      struct gov *g)
+{
+	struct rbuf r;
+	const unsigned char *h, *pol;
+	size_t pollen;
+	uint32_t nkeys;
+	unsigned char want[32];
+
+	memset(g, 0, sizeof *g);
+	rbuf_init(&r, body, n);
+	if (rbuf_expect_cstring(&r, "enf-gov 1") < 0 ||
+	    rbuf_expect_cstring(&r, ks->instance_id) < 0 || rbuf_u64(&r, &g->generation) < 0 ||
+	    rbuf_fixed_string(&r, 32, &h) < 0 || rbuf_u32(&r, &g->lockout) < 0 ||
+	    rbuf_u32(&r, &g->binding) < 0 || rbuf_string(&r, &pol, &pollen) < 0 ||
+	    (pollen != 0 && pollen != 32) || rbuf_u32(&r, &nkeys) < 0 ||
+	    nkeys > rbuf_left(&r) / 16)
+		return -1;
+	hash_buf(HASH_SHA256, ks->inst_rec, ks->inst_len, want);
+	if (!ct_equal(h, want, 32))
+		return -1;
+	g->has_policy = pollen == 32;
+	if (g->has_policy)
+		memcpy(g->policy, pol, 32);
+	g->keys = calloc(nkeys ? nkeys : 1, sizeof *g->keys);
+	if (!g->keys)
+		return -1;
+	for (; g->nkeys < nkeys; g->nkeys++) {
+		if (key_decode(&r, &g->keys[g->nkeys]) < 0) {
+			g->nkeys++;
+			return -1;
+		}
+		if (g->nkeys > 0 && strcmp(g->keys[g->nkeys - 1].name, g->keys[g->nkeys].name) >= 0)
+			return -1;
+	}
+	return rbuf_done(&r) ? 0 : -1;
+}
+
+/* "gov" = string body, string signature (SSH Ed25519 signature blob). */
+static int gov_split(const unsigned char *p, size_t n, const unsigned char **body,
+		     size_t *blen, const unsigned char **sig, size_t *slen)
+{
+	struct rbuf r;
+
+	rbuf_init(&r, p, n);
+	return rbuf_string(&r, body, blen) < 0 || rbuf_string(&r, sig, slen) < 0 ||
+	       !rbuf_done(&r) ? -1 : 0;
+}
+
+static int gov_encode_signed(const struct keystore *ks, const struct gov *g, struct wbuf *out)
+{
+	struct wbuf body, sig;
+	int rc = ENF_FAIL;
+
+	wbuf_init(&body, 0);
+	wbuf_init(&sig, 0);
+	gov_body(ks, g, &body);
+	if (!body.failed && privkey_sign_ssh(&ks->govkey, body.p, body.len, &sig) == ENF_OK) {
+		wbuf_string(out, body.p, body.len);
+		wbuf_string(out, sig.p, sig.len);
+		rc = out->failed ? ENF_FAIL : ENF_OK;
+	}
+	wbuf_free(&body);
+	wbuf_free(&sig);
+	return rc;
+}
+
+/* ---- role bundles ---- */
+
+static void role_ad(const struct keystore *ks, int role, const unsigned char *salt,
+		    const struct kdf_params *kp, struct wbuf *ad)
+{
+	wbuf_cstring(ad, "enf-role 1");
+	wbuf_cstring(ad, role_name(role));
+	wbuf_cstring(ad, ks->instance_id);
+	wbuf_string(ad, salt, SALT_LEN);
+	wbuf_u32(ad, kp->t_cost);
+	wbuf_u32(ad, kp->m_cost_kib);
+	wbuf_u32(ad, kp->parallelism);
+}
+
+static void bundle_encode(const struct secrets *s, int role, struct wbuf *w)
+{
+	wbuf_string(w, s->id_seed, SEED_LEN);
+	wbuf_string(w, s->x_sk, X25519_LEN);
+	wbuf_string(w, s->seal_root, SEAL_ROOT_LEN);
+	if (role == ROLE_OFFICER) {
+		wbuf_string(w, s->gov_seed, SEED_LEN);
+	} else {
+		wbuf_string(w, s->storage_sk, X25519_LEN);
+		wbuf_string(w, s->gov_pub, 32);
+	}
+}
+
+static int bundle_decode(struct secrets *s, int role, const unsigned char *p, size_t n)
+{
+	struct rbuf r;
+	const unsigned char *a, *b, *c, *d, *e = NULL;
+
+	rbuf_init(&r, p, n);
+	if (rbuf_fixed_string(&r, SEED_LEN, &a) < 0 || rbuf_fixed_string(&r, X25519_LEN, &b) < 0 ||
+	    rbuf_fixed_string(&r, SEAL_ROOT_LEN, &c) < 0 || rbuf_fixed_string(&r, 32, &d) < 0 ||
+	    (role == ROLE_OPERATOR && rbuf_fixed_string(&r, 32, &e) < 0) || !rbuf_done(&r))
+		return -1;
+	memcpy(s->id_seed, a, SEED_LEN);
+	memcpy(s->x_sk, b, X25519_LEN);
+	memcpy(s->seal_root, c, SEAL_ROOT_LEN);
+	if (role == ROLE_OFFICER) {
+		memcpy(s->gov_seed, d, SEED_LEN);
+	} else {
+		memcpy(s->storage_sk, d, X25519_LEN);
+		memcpy(s->gov_pub, e, 32);
+	}
+	return 0;
+}
+
+/* Role record: u32 1, string salt, u32 t, u32 m, u32 p, string nonce, string ct. */
+static int role_wrap(const struct keystore *ks, int role, const struct secrets *s,
+		     const struct secret *pass, const struct kdf_params *kp, struct wbuf *out)
+{
+	unsigned char salt[SALT_LEN], nonce[AEAD_NONCE], *kek = secure_alloc(AEAD_KEY), *ct = NULL;
+	struct wbuf pt, ad;
+	int rc = ENF_FAIL;
+
+	wbuf_init(&pt, 1);
+	wbuf_init(&ad, 0);
+	random_nonce(salt, sizeof salt);
+	random_nonce(nonce, sizeof nonce);
+	bundle_encode(s, role, &pt);
+	role_ad(ks, role, salt, kp, &ad);
+	if (!kek || pt.failed || ad.failed || !(ct = malloc(pt.len + AEAD_TAG)))
+		goto out;
+	if (argon2id(pass->p, pass->n, salt, sizeof salt, kp, kek, AEAD_KEY) != ENF_OK ||
+	    aead_seal(kek, nonce, ad.p, ad.len, pt.p, pt.len, ct) != ENF_OK)
+		goto out;
+	wbuf_u32(out, 1);
+	wbuf_string(out, salt, sizeof salt);
+	wbuf_u32(out, kp->t_cost);
+	wbuf_u32(out, kp->m_cost_kib);
+	wbuf_u32(out, kp->parallelism);
+	wbuf_string(out, nonce, sizeof nonce);
+	wbuf_string(out, ct, pt.len + AEAD_TAG);
+	rc = out->failed ? ENF_FAIL : ENF_OK;
+out:
+	if (rc != ENF_OK)
+		enf_err(ENF_FAIL, "cannot protect the %s credential", role_name(role));
+	secure_free(kek, AEAD_KEY);
+	free(ct);
+	wbuf_free(&pt);
+	wbuf_free(&ad);
+	return rc;
+}
+
+/* ENF_NO: wrong passphrase (or an edited record: the two are one to us). */
+static int role_unwrap(const struct keystore *ks, int role, const unsigned char *rec,
+		       size_t n, const struct secret *pass, struct secrets *s)
+{
+	struct rbuf r;
+	const unsigned char *salt, *nonce, *ct;
+	size_t ctlen;
+	uint32_t version;
+	struct kdf_params kp;
+	unsigned char *kek = secure_alloc(AEAD_KEY), *pt = NULL;
+	struct wbuf ad;
+	int rc = ENF_FAIL;
+
+	wbuf_init(&ad, 0);
+	rbuf_init(&r, rec, n);
+	if (!kek)
+		goto out;
+	if (rbuf_u32(&r, &version) < 0 || version != 1 ||
+	    rbuf_fixed_string(&r, SALT_LEN, &salt) < 0 || rbuf_u32(&r, &kp.t_cost) < 0 ||
+	    rbuf_u32(&r, &kp.m_cost_kib) < 0 || rbuf_u32(&r, &kp.parallelism) < 0 ||
+	    rbuf_fixed_string(&r, AEAD_NONCE, &nonce) < 0 || rbuf_string(&r, &ct, &ctlen) < 0 ||
+	    !rbuf_done(&r) || ctlen < AEAD_TAG || ctlen > 4096 ||
+	    /* Bounds that keep an edited record from making us allocate or spin. */
+	    kp.t_cost < 1 || kp.t_cost > 64 || kp.m_cost_kib < 8 ||
+	    kp.m_cost_kib > 4u * 1024 * 1024 || kp.parallelism < 1 || kp.parallelism > 16) {
+		rc = enf_err(ENF_FAIL, "%s: the %s record is corrupt", ks->path, role_name(role));
+		goto out;
+	}
+	role_ad(ks, role, salt, &kp, &ad);
+	pt = secure_alloc(ctlen);
+	if (ad.failed || !pt || argon2id(pass->p, pass->n, salt, SALT_LEN, &kp, kek, AEAD_KEY) != ENF_OK)
+		goto out;
+	rc = aead_open(kek, nonce, ad.p, ad.len, ct, ctlen, pt);
+	if (rc == ENF_OK && bundle_decode(s, role, pt, ctlen - AEAD_TAG) < 0)
+		rc = enf_err(ENF_FAIL, "%s: the %s record is corrupt", ks->path, role_name(role));
+out:
+	secure_free(kek, AEAD_KEY);
+	secure_free(pt, ctlen);
+	wbuf_free(&ad);
+	return rc;
+}
+
+/* ---- rewriting the file ---- */
+
+struct change {
+	char key[ENF_NAME_MAX + 16];
+	struct wbuf val;	/* val.len == 0 && !val.p: delete */
+	int del;
+};
+
+struct changes {
+	struct change c[8];
+	size_t n;
+};
+
+static struct wbuf *change_put(struct changes *cs, const char *key)
+{
+	struct change *c = &cs->c[cs->n++];
+
+	snprintf(c->key, sizeof c->key, "%s", key);
+	wbuf_init(&c->val, 0);
+	c->del = 0;
+	return &c->val;
+}
+
+static void change_del(struct changes *cs, const char *key)
+{
+	change_put(cs, key);
+	cs->c[cs->n - 1].del = 1;
+}
+
+static void changes_free(struct changes *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		wbuf_free(&cs->c[i].val);
+	cs->n = 0;
+}
+
+static const struct change *change_find(const struct changes *cs, const char *k, size_t n)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (strlen(cs->c[i].key) == n && memcmp(cs->c[i].key, k, n) == 0)
+			return &cs->c[i];
+	return NULL;
+}
+
+/* Decides the changes from the current file, under the lock. */
+typedef int (*mutate_fn)(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx);
+
+static int db_copy(GDBM_FILE from, GDBM_FILE to, const struct changes *cs)
+{
+	datum k = from ? gdbm_firstkey(from) : (datum){ NULL, 0 };
+
+	while (k.dptr) {
+		datum next, v;
+		int bad = 0;
+		if (!change_find(cs, k.dptr, (size_t)k.dsize)) {
+			v = gdbm_fetch(from, k);
+			bad = !v.dptr || gdbm_store(to, k, v, GDBM_INSERT) != 0;
+			free(v.dptr);
+		}
+		next = gdbm_nextkey(from, k);
+		free(k.dptr);
+		if (bad) {
+			free(next.dptr);
+			return -1;
+		}
+		k = next;
+	}
+	/* The end of iteration and a read error look alike: tell them apart. */
+	if (from && gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR)
+		return -1;
+	for (size_t i = 0; i < cs->n; i++) {
+		datum key = dkey(cs->c[i].key), val = { (char *)cs->c[i].val.p, (int)cs->c[i].val.len };
+		if (!cs->c[i].del && gdbm_store(to, key, val, GDBM_REPLACE) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_new(const char *tmp, GDBM_FILE cur, const struct changes *cs)
+{
+	GDBM_FILE out;
+	int fd, rc;
+
+	unlink(tmp);
+	out = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC, 0600, NULL);
+	if (!out)
+		return -1;
+	rc = db_copy(cur, out, cs);
+	if (rc == 0 && gdbm_sync(out) != 0)
+		rc = -1;
+	fd = gdbm_fdesc(out);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -1;
+	gdbm_close(out);
+	return rc;
+}
+
+static int lock_store(const struct keystore *ks)
+{
+	int fd = open(ks->lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", ks->lockpath, strerror(errno)), -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return enf_err(ENF_FAIL, "%s: %s", ks->lockpath, strerror(errno)), -1;
+		}
+	}
+	return fd;
+}
+
+static int rewrite(struct keystore *ks, mutate_fn fn, void *ctx)
+{
+	struct changes cs = { .n = 0 };
+	GDBM_FILE cur = NULL;
+	char *tmp = home_path(ks->home, KEYSTORE_FILE ".new");
+	int lock = -1, rc = ENF_FAIL;
+
+	if (!tmp || (lock = lock_store(ks)) < 0)
+		goto out;
+	if (access(ks->path, F_OK) == 0 && !(cur = db_open_read(ks->path))) {
+		rc = enf_err(ENF_FAIL, "%s: %s", ks->path, gdbm_strerror(gdbm_errno));
+		goto out;
+	}
+	if ((rc = fn(ks, cur, &cs, ctx)) != ENF_OK)
+		goto out;
+	if (write_new(tmp, cur, &cs) < 0 || rename(tmp, ks->path) < 0 || io_fsync_dir(ks->home) < 0) {
+		unlink(tmp);
+		rc = enf_err(ENF_FAIL, "%s: cannot write the keystore", ks->path);
+		goto out;
+	}
+	/* Read on from the file just written, not the replaced one. */
+	if (ks->db)
+		gdbm_close(ks->db);
+	if (!(ks->db = db_open_read(ks->path)))
+		rc = enf_err(ENF_FAIL, "%s: cannot reopen the keystore", ks->path);
+out:
+	if (cur)
+		gdbm_close(cur);
+	if (lock >= 0)
+		close(lock);
+	changes_free(&cs);
+	free(tmp);
+	return rc;
+}
+
+/* ---- opening ---- */
+
+static int load(struct keystore *ks)
+{
+	unsigned char *p = NULL;
+	const unsigned char *body, *s;
+	size_t n, blen, slen;
+	int rc = ENF_FAIL;
+
+	if (db_fetch(ks->db, "format", &p, &n) < 0 || n != strlen(FORMAT) ||
+	    memcmp(p, FORMAT, n) != 0)
+		goto bad;
+	free(p);
+	p = NULL;
+	if (db_fetch(ks->db, "instance", &ks->inst_rec, &ks->inst_len) < 0 ||
+	    instance_decode(ks, ks->inst_rec, ks->inst_len) < 0)
+		goto bad;
+	if (db_fetch(ks->db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &s, &slen) < 0 ||
+	    gov_decode(ks, body, blen, &ks->gov) < 0)
+		goto bad;
+	rc = ENF_OK;
+	goto out;
+bad:
+	rc = enf_err(ENF_FAIL, "%s: not a valid enf keystore (corrupt or truncated)", ks->path);
+out:
+	free(p);
+	return rc;
+}
+
+static struct keystore *ks_alloc(const char *home)
+{
+	struct keystore *ks = calloc(1, sizeof *ks);
+
+	if (!ks)
+		return NULL;
+	ks->role = -1;
+	ks->home = strdup(home);
+	ks->path = home_path(home, KEYSTORE_FILE);
+	ks->lockpath = home_path(home, KEYSTORE_FILE ".lock");
+	if (!ks->home || !ks->path || !ks->lockpath) {
+		ks_close(ks);
+		return NULL;
+	}
+	return ks;
+}
+
+int ks_open(const char *home, struct keystore **out)
+{
+	struct keystore *ks;
+	int rc;
+
+	*out = NULL;
+	if (crypto_init() != ENF_OK)
+		return ENF_FAIL;
+	if ((rc = home_check(home)) != ENF_OK)
+		return rc;
+	if (!(ks = ks_alloc(home)))
+		return enf_err(ENF_FAIL, "out of memory");
+	if (access(ks->path, F_OK) < 0) {
+		rc = enf_err(ENF_FAIL, "%s: no keystore here (enf-keygen init creates one)", ks->home);
+		goto fail;
+	}
+	if ((rc = io_check_private(ks->path)) != ENF_OK)
+		goto fail;
+	if (!(ks->db = db_open_read(ks->path))) {
+		rc = enf_err(ENF_FAIL, "%s: not a valid enf keystore (%s)", ks->path,
+			     gdbm_strerror(gdbm_errno));
+		goto fail;
+	}
+	if ((rc = load(ks)) != ENF_OK)
+		goto fail;
+	*out = ks;
+	return ENF_OK;
+fail:
+	ks_close(ks);
+	return rc;
+}
+
+static void forget_secrets(struct keystore *ks)
+{
+	if (ks->sec)
+		secure_free(ks->sec, sizeof *ks->sec);
+	ks->sec = NULL;
+	privkey_free(&ks->idkey);
+	privkey_free(&ks->govkey);
+	ks->role = -1;
+}
+
+void ks_close(struct keystore *ks)
+{
+	if (!ks)
+		return;
+	forget_secrets(ks);
+	if (ks->db)
+		gdbm_close(ks->db);
+	gov_clear(&ks->gov);
+	pubkey_free(&ks->idpub);
+	free(ks->inst_rec);
+	free(ks->home);
+	free(ks->path);
+	free(ks->lockpath);
+	free(ks);
+}
+
+/* ---- unlocking ---- */
+
+static uint32_t fail_count(GDBM_FILE db, int role)
+{
+	char k[32];
+	unsigned char *p;
+	size_t n;
+	struct rbuf r;
+	uint32_t v = 0;
+
+	record_name(k, sizeof k, "fail", role_name(role));
+	if (db_fetch(db, k, &p, &n) < 0)
+		return 0;
+	rbuf_init(&r, p, n);
+	if (rbuf_u32(&r, &v) < 0)
+		v = UINT32_MAX;	/* unreadable: fail closed, as if locked */
+	free(p);
+	return v;
+}
+
+struct fail_update {
+	int role;
+	int reset;
+	uint32_t after;
+};
+
+static int mutate_fail(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+{
+	struct fail_update *u = ctx;
+	char k[32];
+	uint32_t now = cur ? fail_count(cur, u->role) : 0;
+
+	(void)ks;
+	u->after = u->reset ? 0 : (now == UINT32_MAX ? now : now + 1);
+	record_name(k, sizeof k, "fail", role_name(u->role));
+	wbuf_u32(change_put(cs, k), u->after);
+	return ENF_OK;
+}
+
+static int bump_fail(struct keystore *ks, int role, int reset, uint32_t *after)
+{
+	struct fail_update u = { role, reset, 0 };
+	int rc = rewrite(ks, mutate_fail, &u);
+
+	*after = u.after;
+	return rc;
+}
+
+static int locked_error(int role)
+{
+	if (role == ROLE_OFFICER)
+		return enf_err(ENF_FAIL, "officer locked after too many failed unlocks; "
+			       "the instance must be initialised again");
+	return enf_err(ENF_FAIL, "operator locked after too many failed unlocks; "
+		       "the officer resets it with 'enf-keygen reset-lockout'");
+}
+
+int ks_role_locked(const struct keystore *ks, int role)
+{
+	return fail_count(ks->db, role) >= ks->gov.lockout;
+}
+
+static int gov_verify(struct keystore *ks)
+{
+	struct pubkey gp = { 0 };
+	unsigned char *p = NULL;
+	const unsigned char *body, *sig;
+	size_t n, blen, slen;
+	int rc = ENF_NO;
+
+	if (!ct_equal(ks->gov_pub, ks->sec->gov_pub, 32) || ed25519_blob(ks->gov_pub, &gp) != ENF_OK)
+		goto out;
+	if (db_fetch(ks->db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0)
+		goto out;
+	rc = pubkey_verify_ssh(&gp, body, blen, sig, slen);
+out:
+	free(p);
+	pubkey_free(&gp);
+	return rc == ENF_OK ? ENF_OK
+			    : enf_err(ENF_NO, "%s: governance state does not verify: the keystore "
+				      "was modified outside enf", ks->path);
+}
+
+/* The unwrapped secrets must match the public identity they claim. */
+static int secrets_activate(struct keystore *ks, int role)
+{
+	unsigned char pk[32];
+
+	if (privkey_ed25519_from_seed(&ks->idkey, ks->sec->id_seed) != ENF_OK)
+		return ENF_FAIL;
+	if (!pubkey_equal(&ks->idkey.pub, &ks->idpub))
+		return enf_err(ENF_NO, "%s: identity key does not match the instance", ks->path);
+	if (role == ROLE_OFFICER) {
+		if (privkey_ed25519_from_seed(&ks->govkey, ks->sec->gov_seed) != ENF_OK)
+			return ENF_FAIL;
+		/* The officer's trust anchor is the key it holds. */
+		memcpy(pk, ks->govkey.pub.blob + ks->govkey.pub.bloblen - 32, 32);
+		memcpy(ks->sec->gov_pub, pk, 32);
+	}
+	ks->role = role;
+	return gov_verify(ks);
+}
+
+static int role_record(const struct keystore *ks, GDBM_FILE db, int role, unsigned char **p,
+		       size_t *n)
+{
+	char k[32];
+
+	record_name(k, sizeof k, "role", role_name(role));
+	if (db_fetch(db, k, p, n) < 0)
+		return enf_err(ENF_FAIL, "%s: no %s credential (corrupt keystore)", ks->path,
+			       role_name(role));
+	return ENF_OK;
+}
+
+int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
+{
+	unsigned char *rec = NULL;
+	size_t n;
+	uint32_t after;
+	int rc;
+
+	forget_secrets(ks);
+	if (ks_role_locked(ks, role))
+		return locked_error(role);
+	if ((rc = role_record(ks, ks->db, role, &rec, &n)) != ENF_OK)
+		return rc;
+	if (!(ks->sec = secure_alloc(sizeof *ks->sec))) {
+		free(rec);
+		return enf_err(ENF_FAIL, "out of secure memory");
+	}
+	rc = role_unwrap(ks, role, rec, n, pass, ks->sec);
+	free(rec);
+	if (rc == ENF_NO) {
+		forget_secrets(ks);
+		if (bump_fail(ks, role, 0, &after) != ENF_OK)
+			return ENF_FAIL;
+		if (after >= ks->gov.lockout)
+			return locked_error(role);
+		return enf_err(ENF_FAIL, "wrong %s passphrase", role_name(role));
+	}
+	if (rc == ENF_OK)
+		rc = secrets_activate(ks, role);
+	if (rc == ENF_OK && fail_count(ks->db, role) > 0 && bump_fail(ks, role, 1, &after) != ENF_OK)
+		rc = ENF_FAIL;
+	if (rc != ENF_OK)
+		forget_secrets(ks);
+	return rc;
+}
+
+int ks_unlocked_role(const struct keystore *ks) { return ks->role; }
+
+/* ---- public view ---- */
+
+const struct pubkey *ks_identity_pub(const struct keystore *ks) { return &ks->idpub; }
+const char *ks_instance_id(const struct keystore *ks) { return ks->instance_id; }
+const unsigned char *ks_x25519_pub(const struct keystore *ks) { return ks->x_pub; }
+int ks_binding(const struct keystore *ks) { return (int)ks->gov.binding; }
+unsigned ks_lockout_limit(const struct keystore *ks) { return ks->gov.lockout; }
+const char *ks_home(const struct keystore *ks) { return ks->home; }
+int64_t ks_created(const struct keystore *ks) { return ks->created; }
+
+int ks_instance_export(const struct keystore *ks, struct wbuf *out)
+{
+	if (pubkey_to_line(&ks->idpub, NULL, out) != ENF_OK)
+		return ENF_FAIL;
+	wbuf_printf(out, " enf-instance\nenf-x25519 ");
+	base64_encode(out, ks->x_pub, 32, 1);
+	wbuf_put(out, "\n", 1);
+	wbuf_cstr_terminate(out);
+	return out->failed ? ENF_FAIL : ENF_OK;
+}
+
+static int need_role(const struct keystore *ks, int role)
+{
+	if (ks->role < 0 || (role >= 0 && ks->role != role))
+		return enf_err(ENF_FAIL, "this needs the %s credential",
+			       role >= 0 ? role_name(role) : "officer or operator");
+	return ENF_OK;
+}
+
+const struct privkey *ks_identity_key(const struct keystore *ks)
+{
+	return ks->role >= 0 ? &ks->idkey : NULL;
+}
+
+int ks_x25519_secret(const struct keystore *ks, unsigned char sk[X25519_LEN])
+{
+	if (need_role(ks, -1) != ENF_OK)
+		return ENF_FAIL;
+	memcpy(sk, ks->sec->x_sk, X25519_LEN);
+	return ENF_OK;
+}
+
+int ks_seal_root(const struct keystore *ks, unsigned char out[SEAL_ROOT_LEN])
+{
+	if (need_role(ks, -1) != ENF_OK)
+		return ENF_FAIL;
+	memcpy(out, ks->sec->seal_root, SEAL_ROOT_LEN);
+	return ENF_OK;
+}
+
+size_t ks_key_count(const struct keystore *ks) { return ks->gov.nkeys; }
+
+const struct ks_key *ks_key_at(const struct keystore *ks, size_t i)
+{
+	return i < ks->gov.nkeys ? &ks->gov.keys[i] : NULL;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, ((const struct ks_key *)b)->name);
+}
+
+const struct ks_key *ks_key_find(const struct keystore *ks, const char *name)
+{
+	return ks->gov.nkeys ? bsearch(name, ks->gov.keys, ks->gov.nkeys, sizeof *ks->gov.keys,
+				       key_cmp)
+			     : NULL;
+}
+
+int ks_policy_digest(const struct keystore *ks, unsigned char out[32], int *present)
+{
+	*present = ks->gov.has_policy;
+	if (*present)
+		memcpy(out, ks->gov.policy, 32);
+	return ENF_OK;
+}
+
+/* ---- governance changes (officer) ---- */
+
+/* A governance change: the new state, the record changes that go with it,
+ * and the generation it was based on, so that two officers acting at once
+ * cannot silently undo each other. */
+struct gov_change {
+	struct gov next;
+	struct changes extra;
+	uint64_t based_on;
+};
+
+static int mutate_gov(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+{
+	struct gov_change *gc = ctx;
+	unsigned char *p = NULL;
+	const unsigned char *body, *sig;
+	size_t n, blen, slen;
+	struct gov now;
+	int same;
+
+	if (db_fetch(cur, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0 ||
+	    gov_decode(ks, body, blen, &now) < 0) {
+		free(p);
+		gov_clear(&now);
+		return enf_err(ENF_FAIL, "%s: not a valid enf keystore", ks->path);
+	}
+	free(p);
+	same = now.generation == gc->based_on;
+	gov_clear(&now);
+	if (!same)
+		return enf_err(ENF_FAIL, "the keystore was changed by another process; try again");
+	gc->next.generation = gc->based_on + 1;
+	if (gov_encode_signed(ks, &gc->next, change_put(cs, "gov")) != ENF_OK)
+		return enf_err(ENF_FAIL, "cannot sign the governance state");
+	/* Hand the prepared record changes over to the rewrite. */
+	for (size_t i = 0; i < gc->extra.n; i++) {
+		cs->c[cs->n] = gc->extra.c[i];
+		cs->n++;
+	}
+	gc->extra.n = 0;
+	return ENF_OK;
+}
+
+/* Copies the current governance state into gc->next (deep copy of keys). */
+static int gov_dup(const struct gov *from, struct gov *to, size_t extra)
+{
+	*to = *from;
+	to->keys = calloc(from->nkeys + extra + 1, sizeof *to->keys);
+	if (!to->keys)
+		return -1;
+	for (to->nkeys = 0; to->nkeys < from->nkeys; to->nkeys++) {
+		const struct ks_key *a = &from->keys[to->nkeys];
+		struct ks_key *b = &to->keys[to->nkeys];
+		*b = *a;
+		memset(&b->pub, 0, sizeof b->pub);
+		for (size_t j = 0; j < a->npurposes; j++)
+			if (!(b->purposes[j] = strdup(a->purposes[j])))
+				return -1;
+		if (pubkey_copy(&b->pub, &a->pub) != ENF_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static int gov_commit(struct keystore *ks, struct gov_change *gc)
+{
+	int rc;
+
+	gc->based_on = ks->gov.generation;
+	rc = rewrite(ks, mutate_gov, gc);
+	changes_free(&gc->extra);
+	if (rc == ENF_OK) {
+		gov_clear(&ks->gov);
+		ks->gov = gc->next;
+	} else {
+		gov_clear(&gc->next);
+	}
+	return rc;
+}
+
+static int gov_begin(struct keystore *ks, struct gov_change *gc, size_t extra_keys)
+{
+	memset(gc, 0, sizeof *gc);
+	if (need_role(ks, ROLE_OFFICER) != ENF_OK)
+		return ENF_FAIL;
+	if (gov_dup(&ks->gov, &gc->next, extra_keys) < 0) {
+		gov_clear(&gc->next);
+		return enf_err(ENF_FAIL, "out of memory");
+	}
+	return ENF_OK;
+}
+
+static void key_ad(const struct keystore *ks, const char *name, int alg,
+		   const struct pubkey *pub, struct wbuf *ad)
+{
+	wbuf_cstring(ad, "enf-key 1");
+	wbuf_cstring(ad, ks->instance_id);
+	wbuf_cstring(ad, name);
+	wbuf_u32(ad, (uint32_t)alg);
+	wbuf_string(ad, pub->blob, pub->bloblen);
+}
+
+/* Seals the private key to the operator's storage key: the officer who
+ * creates it can never open it again. */
+static int seal_private(const struct keystore *ks, const char *name, const struct privkey *k,
+			struct wbuf *out)
+{
+	struct wbuf priv, ad;
+	int rc = ENF_FAIL;
+
+	wbuf_init(&priv, 1);
+	wbuf_init(&ad, 0);
+	key_ad(ks, name, k->alg, &k->pub, &ad);
+	if (privkey_save(k, &priv) == ENF_OK && !ad.failed) {
+		size_t n = priv.len + SEALBOX_OVERHEAD;
+		unsigned char *ct = malloc(n);
+		if (ct && sealbox_seal(ks->storage_pub, "enf key", ad.p, ad.len, priv.p, priv.len,
+				       ct) == ENF_OK && wbuf_put(out, ct, n) == 0)
+			rc = ENF_OK;
+		free(ct);
+	}
+	wbuf_free(&priv);
+	wbuf_free(&ad);
+	return rc;
+}
+
+static int purposes_valid(char *const *purposes, size_t n)
+{
+	if (n == 0 || n > PURPOSES_MAX)
+		return enf_err(ENF_USAGE, "give 1 to %d purposes", PURPOSES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (!enf_valid_name(purposes[i]))
+			return enf_err(ENF_USAGE, "invalid purpose '%s': use [a-z0-9][a-z0-9._-]{0,63}",
+				       purposes[i]);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(purposes[i], purposes[j]) == 0)
+				return enf_err(ENF_USAGE, "purpose '%s' given twice", purposes[i]);
+	}
+	return ENF_OK;
+}
+
+int ks_key_new(struct keystore *ks, const char *name, int alg, char *const *purposes,
+	       size_t npurposes, const struct ks_key **out)
+{
+	struct gov_change gc;
+	struct ks_key *k;
+	struct privkey priv = { 0 };
+	char rec[ENF_NAME_MAX + 16];
+	size_t pos;
+	int rc;
+
+	if (!enf_valid_name(name))
+		return enf_err(ENF_USAGE, "invalid key name '%s': use [a-z0-9][a-z0-9._-]{0,63}", name);
+	if ((rc = purposes_valid(purposes, npurposes)) != ENF_OK)
+		return rc;
+	if (ks_key_find(ks, name))
+		return enf_err(ENF_NO, "a key named '%s' exists already", name);
+	if ((rc = gov_begin(ks, &gc, 1)) != ENF_OK)
+		return rc;
+	if ((rc = privkey_generate(&priv, alg)) != ENF_OK)
+		goto fail;
+	for (pos = 0; pos < gc.next.nkeys && strcmp(gc.next.keys[pos].name, name) < 0; pos++)
+		;
+	memmove(&gc.next.keys[pos + 1], &gc.next.keys[pos], (gc.next.nkeys - pos) * sizeof *k);
+	gc.next.nkeys++;
+	k = &gc.next.keys[pos];
+	memset(k, 0, sizeof *k);
+	snprintf(k->name, sizeof k->name, "%s", name);
+	k->alg = alg;
+	k->state = KS_ACTIVE;
+	k->created = (int64_t)time(NULL);
+	for (; k->npurposes < npurposes; k->npurposes++)
+		if (!(k->purposes[k->npurposes] = strdup(purposes[k->npurposes])))
+			goto nomem;
+	if (pubkey_copy(&k->pub, &priv.pub) != ENF_OK)
+		goto nomem;
+	record_name(rec, sizeof rec, "key", name);
+	if (seal_private(ks, name, &priv, change_put(&gc.extra, rec)) != ENF_OK) {
+		rc = enf_err(ENF_FAIL, "cannot protect the new key");
+		goto fail;
+	}
+	privkey_free(&priv);
+	if ((rc = gov_commit(ks, &gc)) != ENF_OK)
+		return rc;
+	if (out)
+		*out = ks_key_find(ks, name);
+	return ENF_OK;
+nomem:
+	rc = enf_err(ENF_FAIL, "out of memory");
+fail:
+	privkey_free(&priv);
+	changes_free(&gc.extra);
+	gov_clear(&gc.next);
+	return rc;
+}
+
+int ks_key_set_state(struct keystore *ks, const char *name, int state)
+{
+	struct gov_change gc;
+	const struct ks_key *cur = ks_key_find(ks, name);
+	char rec[ENF_NAME_MAX + 16];
+	int rc;
+
+	if (!cur)
+		return enf_err(ENF_NO, "no key named '%s'", name);
+	if (state <= cur->state)
+		return enf_err(ENF_NO, "key '%s' is %s: states only move forward "
+			       "(active, deactivated, compromised, destroyed)", name,
+			       key_state_name(cur->state));
+	if ((rc = gov_begin(ks, &gc, 0)) != ENF_OK)
+		return rc;
+	for (size_t i = 0; i < gc.next.nkeys; i++)
+		if (strcmp(gc.next.keys[i].name, name) == 0)
+			gc.next.keys[i].state = state;
+	if (state == KS_DESTROYED) {
+		/* The rewrite copies every other record into a new file: the
+		 * private key's bytes do not survive anywhere in it. */
+		record_name(rec, sizeof rec, "key", name);
+		change_del(&gc.extra, rec);
+	}
+	return gov_commit(ks, &gc);
+}
+
+int ks_key_private(const struct keystore *ks, const char *name, struct privkey *out)
+{
+	const struct ks_key *k = ks_key_find(ks, name);
+	char rec[ENF_NAME_MAX + 16];
+	unsigned char *ct = NULL, *pt = NULL;
+	size_t n = 0;
+	struct wbuf ad;
+	int rc = ENF_FAIL;
+
+	memset(out, 0, sizeof *out);
+	if (need_role(ks, ROLE_OPERATOR) != ENF_OK)
+		return ENF_FAIL;
+	if (!k || k->state != KS_ACTIVE)
+		return enf_err(ENF_NO, "key '%s' is not available", name);
+	wbuf_init(&ad, 0);
+	key_ad(ks, name, k->alg, &k->pub, &ad);
+	record_name(rec, sizeof rec, "key", name);
+	if (db_fetch(ks->db, rec, &ct, &n) < 0 || n < SEALBOX_OVERHEAD ||
+	    !(pt = secure_alloc(n - SEALBOX_OVERHEAD)) ||
+	    sealbox_open(ks->sec->storage_sk, "enf key", ad.p, ad.len, ct, n, pt) != ENF_OK ||
+	    privkey_load(out, k->alg, pt, n - SEALBOX_OVERHEAD) != ENF_OK ||
+	    !pubkey_equal(&out->pub, &k->pub)) {
+		privkey_free(out);
+		rc = enf_err(ENF_NO, "%s: key '%s' does not open: the keystore was modified "
+			     "outside enf", ks->path, name);
+	} else {
+		rc = ENF_OK;
+	}
+	if (pt)
+		secure_free(pt, n - SEALBOX_OVERHEAD);
+	free(ct);
+	wbuf_free(&ad);
+	return rc;
+}
+
+int ks_set_policy_digest(struct keystore *ks, const unsigned char digest[32])
+{
+	struct gov_change gc;
+	int rc;
+
+	if ((rc = gov_begin(ks, &gc, 0)) != ENF_OK)
+		return rc;
+	gc.next.has_policy = 1;
+	memcpy(gc.next.policy, digest, 32);
+	return gov_commit(ks, &gc);
+}
+
+int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
+	      const struct secret *newpass)
+{
+	struct gov_change gc;
+	struct secrets *op = NULL;
+	const struct secrets *src = ks->sec;
+	unsigned char *rec = NULL;
+	size_t n;
+	char k[32];
+	int rc;
+
+	if ((rc = gov_begin(ks, &gc, 0)) != ENF_OK)
+		return rc;
+	if (role == ROLE_OPERATOR) {
+		/* Only the operator's own passphrase unwraps its bundle. */
+		if (!(op = secure_alloc(sizeof *op))) {
+			rc = enf_err(ENF_FAIL, "out of secure memory");
+			goto out;
+		}
+		if ((rc = role_record(ks, ks->db, ROLE_OPERATOR, &rec, &n)) != ENF_OK)
+			goto out;
+		rc = role_unwrap(ks, ROLE_OPERATOR, rec, n, old_op, op);
+		if (rc == ENF_NO)
+			rc = enf_err(ENF_FAIL, "wrong operator passphrase");
+		if (rc != ENF_OK)
+			goto out;
+		src = op;
+	}
+	record_name(k, sizeof k, "role", role_name(role));
+	if ((rc = role_wrap(ks, role, src, newpass, &KDF_DEFAULT, change_put(&gc.extra, k))) != ENF_OK)
+		goto out;
+	record_name(k, sizeof k, "fail", role_name(role));
+	wbuf_u32(change_put(&gc.extra, k), 0);
+	rc = gov_commit(ks, &gc);
+	goto done;
+out:
+	changes_free(&gc.extra);
+	gov_clear(&gc.next);
+done:
+	if (op)
+		secure_free(op, sizeof *op);
+	free(rec);
+	return rc;
+}
+
+int ks_reset_lockout(struct keystore *ks)
+{
+	uint32_t after;
+
+	if (need_role(ks, ROLE_OFFICER) != ENF_OK)
+		return ENF_FAIL;
+	return bump_fail(ks, ROLE_OPERATOR, 1, &after);
+}
+
+/* ---- creation ---- */
+
+struct init_ctx {
+	const struct ks_init_opts *o;
+	const struct secret *officer, *operator_;
+};
+
+static int new_secrets(struct keystore *ks, struct secrets *s)
+{
+	struct privkey gk = { 0 };
+	int rc;
+
+	random_key(s->id_seed, SEED_LEN);
+	random_key(s->seal_root, SEAL_ROOT_LEN);
+	random_key(s->gov_seed, SEED_LEN);
+	if (x25519_keygen(s->x_sk, ks->x_pub) != ENF_OK ||
+	    x25519_keygen(s->storage_sk, ks->storage_pub) != ENF_OK ||
+	    privkey_ed25519_from_seed(&ks->idkey, s->id_seed) != ENF_OK ||
+	    privkey_ed25519_from_seed(&gk, s->gov_seed) != ENF_OK)
+		return enf_err(ENF_FAIL, "cannot generate the instance keys");
+	memcpy(ks->id_pub, ks->idkey.pub.blob + ks->idkey.pub.bloblen - 32, 32);
+	memcpy(ks->gov_pub, gk.pub.blob + gk.pub.bloblen - 32, 32);
+	memcpy(s->gov_pub, ks->gov_pub, 32);
+	rc = pubkey_copy(&ks->idpub, &ks->idkey.pub);
+	ks->govkey = gk;
+	pubkey_fingerprint(&ks->idpub, ks->instance_id);
+	return rc;
+}
+
+static int mutate_init(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+{
+	struct init_ctx *ic = ctx;
+	const struct kdf_params *kp = ic->o->kdf ? ic->o->kdf : &KDF_DEFAULT;
+	struct wbuf inst;
+	int rc;
+
+	if (cur)
+		return enf_err(ENF_FAIL, "%s: an instance exists here already", ks->home);
+	ks->created = (int64_t)time(NULL);
+	wbuf_init(&inst, 0);
+	if (instance_encode(ks, (uint32_t)ic->o->binding, &inst) < 0) {
+		wbuf_free(&inst);
+		return enf_err(ENF_FAIL, "out of memory");
+	}
+	ks->inst_rec = inst.p;
+	ks->inst_len = inst.len;
+	ks->gov.lockout = ic->o->lockout ? ic->o->lockout : DEFAULT_LOCKOUT;
+	ks->gov.binding = (uint32_t)ic->o->binding;
+	ks->gov.generation = 1;
+	wbuf_put(change_put(cs, "format"), FORMAT, strlen(FORMAT));
+	wbuf_put(change_put(cs, "instance"), ks->inst_rec, ks->inst_len);
+	if (gov_encode_signed(ks, &ks->gov, change_put(cs, "gov")) != ENF_OK)
+		return enf_err(ENF_FAIL, "cannot sign the governance state");
+	if ((rc = role_wrap(ks, ROLE_OFFICER, ks->sec, ic->officer, kp,
+			    change_put(cs, "role/officer"))) != ENF_OK)
+		return rc;
+	return role_wrap(ks, ROLE_OPERATOR, ks->sec, ic->operator_, kp,
+			 change_put(cs, "role/operator"));
+}
+
+static int make_home(const char *home)
+{
+	struct stat st;
+
+	if (mkdir(home, 0700) == 0)
+		return ENF_OK;
+	if (errno != EEXIST)
+		return enf_err(ENF_FAIL, "%s: %s", home, strerror(errno));
+	if (stat(home, &st) < 0 || !S_ISDIR(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: exists and is not a directory", home);
+	return io_check_private(home);
+}
+
+int ks_init(const char *home, const struct ks_init_opts *o, const struct secret *officer,
+	    const struct secret *operator_, struct keystore **out)
+{
+	struct init_ctx ic = { o, officer, operator_ };
+	struct keystore *ks;
+	int rc;
+
+	*out = NULL;
+	if (crypto_init() != ENF_OK)
+		return ENF_FAIL;
+	if ((rc = make_home(home)) != ENF_OK)
+		return rc;
+	if (!(ks = ks_alloc(home)))
+		return enf_err(ENF_FAIL, "out of memory");
+	if (access(ks->path, F_OK) == 0) {
+		rc = enf_err(ENF_FAIL, "%s: an instance exists here already", home);
+		goto fail;
+	}
+	if (!(ks->sec = secure_alloc(sizeof *ks->sec))) {
+		rc = enf_err(ENF_FAIL, "out of secure memory");
+		goto fail;
+	}
+	if ((rc = new_secrets(ks, ks->sec)) != ENF_OK || (rc = rewrite(ks, mutate_init, &ic)) != ENF_OK)
+		goto fail;
+	ks->role = ROLE_OFFICER;
+	*out = ks;
+	return ENF_OK;
+fail:
+	ks_close(ks);
+	return rc;
+}
