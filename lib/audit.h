@@ -8,6 +8,7 @@
 #include "keystore.h"
 
 #define AUDIT_FILE "audit.log"
+#define AUDIT_HEAD_FILE "audit.head"
 
 /* Fields a program fills; NULL means "not applicable" ("-" in the log). */
 struct audit_event {
@@ -22,6 +23,7 @@ struct audit_event {
 	const unsigned char *policy_digest;	/* 32 bytes */
 	const unsigned char *request_digest;	/* 32 bytes */
 	const char *peer;		/* the other instance's id (transfer) */
+	const char *detail;		/* free text for the operator (decision.detail) */
 };
 
 /* Append one record (flock-serialised, fsynced) before the program returns.
@@ -29,5 +31,102 @@ struct audit_event {
  * record's sequence number, or 0 when it could not be written — which it
  * reports on stderr itself and which must never change a decision. */
 uint64_t audit_append(struct keystore *ks, const struct audit_event *ev);
+
+/* The same without a keystore: the log in `home`, records naming
+ * `instance_id`, signed with `key` when it is not NULL.  audit_append is this
+ * with ks_home / ks_instance_id / ks_identity_key. */
+uint64_t audit_append_raw(const char *home, const char *instance_id,
+			  const struct privkey *key, const struct audit_event *ev);
+
+/* --- Records (enf-audit(5)) --- */
+
+enum audit_field {
+	AF_SEQ = 0, AF_TIME, AF_INSTANCE, AF_PROGRAM, AF_OP, AF_OUTCOME, AF_REASON,
+	AF_KEY, AF_IDENTITY, AF_PURPOSE, AF_SCOPE, AF_RULE, AF_POLICY,
+	AF_POLICY_DIGEST, AF_REQUEST_DIGEST, AF_PEER, AF_DETAIL, AF_PREV, AF_HASH,
+	AF_SIG, AF_COUNT
+};
+/* The field's name in the log and in `enf-audit show --json`. */
+const char *audit_field_name(int f);
+
+#define AUDIT_MAGIC "enf-audit-1"
+#define AUDIT_LINE_MAX 8192		/* bytes of one record, newline included */
+#define AUDIT_VALUE_MAX 512		/* raw bytes kept of one free-text value */
+
+/* One parsed record: spans into the line it was parsed from (no copy). */
+struct audit_rec {
+	const char *line;
+	size_t len;			/* without the newline */
+	struct { size_t off, len; } v[AF_COUNT];	/* encoded values */
+	uint64_t seq;
+	size_t hashed;			/* bytes the hash covers: line[0..hashed) */
+	unsigned char prev[32], hash[32];
+	int has_sig;
+};
+
+/* Strict syntax check of one line (no newline): magic, every field in order,
+ * canonical escaping, well-formed seq/time/digests/signature.  Does not
+ * check the hash.  ENF_NO with a reason in why. */
+int audit_rec_parse(struct audit_rec *r, const char *line, size_t len,
+		    char *why, size_t whylen);
+/* 1 when the record's hash field equals SHA-256 of its hashed bytes. */
+int audit_rec_hash_ok(const struct audit_rec *r);
+/* 1 when the value is "-" (absent). */
+int audit_rec_absent(const struct audit_rec *r, int f);
+/* Decoded value of field f (NUL-terminated in out); ENF_NO if absent. */
+int audit_rec_value(const struct audit_rec *r, int f, struct wbuf *out);
+/* Verify the record's signature under the instance identity. */
+int audit_rec_sig_ok(const struct audit_rec *r, const struct pubkey *id);
+
+/* Encode a complete record line (with its newline) into out. */
+int audit_rec_encode(struct wbuf *out, uint64_t seq, int64_t when, const char *instance_id,
+		     const struct audit_event *ev, const unsigned char prev[32],
+		     const struct privkey *key, unsigned char hash_out[32]);
+
+/* --- Verification (enf-audit verify) --- */
+
+struct audit_anchor { uint64_t seq; unsigned char hash[32]; };
+/* "SEQ:HEX" -> anchor; ENF_NO if malformed. */
+int audit_anchor_parse(const char *s, struct audit_anchor *a);
+
+struct audit_verify_opts {
+	const char *log;		/* path */
+	const char *head;		/* audit.head to check against, or NULL */
+	int head_required;		/* a missing head file is a failure */
+	const struct pubkey *id;	/* the instance identity */
+	const struct audit_anchor *anchors;
+	size_t nanchors;
+	int all_signatures;
+	int allow_unsigned_tail;
+	int progress;			/* percentage on stderr */
+};
+
+struct audit_verify_result {
+	uint64_t records;		/* complete records read */
+	uint64_t last_signed;		/* seq of the last signed record, 0 if none */
+	uint64_t unsigned_tail;		/* records after last_signed */
+	uint64_t bad;			/* first bad record (0: none / whole log) */
+	size_t torn;			/* bytes of an incomplete last line ignored */
+	char why[256];
+};
+
+/* ENF_OK intact, ENF_NO not (why names the first bad record), ENF_FAIL when
+ * the log cannot be read. */
+int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *res);
+
+/* The last complete record of a log (hash-checked): seq and hash.
+ * ENF_NO if the log is empty or its last record is bad. */
+int audit_head(const char *log, uint64_t *seq, unsigned char hash[32]);
+
+/* --- Reading (enf-audit show) --- */
+
+/* A read-only mapping of a log. */
+struct audit_map { const char *p; size_t len; int fd; };
+int audit_map_open(struct audit_map *m, const char *path);
+void audit_map_close(struct audit_map *m);
+
+/* Human line / JSON object (with newline) for a record into out. */
+int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out);
+int audit_rec_format_json(const struct audit_rec *r, struct wbuf *out);
 
 #endif

@@ -1,0 +1,1253 @@
+/* The audit log: record encoding, parsing and hashing (enf-audit(5)), the
+ * serialised, crash-safe append, and verification of a whole log.
+ *
+ * A record is one line of ASCII: the magic "enf-audit-1", then every field
+ * in a fixed order as " name=value".  Values never hold a space, a control
+ * byte, a non-ASCII byte or '%': those are written %XX, so no value can end
+ * a field or a line early, and each record has exactly one encoding.  The
+ * hash covers the line up to " hash=" (prev included: the chain); the
+ * signature signs the hash and is itself outside it. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "enf.h"
+#include "audit.h"
+#include "crypto.h"
+#include "encode.h"
+#include "io.h"
+#include "key.h"
+#include "keyfmt.h"
+
+static const char *const field_names[AF_COUNT] = {
+	"seq", "time", "instance", "program", "op", "outcome", "reason",
+	"key", "identity", "purpose", "scope", "rule", "policy",
+	"policy_digest", "request_digest", "peer", "detail", "prev", "hash", "sig",
+};
+
+/* Signed messages carry a context so that a record signature can never be
+ * taken for a head signature or anything else the identity key signs. */
+static const char SIGCTX_RECORD[] = "enf-audit-1 record";
+static const char SIGCTX_HEAD[] = "enf-audit-1 head";
+#define HEAD_MAGIC "enf-audit-head-1"
+
+const char *audit_field_name(int f)
+{
+	return f >= 0 && f < AF_COUNT ? field_names[f] : "?";
+}
+
+/* ---------------------------------------------------------------- encode */
+
+static int needs_escape(unsigned char c)
+{
+	return c < 0x21 || c > 0x7e || c == '%';
+}
+
+static int put_value(struct wbuf *w, const char *s)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t i, n;
+
+	if (!s || !*s)
+		return wbuf_put(w, "-", 1);
+	if (strcmp(s, "-") == 0)
+		return wbuf_put(w, "%2D", 3);
+	n = strnlen(s, AUDIT_VALUE_MAX);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e[3] = { '%', hx[c >> 4], hx[c & 15] };
+		if (needs_escape(c) ? wbuf_put(w, e, 3) : wbuf_put(w, &s[i], 1))
+			return -1;
+	}
+	return 0;
+}
+
+static int put_hex(struct wbuf *w, const unsigned char *d)
+{
+	if (!d)
+		return wbuf_put(w, "-", 1);
+	return hex_encode(w, d, 32) == ENF_OK ? 0 : -1;
+}
+
+static int put_field(struct wbuf *w, int f)
+{
+	return wbuf_printf(w, " %s=", field_names[f]);
+}
+
+static void utc_time(int64_t when, char out[32])
+{
+	struct tm tm;
+	time_t t = (time_t)when;
+
+	if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+static int sign_msg(const struct privkey *key, const char *ctx, const void *body, size_t n,
+		    struct wbuf *sig)
+{
+	unsigned char msg[64];
+	size_t cl = strlen(ctx) + 1;
+
+	if (cl + n > sizeof msg)
+		return ENF_FAIL;
+	memcpy(msg, ctx, cl);
+	memcpy(msg + cl, body, n);
+	return privkey_sign_ssh(key, msg, cl + n, sig);
+}
+
+static int verify_msg(const struct pubkey *id, const char *ctx, const void *body, size_t n,
+		      const unsigned char *sig, size_t siglen)
+{
+	unsigned char msg[64];
+	size_t cl = strlen(ctx) + 1;
+
+	if (cl + n > sizeof msg)
+		return ENF_FAIL;
+	memcpy(msg, ctx, cl);
+	memcpy(msg + cl, body, n);
+	return pubkey_verify_ssh(id, msg, cl + n, sig, siglen);
+}
+
+static int put_sig(struct wbuf *w, const struct privkey *key, const unsigned char hash[32])
+{
+	struct wbuf sig;
+	int rc;
+
+	if (!key)
+		return wbuf_put(w, "-", 1);
+	wbuf_init(&sig, 0);
+	rc = sign_msg(key, SIGCTX_RECORD, hash, 32, &sig);
+	if (rc == ENF_OK)
+		rc = base64_encode(w, sig.p, sig.len, 1);
+	wbuf_free(&sig);
+	return rc == ENF_OK ? 0 : -1;
+}
+
+int audit_rec_encode(struct wbuf *out, uint64_t seq, int64_t when, const char *instance_id,
+		     const struct audit_event *ev, const unsigned char prev[32],
+		     const struct privkey *key, unsigned char hash_out[32])
+{
+	const char *text[AF_COUNT] = { 0 };
+	char tbuf[32];
+	size_t start = out->len;
+	int f, bad = 0;
+
+	utc_time(when, tbuf);
+	text[AF_PROGRAM] = ev->program; text[AF_OP] = ev->op;
+	text[AF_OUTCOME] = ev->outcome; text[AF_REASON] = ev->reason;
+	text[AF_KEY] = ev->key; text[AF_IDENTITY] = ev->identity;
+	text[AF_PURPOSE] = ev->purpose; text[AF_SCOPE] = ev->scope;
+	text[AF_RULE] = ev->rule; text[AF_POLICY] = ev->policy_id;
+	text[AF_PEER] = ev->peer; text[AF_DETAIL] = ev->detail;
+	bad |= wbuf_put(out, AUDIT_MAGIC, strlen(AUDIT_MAGIC));
+	bad |= wbuf_printf(out, " seq=%llu time=%s instance=", (unsigned long long)seq, tbuf);
+	bad |= put_value(out, instance_id);
+	for (f = AF_PROGRAM; f <= AF_DETAIL; f++) {
+		bad |= put_field(out, f);
+		if (f == AF_POLICY_DIGEST)
+			bad |= put_hex(out, ev->policy_digest);
+		else if (f == AF_REQUEST_DIGEST)
+			bad |= put_hex(out, ev->request_digest);
+		else
+			bad |= put_value(out, text[f]);
+	}
+	bad |= put_field(out, AF_PREV);
+	bad |= put_hex(out, prev);
+	if (bad || out->failed)
+		return enf_err(ENF_FAIL, "out of memory");
+	if (hash_buf(HASH_SHA256, out->p + start, out->len - start, hash_out) != ENF_OK)
+		return enf_err(ENF_FAIL, "cannot hash the record");
+	bad |= put_field(out, AF_HASH);
+	bad |= put_hex(out, hash_out);
+	bad |= put_field(out, AF_SIG);
+	bad |= put_sig(out, key, hash_out);
+	bad |= wbuf_put(out, "\n", 1);
+	if (bad || out->failed)
+		return enf_err(ENF_FAIL, "cannot encode or sign the record");
+	if (out->len - start > AUDIT_LINE_MAX)
+		return enf_err(ENF_FAIL, "record too long");
+	return ENF_OK;
+}
+
+/* ----------------------------------------------------------------- parse */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int hexval_upper(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_hash(const char *s, size_t n, unsigned char out[32])
+{
+	if (n != 64)
+		return -1;
+	for (size_t i = 0; i < 32; i++) {
+		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+		if (a < 0 || b < 0)
+			return -1;
+		out[i] = (unsigned char)(a << 4 | b);
+	}
+	return 0;
+}
+
+/* Canonical escaping: %XX only for the bytes that need it, upper-case hex,
+ * and "%2D" only as the whole value (a literal "-"). */
+static int check_value(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	if (n == 3 && memcmp(s, "%2D", 3) == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x21 || c > 0x7e)
+			return -1;
+		if (c == '%') {
+			int a, b;
+			if (i + 2 >= n)
+				return -1;
+			a = hexval_upper(s[i + 1]);
+			b = hexval_upper(s[i + 2]);
+			if (a < 0 || b < 0 || !needs_escape((unsigned char)(a << 4 | b)))
+				return -1;
+			i += 2;
+		}
+	}
+	return 0;
+}
+
+static int check_time(const char *s, size_t n)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	if (n != 20)
+		return -1;
+	for (size_t i = 0; i < 20; i++) {
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_seq(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 19 || s[0] == '0')
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int check_base64(const char *s, size_t n)
+{
+	size_t i, pad = 0;
+
+	if (n == 0 || n % 4)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return -1;
+	}
+	return pad > 2 ? -1 : 0;
+}
+
+static int is_dash(const char *s, size_t n)
+{
+	return n == 1 && s[0] == '-';
+}
+
+/* The syntax of one field's value; "why" names what is wrong. */
+static const char *check_field(struct audit_rec *r, int f, const char *s, size_t n)
+{
+	switch (f) {
+	case AF_SEQ:
+		return parse_seq(s, n, &r->seq) ? "bad seq" : NULL;
+	case AF_TIME:
+		return check_time(s, n) ? "bad time" : NULL;
+	case AF_INSTANCE: case AF_PROGRAM: case AF_OP: case AF_OUTCOME:
+		return is_dash(s, n) || check_value(s, n) ? "bad or missing value" : NULL;
+	case AF_POLICY_DIGEST: case AF_REQUEST_DIGEST: {
+		unsigned char d[32];
+		return is_dash(s, n) || parse_hash(s, n, d) == 0 ? NULL : "bad digest";
+	}
+	case AF_PREV:
+		return parse_hash(s, n, r->prev) ? "bad prev" : NULL;
+	case AF_HASH:
+		return parse_hash(s, n, r->hash) ? "bad hash field" : NULL;
+	case AF_SIG:
+		r->has_sig = !is_dash(s, n);
+		return r->has_sig && check_base64(s, n) ? "bad signature field" : NULL;
+	default:
+		return is_dash(s, n) || check_value(s, n) == 0 ? NULL : "bad value";
+	}
+}
+
+int audit_rec_parse(struct audit_rec *r, const char *line, size_t len, char *why, size_t whylen)
+{
+	size_t ml = strlen(AUDIT_MAGIC), off;
+	int f;
+
+	memset(r, 0, sizeof *r);
+	r->line = line;
+	r->len = len;
+	if (len < ml || memcmp(line, AUDIT_MAGIC, ml) != 0) {
+		snprintf(why, whylen, "not an enf-audit-1 record");
+		return ENF_NO;
+	}
+	off = ml;
+	for (f = 0; f < AF_COUNT; f++) {
+		const char *name = field_names[f], *v, *sp;
+		size_t nl = strlen(name), vl;
+		const char *err;
+
+		if (f == AF_HASH)
+			r->hashed = off;
+		if (len - off < nl + 2 || line[off] != ' ' || memcmp(line + off + 1, name, nl) != 0 ||
+		    line[off + 1 + nl] != '=') {
+			snprintf(why, whylen, "expected field \"%s\"", name);
+			return ENF_NO;
+		}
+		off += nl + 2;
+		v = line + off;
+		sp = memchr(v, ' ', len - off);
+		vl = sp ? (size_t)(sp - v) : len - off;
+		if (f == AF_SIG && sp) {
+			snprintf(why, whylen, "text after the signature");
+			return ENF_NO;
+		}
+		if ((err = check_field(r, f, v, vl))) {
+			snprintf(why, whylen, "%s: %s", name, err);
+			return ENF_NO;
+		}
+		r->v[f].off = off;
+		r->v[f].len = vl;
+		off += vl;
+	}
+	return ENF_OK;
+}
+
+int audit_rec_hash_ok(const struct audit_rec *r)
+{
+	unsigned char h[32];
+
+	if (hash_buf(HASH_SHA256, r->line, r->hashed, h) != ENF_OK)
+		return 0;
+	return memcmp(h, r->hash, 32) == 0;
+}
+
+int audit_rec_absent(const struct audit_rec *r, int f)
+{
+	return is_dash(r->line + r->v[f].off, r->v[f].len);
+}
+
+int audit_rec_value(const struct audit_rec *r, int f, struct wbuf *out)
+{
+	const char *s = r->line + r->v[f].off;
+	size_t n = r->v[f].len, i;
+
+	wbuf_reset(out);
+	if (audit_rec_absent(r, f))
+		return ENF_NO;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			wbuf_u8(out, (uint8_t)(hexval_upper(s[i + 1]) << 4 | hexval_upper(s[i + 2])));
+			i += 2;
+		} else {
+			wbuf_put(out, &s[i], 1);
+		}
+	}
+	wbuf_cstr_terminate(out);
+	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+}
+
+int audit_rec_sig_ok(const struct audit_rec *r, const struct pubkey *id)
+{
+	struct wbuf sig;
+	int ok;
+
+	if (!r->has_sig)
+		return 0;
+	wbuf_init(&sig, 0);
+	ok = base64_decode(&sig, r->line + r->v[AF_SIG].off, r->v[AF_SIG].len, 1) == ENF_OK &&
+	     verify_msg(id, SIGCTX_RECORD, r->hash, 32, sig.p, sig.len) == ENF_OK;
+	wbuf_free(&sig);
+	return ok;
+}
+
+int audit_anchor_parse(const char *s, struct audit_anchor *a)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon || parse_seq(s, (size_t)(colon - s), &a->seq) ||
+	    parse_hash(colon + 1, strlen(colon + 1), a->hash))
+		return ENF_NO;
+	return ENF_OK;
+}
+
+/* ------------------------------------------------------------------ head */
+
+/* audit.head: "enf-audit-head-1 TIPSEQ TIPHASH SSEQ SHASH SIG" where the
+ * last three describe the last head an identity-holding writer signed
+ * ("- - -" if none). */
+struct head {
+	uint64_t tip;
+	unsigned char tip_hash[32];
+	uint64_t sseq;			/* 0: no signed head */
+	unsigned char shash[32];
+	char *sig;			/* base64, malloc'd */
+};
+
+static void head_free(struct head *h)
+{
+	free(h->sig);
+	h->sig = NULL;
+}
+
+static int next_tok(char **p, char **tok)
+{
+	char *s = *p, *e;
+
+	if (*s != ' ')
+		return -1;
+	s++;
+	e = s + strcspn(s, " \n");
+	*tok = s;
+	*p = e;
+	if (e == s)
+		return -1;
+	return 0;
+}
+
+static int head_parse(char *text, size_t n, struct head *h)
+{
+	char *p = text, *t[5];
+	size_t ml = strlen(HEAD_MAGIC);
+	int i;
+
+	memset(h, 0, sizeof *h);
+	if (n < ml || memcmp(text, HEAD_MAGIC, ml) != 0 || memchr(text, '\0', n) ||
+	    n == 0 || text[n - 1] != '\n' || memchr(text, '\n', n) != text + n - 1)
+		return -1;
+	p += ml;
+	for (i = 0; i < 5; i++)
+		if (next_tok(&p, &t[i]))
+			return -1;
+	if (*p != '\n')
+		return -1;
+	for (i = 0; i < 5; i++)
+		t[i][strcspn(t[i], " \n")] = '\0';
+	if (parse_seq(t[0], strlen(t[0]), &h->tip) || parse_hash(t[1], strlen(t[1]), h->tip_hash))
+		return -1;
+	if (strcmp(t[2], "-") == 0)
+		return strcmp(t[3], "-") || strcmp(t[4], "-") ? -1 : 0;
+	if (parse_seq(t[2], strlen(t[2]), &h->sseq) || parse_hash(t[3], strlen(t[3]), h->shash) ||
+	    check_base64(t[4], strlen(t[4])) || h->sseq > h->tip)
+		return -1;
+	h->sig = strdup(t[4]);
+	return h->sig ? 0 : -1;
+}
+
+/* ENF_OK with *present = 0 when there is no head file. */
+static int head_read(const char *path, struct head *h, int *present)
+{
+	unsigned char *text;
+	size_t n;
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	*present = 0;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return ENF_OK;
+	rc = io_read_file(path, 4096, &text, &n);
+	if (rc != ENF_OK)
+		return rc == ENF_NO ? enf_err(ENF_NO, "%s: malformed", path) : rc;
+	rc = head_parse((char *)text, n, h) ? enf_err(ENF_NO, "%s: malformed", path) : ENF_OK;
+	free(text);
+	*present = rc == ENF_OK;
+	return rc;
+}
+
+static int head_sig_ok(const struct head *h, const struct pubkey *id)
+{
+	unsigned char body[40];
+	struct wbuf sig;
+	int ok;
+
+	for (int i = 0; i < 8; i++)
+		body[i] = (unsigned char)(h->sseq >> (56 - 8 * i));
+	memcpy(body + 8, h->shash, 32);
+	wbuf_init(&sig, 0);
+	ok = base64_decode(&sig, h->sig, strlen(h->sig), 1) == ENF_OK &&
+	     verify_msg(id, SIGCTX_HEAD, body, sizeof body, sig.p, sig.len) == ENF_OK;
+	wbuf_free(&sig);
+	return ok;
+}
+
+static int head_encode(struct wbuf *w, uint64_t tip, const unsigned char tip_hash[32],
+		       const struct privkey *key, const struct head *old)
+{
+	wbuf_printf(w, "%s %llu ", HEAD_MAGIC, (unsigned long long)tip);
+	hex_encode(w, tip_hash, 32);
+	if (key) {
+		unsigned char body[40];
+		struct wbuf sig;
+		int rc;
+
+		for (int i = 0; i < 8; i++)
+			body[i] = (unsigned char)(tip >> (56 - 8 * i));
+		memcpy(body + 8, tip_hash, 32);
+		wbuf_init(&sig, 0);
+		rc = sign_msg(key, SIGCTX_HEAD, body, sizeof body, &sig);
+		wbuf_printf(w, " %llu ", (unsigned long long)tip);
+		hex_encode(w, tip_hash, 32);
+		wbuf_put(w, " ", 1);
+		if (rc == ENF_OK)
+			base64_encode(w, sig.p, sig.len, 1);
+		wbuf_free(&sig);
+		if (rc != ENF_OK)
+			return ENF_FAIL;
+	} else if (old && old->sseq) {
+		wbuf_printf(w, " %llu ", (unsigned long long)old->sseq);
+		hex_encode(w, old->shash, 32);
+		wbuf_printf(w, " %s", old->sig);
+	} else {
+		wbuf_printf(w, " - - -");
+	}
+	wbuf_put(w, "\n", 1);
+	return w->failed ? ENF_FAIL : ENF_OK;
+}
+
+/* Under the log's lock, so a fixed temp name is safe and a crash leaves at
+ * most that one file, which the next append overwrites. */
+static int head_write(const char *home, const struct wbuf *w)
+{
+	char *path = home_path(home, AUDIT_HEAD_FILE), *tmp = home_path(home, AUDIT_HEAD_FILE ".tmp");
+	int fd = -1, rc = ENF_FAIL;
+
+	if (!path || !tmp)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0)
+		goto out;
+	if (rename(tmp, path) == 0)
+		rc = ENF_OK;
+out:
+	if (rc != ENF_OK)
+		enf_err(ENF_FAIL, "cannot write %s: %s", path ? path : AUDIT_HEAD_FILE, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- append */
+
+/* What the end of the log holds: the last good record and what to drop. */
+struct tail {
+	uint64_t seq;			/* 0: empty log */
+	unsigned char hash[32];
+	off_t keep;			/* bytes to keep */
+	size_t dropped;
+	const char *why;		/* why bytes are dropped */
+	unsigned char dropped_sha[32];
+};
+
+/* Last line of buf[0..n) (n ends right after a '\n'): its start. */
+static const char *last_line(const char *buf, size_t n)
+{
+	const char *p = buf + n - 1;
+
+	while (p > buf && p[-1] != '\n')
+		p--;
+	return p;
+}
+
+static int tail_record(const char *line, size_t len, struct tail *t)
+{
+	struct audit_rec r;
+	char why[128];
+
+	if (audit_rec_parse(&r, line, len, why, sizeof why) != ENF_OK || !audit_rec_hash_ok(&r))
+		return -1;
+	t->seq = r.seq;
+	memcpy(t->hash, r.hash, 32);
+	return 0;
+}
+
+static int tail_scan(int fd, off_t size, const char *path, struct tail *t)
+{
+	size_t want = 3 * AUDIT_LINE_MAX, n, frag = 0;
+	off_t start = size > (off_t)want ? size - (off_t)want : 0;
+	char *buf;
+	const char *line;
+	ssize_t got;
+
+	memset(t, 0, sizeof *t);
+	t->keep = size;
+	if (size == 0)
+		return ENF_OK;
+	n = (size_t)(size - start);
+	if (!(buf = malloc(n)))
+		return enf_err(ENF_FAIL, "out of memory");
+	got = pread(fd, buf, n, start);
+	if (got != (ssize_t)n) {
+		free(buf);
+		return enf_err(ENF_FAIL, "cannot read %s", path);
+	}
+	while (frag < n && buf[n - 1 - frag] != '\n')
+		frag++;
+	if (frag) {
+		t->why = "incomplete last line";
+		if (frag == n && start > 0)
+			goto damaged;
+	}
+	n -= frag;
+	for (int pass = 0; n > 0; pass++) {
+		line = last_line(buf, n);
+		if (line == buf && start > 0)
+			goto damaged;
+		if (tail_record(line, (size_t)(buf + n - 1 - line), t) == 0)
+			break;
+		if (pass == 1)
+			goto damaged;
+		t->why = "last record did not verify";
+		frag += (size_t)(buf + n - line);
+		n = (size_t)(line - buf);
+	}
+	if (frag) {
+		t->dropped = frag;
+		t->keep = size - (off_t)frag;
+		hash_buf(HASH_SHA256, buf + n, frag, t->dropped_sha);
+	}
+	free(buf);
+	return ENF_OK;
+damaged:
+	free(buf);
+	return enf_err(ENF_FAIL, "%s: the end of the log is damaged beyond a torn record; "
+		       "run enf-audit verify", path);
+}
+
+/* Refuse to write over evidence: a log shorter than, or different from,
+ * what audit.head recorded was cut or altered, and appending would hide it. */
+static int tail_vs_head(const struct tail *t, const struct head *h, int present, const char *path)
+{
+	if (!present)
+		return t->seq == 0 && t->dropped == 0 ? ENF_OK :
+			enf_err(ENF_FAIL, "%s holds records but " AUDIT_HEAD_FILE " is missing; "
+				"not appending (see enf-audit(5), RECOVERY)", path);
+	if (t->seq < h->tip)
+		return enf_err(ENF_FAIL, "%s ends at record %llu but " AUDIT_HEAD_FILE
+			       " records %llu: the log was cut short; not appending", path,
+			       (unsigned long long)t->seq, (unsigned long long)h->tip);
+	if (t->seq == h->tip && memcmp(t->hash, h->tip_hash, 32) != 0)
+		return enf_err(ENF_FAIL, "%s: record %llu differs from " AUDIT_HEAD_FILE
+			       "; not appending", path, (unsigned long long)t->seq);
+	return ENF_OK;
+}
+
+static int open_log(const char *path, int *fdp)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return enf_err(ENF_FAIL, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		close(fd);
+		return enf_err(ENF_FAIL, "%s: not a private regular file of ours; refusing it", path);
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return enf_err(ENF_FAIL, "cannot lock %s: %s", path, strerror(errno));
+		}
+	}
+	*fdp = fd;
+	return ENF_OK;
+}
+
+static int build_records(struct wbuf *w, const struct tail *t, const char *instance_id,
+			 const struct privkey *key, const struct audit_event *ev,
+			 uint64_t *seq, unsigned char hash[32])
+{
+	static const unsigned char zero[32];
+	int64_t now = (int64_t)time(NULL);
+	const unsigned char *prev = t->seq ? t->hash : zero;
+	int rc;
+
+	*seq = t->seq + 1;
+	if (t->dropped) {
+		char detail[160], hex[65];
+		struct audit_event rep = {
+			.program = ev->program, .op = "repair", .outcome = "ok",
+			.reason = "torn-tail", .detail = detail,
+		};
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", t->dropped_sha[i]);
+		snprintf(detail, sizeof detail, "dropped %zu bytes (%s), sha256 %s",
+			 t->dropped, t->why, hex);
+		if ((rc = audit_rec_encode(w, *seq, now, instance_id, &rep, prev, key, hash)))
+			return rc;
+		prev = hash;
+		++*seq;
+	}
+	return audit_rec_encode(w, *seq, now, instance_id, ev, prev, key, hash);
+}
+
+static int append_locked(int fd, const char *path, const char *home, const char *instance_id,
+			 const struct privkey *key, const struct audit_event *ev, uint64_t *seq)
+{
+	struct tail t;
+	struct head h;
+	struct wbuf w, hw;
+	struct stat st;
+	unsigned char hash[32];
+	char *hpath = home_path(home, AUDIT_HEAD_FILE);
+	int present = 0, rc;
+
+	wbuf_init(&w, 0);
+	wbuf_init(&hw, 0);
+	memset(&h, 0, sizeof h);
+	if (!hpath)
+		rc = enf_err(ENF_FAIL, "out of memory");
+	else if (fstat(fd, &st) < 0)
+		rc = enf_err(ENF_FAIL, "cannot stat %s: %s", path, strerror(errno));
+	else if ((rc = tail_scan(fd, st.st_size, path, &t)) == ENF_OK &&
+		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
+		 (rc = tail_vs_head(&t, &h, present, path)) == ENF_OK &&
+		 (rc = build_records(&w, &t, instance_id, key, ev, seq, hash)) == ENF_OK &&
+		 (rc = head_encode(&hw, *seq, hash, key, &h)) == ENF_OK) {
+		if (t.dropped && ftruncate(fd, t.keep) < 0)
+			rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
+		else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
+			rc = enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
+		else
+			rc = head_write(home, &hw);
+	}
+	if (rc != ENF_OK && rc != ENF_FAIL)
+		rc = ENF_FAIL;
+	head_free(&h);
+	wbuf_free(&w);
+	wbuf_free(&hw);
+	free(hpath);
+	return rc;
+}
+
+uint64_t audit_append_raw(const char *home, const char *instance_id,
+			  const struct privkey *key, const struct audit_event *ev)
+{
+	char saved[512], *path = NULL;
+	uint64_t seq = 0;
+	int fd = -1, rc;
+
+	/* The caller's pending error message must survive our own. */
+	snprintf(saved, sizeof saved, "%s", enf_errmsg());
+	if (!home || !instance_id || !ev || !ev->program || !ev->op || !ev->outcome)
+		rc = enf_err(ENF_FAIL, "incomplete audit event");
+	else if (crypto_init() != ENF_OK)
+		rc = enf_err(ENF_FAIL, "cannot initialise the crypto library");
+	else if (!(path = home_path(home, AUDIT_FILE)))
+		rc = enf_err(ENF_FAIL, "out of memory");
+	else if ((rc = open_log(path, &fd)) == ENF_OK)
+		rc = append_locked(fd, path, home, instance_id, key, ev, &seq);
+	if (rc != ENF_OK) {
+		enf_warn("audit: cannot write the record (%s %s %s): %s", ev && ev->program ?
+			 ev->program : "?", ev && ev->op ? ev->op : "?",
+			 ev && ev->outcome ? ev->outcome : "?", enf_errmsg());
+		seq = 0;
+	}
+	if (fd >= 0)
+		close(fd);	/* releases the lock */
+	free(path);
+	enf_err(ENF_OK, "%s", saved);
+	return seq;
+}
+
+uint64_t audit_append(struct keystore *ks, const struct audit_event *ev)
+{
+	const struct privkey *key = NULL;
+
+	if (!ks) {
+		enf_warn("audit: cannot write the record: no instance");
+		return 0;
+	}
+	if (ks_unlocked_role(ks) >= 0)
+		key = ks_identity_key(ks);
+	return audit_append_raw(ks_home(ks), ks_instance_id(ks), key, ev);
+}
+
+/* ------------------------------------------------------------------- map */
+
+int audit_map_open(struct audit_map *m, const char *path)
+{
+	struct stat st;
+
+	memset(m, 0, sizeof *m);
+	m->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	/* A shared lock for the instant of taking the size: appends are whole
+	 * records written under the exclusive lock, so this size ends on one. */
+	flock(m->fd, LOCK_SH);
+	if (fstat(m->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(m->fd);
+		return enf_err(ENF_FAIL, "%s: not a regular file", path);
+	}
+	m->len = (size_t)st.st_size;
+	flock(m->fd, LOCK_UN);
+	if (m->len == 0)
+		return ENF_OK;
+	m->p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
+	if (m->p == MAP_FAILED) {
+		m->p = NULL;
+		close(m->fd);
+		return enf_err(ENF_FAIL, "%s: cannot map: %s", path, strerror(errno));
+	}
+	madvise((void *)m->p, m->len, MADV_SEQUENTIAL);
+	return ENF_OK;
+}
+
+void audit_map_close(struct audit_map *m)
+{
+	if (m->p)
+		munmap((void *)m->p, m->len);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->p = NULL;
+	m->fd = -1;
+}
+
+int audit_head(const char *log, uint64_t *seq, unsigned char hash[32])
+{
+	struct audit_map m;
+	struct tail t;
+	int rc = audit_map_open(&m, log);
+	const char *line, *end;
+
+	if (rc != ENF_OK)
+		return rc;
+	end = m.p ? m.p + m.len : NULL;
+	while (end && end > m.p && end[-1] != '\n')
+		end--;
+	if (!end || end == m.p) {
+		audit_map_close(&m);
+		return enf_err(ENF_NO, "%s: no complete record", log);
+	}
+	line = last_line(m.p, (size_t)(end - m.p));
+	rc = tail_record(line, (size_t)(end - 1 - line), &t) == 0 ? ENF_OK :
+		enf_err(ENF_NO, "%s: the last record is malformed or its hash is wrong", log);
+	if (rc == ENF_OK) {
+		*seq = t.seq;
+		memcpy(hash, t.hash, 32);
+	}
+	audit_map_close(&m);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+struct checkpoint {
+	uint64_t seq;
+	unsigned char hash[32];
+	char what[64];
+};
+
+struct vstate {
+	const struct audit_verify_opts *o;
+	struct audit_verify_result *res;
+	const char *base;
+	struct wbuf inst;		/* the expected instance value, encoded */
+	size_t *sig_off;		/* line offsets of the signed records */
+	size_t nsig, capsig;
+	struct checkpoint cp[64];
+	size_t ncp;
+	struct head head;
+	int head_present;
+};
+
+static int bad(struct audit_verify_result *res, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct audit_verify_result *res, uint64_t seq, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	res->bad = seq;
+	if (seq)
+		snprintf(res->why, sizeof res->why, "record %llu: %s", (unsigned long long)seq, msg);
+	else
+		snprintf(res->why, sizeof res->why, "%s", msg);
+	return ENF_NO;
+}
+
+static int map_locked(struct audit_map *m, const char *path, struct vstate *vs)
+{
+	struct stat st;
+	int rc = ENF_OK;
+
+	memset(m, 0, sizeof *m);
+	m->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	/* Log size and head are taken together under a shared lock, so that a
+	 * concurrent append cannot make the head look ahead of the log. */
+	flock(m->fd, LOCK_SH);
+	if (fstat(m->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = enf_err(ENF_FAIL, "%s: not a regular file", path);
+	else if (vs->o->head)
+		rc = head_read(vs->o->head, &vs->head, &vs->head_present);
+	m->len = rc == ENF_OK ? (size_t)st.st_size : 0;
+	flock(m->fd, LOCK_UN);
+	if (rc == ENF_OK && m->len) {
+		m->p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
+		if (m->p == MAP_FAILED) {
+			m->p = NULL;
+			rc = enf_err(ENF_FAIL, "%s: cannot map: %s", path, strerror(errno));
+		} else {
+			madvise((void *)m->p, m->len, MADV_SEQUENTIAL);
+		}
+	}
+	if (rc != ENF_OK)
+		audit_map_close(m);
+	return rc;
+}
+
+static int add_checkpoint(struct vstate *vs, uint64_t seq, const unsigned char hash[32],
+			  const char *what)
+{
+	struct checkpoint *c;
+
+	if (vs->ncp == sizeof vs->cp / sizeof vs->cp[0])
+		return enf_err(ENF_USAGE, "too many anchors");
+	c = &vs->cp[vs->ncp++];
+	c->seq = seq;
+	memcpy(c->hash, hash, 32);
+	snprintf(c->what, sizeof c->what, "%s", what);
+	return ENF_OK;
+}
+
+static int checkpoints_setup(struct vstate *vs)
+{
+	const struct audit_verify_opts *o = vs->o;
+	int rc = ENF_OK;
+
+	for (size_t i = 0; rc == ENF_OK && i < o->nanchors; i++)
+		rc = add_checkpoint(vs, o->anchors[i].seq, o->anchors[i].hash, "the anchor");
+	if (rc != ENF_OK || !o->head)
+		return rc;
+	if (!vs->head_present)
+		return o->head_required ? bad(vs->res, 0, "%s is missing: cannot tell whether the "
+					      "log was cut short", o->head) : ENF_OK;
+	if (vs->head.sseq && !head_sig_ok(&vs->head, o->id))
+		return bad(vs->res, 0, "%s: its signature does not verify", o->head);
+	rc = add_checkpoint(vs, vs->head.tip, vs->head.tip_hash, AUDIT_HEAD_FILE);
+	if (rc == ENF_OK && vs->head.sseq)
+		rc = add_checkpoint(vs, vs->head.sseq, vs->head.shash, "the signed " AUDIT_HEAD_FILE);
+	return rc;
+}
+
+static int push_signed(struct vstate *vs, size_t off)
+{
+	if (vs->nsig == vs->capsig) {
+		size_t cap = vs->capsig ? 2 * vs->capsig : 1024;
+		size_t *n = realloc(vs->sig_off, cap * sizeof *n);
+		if (!n)
+			return enf_err(ENF_FAIL, "out of memory");
+		vs->sig_off = n;
+		vs->capsig = cap;
+	}
+	vs->sig_off[vs->nsig++] = off;
+	return ENF_OK;
+}
+
+/* One complete line at expected position `expect`, following `prev`. */
+static int check_record(struct vstate *vs, struct audit_rec *r, const char *line, size_t len,
+			uint64_t expect, const unsigned char prev[32])
+{
+	struct audit_verify_result *res = vs->res;
+	char why[128];
+
+	if (len + 1 > AUDIT_LINE_MAX)
+		return bad(res, expect, "longer than %d bytes", AUDIT_LINE_MAX);
+	if (audit_rec_parse(r, line, len, why, sizeof why) != ENF_OK)
+		return bad(res, expect, "malformed: %s", why);
+	if (r->seq != expect)
+		return bad(res, expect, "sequence number is %llu, expected %llu "
+			   "(a record was deleted, inserted or reordered)",
+			   (unsigned long long)r->seq, (unsigned long long)expect);
+	if (memcmp(r->prev, prev, 32) != 0)
+		return bad(res, expect, "prev is not the hash of record %llu "
+			   "(a record before it was changed, removed or inserted)",
+			   (unsigned long long)(expect - 1));
+	if (!audit_rec_hash_ok(r))
+		return bad(res, expect, "hash mismatch (the record was edited)");
+	if (r->v[AF_INSTANCE].len != vs->inst.len ||
+	    memcmp(line + r->v[AF_INSTANCE].off, vs->inst.p, vs->inst.len) != 0)
+		return bad(res, expect, "written by another instance");
+	for (size_t i = 0; i < vs->ncp; i++)
+		if (vs->cp[i].seq == expect && memcmp(vs->cp[i].hash, r->hash, 32) != 0)
+			return bad(res, expect, "hash differs from %s", vs->cp[i].what);
+	if (r->has_sig) {
+		if (vs->o->all_signatures && !audit_rec_sig_ok(r, vs->o->id))
+			return bad(res, expect, "signature does not verify");
+		if (push_signed(vs, (size_t)(line - vs->base)) != ENF_OK)
+			return ENF_FAIL;
+		res->last_signed = expect;
+	}
+	return ENF_OK;
+}
+
+static void progress(const struct vstate *vs, size_t done, size_t total, size_t *next)
+{
+	if (!vs->o->progress || total < ((size_t)64 << 20) || done < *next)
+		return;
+	fprintf(stderr, "\r%s: verifying %3u%%", enf_progname(), (unsigned)(done * 100 / total));
+	*next = done + total / 50;
+}
+
+static int scan(struct vstate *vs, const struct audit_map *m)
+{
+	const char *p = m->p, *end = m->p + m->len;
+	unsigned char prev[32] = { 0 };
+	struct audit_rec r;
+	uint64_t expect = 1;
+	size_t next = 0;
+	int rc;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			vs->res->torn = (size_t)(end - p);
+			break;
+		}
+		if ((rc = check_record(vs, &r, p, (size_t)(nl - p), expect, prev)) != ENF_OK)
+			return rc;
+		memcpy(prev, r.hash, 32);
+		vs->res->records = expect++;
+		p = nl + 1;
+		progress(vs, (size_t)(p - m->p), m->len, &next);
+	}
+	if (vs->o->progress && m->len >= ((size_t)64 << 20))
+		fprintf(stderr, "\r%*s\r", 40, "");
+	return ENF_OK;
+}
+
+static int signed_at(const struct vstate *vs, size_t i, struct audit_rec *r)
+{
+	const char *line = vs->base + vs->sig_off[i];
+	const char *nl = strchr(line, '\n');
+	char why[128];
+
+	return nl && audit_rec_parse(r, line, (size_t)(nl - line), why, sizeof why) == ENF_OK &&
+	       audit_rec_sig_ok(r, vs->o->id);
+}
+
+/* The last signature covers every record before it through the chain.  If
+ * it fails, find where the signatures start failing: after a rewrite that
+ * re-chained the log from record k, every signature from k on fails and
+ * every one before k holds, so a binary search names k. */
+static int check_last_signature(struct vstate *vs)
+{
+	struct audit_rec r;
+	size_t lo = 0, hi;
+
+	if (vs->nsig == 0)
+		return bad(vs->res, 1, "no record in the log is signed");
+	if (vs->o->all_signatures || signed_at(vs, vs->nsig - 1, &r))
+		return ENF_OK;
+	hi = vs->nsig - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (signed_at(vs, mid, &r))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	{
+		const char *line = vs->base + vs->sig_off[hi];
+		char why[128];
+		const char *nl = strchr(line, '\n');
+		audit_rec_parse(&r, line, (size_t)(nl - line), why, sizeof why);
+	}
+	return bad(vs->res, r.seq, "signature does not verify (the log was rewritten from here on)");
+}
+
+static int after_scan(struct vstate *vs)
+{
+	struct audit_verify_result *res = vs->res;
+	uint64_t n = res->records;
+
+	if (n == 0)
+		return bad(res, 0, "the log holds no complete record");
+	for (size_t i = 0; i < vs->ncp; i++)
+		if (vs->cp[i].seq > n)
+			return bad(res, n + 1, "missing: the log ends at record %llu but %s "
+				   "records %llu (the log was cut short)", (unsigned long long)n,
+				   vs->cp[i].what, (unsigned long long)vs->cp[i].seq);
+	if (check_last_signature(vs) != ENF_OK)
+		return ENF_NO;
+	res->unsigned_tail = n - res->last_signed;
+	if (res->unsigned_tail && !vs->o->allow_unsigned_tail)
+		return bad(res, res->last_signed + 1, "not signed, and no signed record follows "
+			   "(%llu unauthenticated record(s) at the end)",
+			   (unsigned long long)res->unsigned_tail);
+	return ENF_OK;
+}
+
+int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *res)
+{
+	struct vstate vs;
+	struct audit_map m = { .fd = -1 };
+	char fp[FINGERPRINT_MAX];
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	memset(&vs, 0, sizeof vs);
+	vs.o = o;
+	vs.res = res;
+	wbuf_init(&vs.inst, 0);
+	if ((rc = crypto_init()) != ENF_OK)
+		return rc;
+	pubkey_fingerprint(o->id, fp);
+	if (put_value(&vs.inst, fp) || vs.inst.failed)
+		return enf_err(ENF_FAIL, "out of memory");
+	rc = map_locked(&m, o->log, &vs);
+	vs.base = m.p;
+	if (rc == ENF_OK)
+		rc = checkpoints_setup(&vs);
+	if (rc == ENF_OK)
+		rc = scan(&vs, &m);
+	if (rc == ENF_OK)
+		rc = after_scan(&vs);
+	audit_map_close(&m);
+	head_free(&vs.head);
+	wbuf_free(&vs.inst);
+	free(vs.sig_off);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- format */
+
+static int utf8_len(const unsigned char *s, size_t n)
+{
+	int len, i;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if ((size_t)len > n)
+		return 0;
+	cp = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void json_string(struct wbuf *w, const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	wbuf_put(w, "\"", 1);
+	while (i < n) {
+		unsigned char c = s[i];
+		int l;
+		if (c == '"' || c == '\\') {
+			wbuf_u8(w, '\\');
+			wbuf_u8(w, c);
+		} else if (c < 0x20 || c == 0x7f) {
+			wbuf_printf(w, "\\u%04x", c);
+		} else if (c < 0x80) {
+			wbuf_u8(w, c);
+		} else if ((l = utf8_len(s + i, n - i)) > 0) {
+			wbuf_put(w, s + i, (size_t)l);
+			i += (size_t)l;
+			continue;
+		} else {
+			wbuf_printf(w, "\\ufffd");
+		}
+		i++;
+	}
+	wbuf_put(w, "\"", 1);
+}
+
+int audit_rec_format_json(const struct audit_rec *r, struct wbuf *out)
+{
+	struct wbuf v;
+
+	wbuf_init(&v, 0);
+	wbuf_printf(out, "{\"seq\":%llu", (unsigned long long)r->seq);
+	for (int f = AF_TIME; f < AF_COUNT; f++) {
+		wbuf_printf(out, ",\"%s\":", field_names[f]);
+		if (audit_rec_value(r, f, &v) == ENF_OK)
+			json_string(out, v.p, v.len);
+		else
+			wbuf_printf(out, "null");
+	}
+	wbuf_printf(out, "}\n");
+	wbuf_free(&v);
+	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+}
+
+/* Values stay in their escaped form: safe to print on a terminal. */
+int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out)
+{
+	static const int head[] = { AF_SEQ, AF_TIME, AF_PROGRAM, AF_OP, AF_OUTCOME };
+
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		wbuf_printf(out, "%s%.*s", i ? " " : "", (int)r->v[head[i]].len,
+			    r->line + r->v[head[i]].off);
+	for (int f = AF_REASON; f <= AF_DETAIL; f++)
+		if (!audit_rec_absent(r, f))
+			wbuf_printf(out, " %s=%.*s", field_names[f], (int)r->v[f].len,
+				    r->line + r->v[f].off);
+	wbuf_printf(out, "%s\n", r->has_sig ? "" : " (unsigned)");
+	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+}
