@@ -220,12 +220,14 @@ static int parse_body(struct envelope *e, const char *text, size_t n, size_t *bo
 }
 
 static int parse_sig(struct sshsig *s, const char *ns, const char *text, size_t n,
-		     size_t *used, const char *what, char *why, size_t whylen)
+		     size_t *used, const char *what, const char *after, char *why, size_t whylen)
 {
 	if (n < sizeof ARMOR_BEGIN - 1 || memcmp(text, ARMOR_BEGIN, sizeof ARMOR_BEGIN - 1) != 0)
-		return fail(why, whylen, 0, "text after the body is not %s", what);
+		return fail(why, whylen, 0, "text after the %s is not %s", after, what);
 	memset(s, 0, sizeof *s);
-	if (sshsig_parse_armored(s, text, n, used) != ENF_OK) {
+	/* The block must end with its END line's LF, as ssh-keygen writes it. */
+	if (sshsig_parse_armored(s, text, n, used) != ENF_OK || *used == 0 ||
+	    text[*used - 1] != '\n') {
 		sshsig_free(s);
 		return fail(why, whylen, 0, "%s is not a well-formed armored SSHSIG", what);
 	}
@@ -251,7 +253,8 @@ static int parse_approvals(struct envelope *e, const char *text, size_t n, char 
 			return enf_err(ENF_FAIL, "out of memory");
 		e->approvals = grown;
 		if (parse_sig(&e->approvals[e->napprovals], NS_APPROVE, text + off, n - off, &used,
-			      "an approval (SSHSIG, namespace enf-approve)", why, whylen) != ENF_OK)
+			      "an approval (SSHSIG, namespace enf-approve)", "last signature", why,
+			      whylen) != ENF_OK)
 			return ENF_NO;
 		e->napprovals++;
 		off += used;
@@ -285,8 +288,8 @@ static int parse_all(struct envelope *e, const char *text, size_t n, int allow_u
 		return ENF_OK;
 	}
 	if (parse_sig(&e->requester, NS_REQUEST, text + bodylen, n - bodylen, &used,
-		      "the requester's signature (SSHSIG, namespace enf-request)", why,
-		      whylen) != ENF_OK)
+		      "the requester's signature (SSHSIG, namespace enf-request)", "body",
+		      why, whylen) != ENF_OK)
 		return ENF_NO;
 	e->has_signature = 1;
 	return parse_approvals(e, text + bodylen + used, n - bodylen - used, why, whylen);

@@ -231,7 +231,7 @@ static void test_values(void)
 		{ 1, "key Release-2026", "an uppercase key name" },
 		{ 1, "key -release", "a key name starting with '-'" },
 		{ 1, "key ", "an empty key name" },
-		{ 1, "key a234567890123456789012345678901234567890123456789012345678901234",
+		{ 1, "key a2345678901234567890123456789012345678901234567890123456789012345",
 		  "a 65-character key name" },
 		{ 2, "identity ci bot", "an identity with a space" },
 		{ 3, "purpose re/lease", "a purpose with '/'" },
@@ -257,6 +257,9 @@ static void test_values(void)
 		start(); body_with(-1, bad[i].line, bad[i].text); add(REQ_SIG);
 		refused(bad[i].name);
 	}
+	start(); body_with(-1, 1, "key a234567890123456789012345678901234567890123456789012345678901234");
+	add(REQ_SIG);
+	ok(parse(0) == ENF_OK, "accepts a 64-character key name");
 	memset(scope, 0, sizeof scope);
 	strcpy(scope, "scope ");
 	memset(scope + 6, 'a', 129);
