@@ -260,10 +260,10 @@ static void st_policy(struct parser *ps, char **tok, size_t ntok, unsigned line)
 		diag(ps, line, 1, "repeated 'policy' (first at line %u)", ps->policy_line);
 		return;
 	}
-	if (!check_name(ps, line, "policy", tok[1]))
-		return;
+	/* Seen even when the name is bad, so that it is not also "missing". */
 	ps->policy_line = line;
-	strcpy(ps->p->id, tok[1]);
+	if (check_name(ps, line, "policy", tok[1]))
+		strcpy(ps->p->id, tok[1]);
 }
 
 static void st_purpose(struct parser *ps, char **tok, size_t ntok, unsigned line)

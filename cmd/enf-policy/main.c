@@ -1,0 +1,327 @@
+/* enf-policy: check, show, digest, install and dry-run the flat-text
+ * policy (enf-policy(1), enf-policy(5)).  The grammar lives in lib/policy.c
+ * and the decision flow in lib/evaluate.c; this file maps verbs to them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "enf.h"
+#include "audit.h"
+#include "crypto.h"
+#include "evaluate.h"
+#include "io.h"
+#include "unlock.h"
+
+struct opts {
+	const char *home;		/* -H, or NULL */
+	const char *officer_pass;	/* --officer-passphrase-file, or NULL */
+	int json;
+};
+
+/* A policy file read into memory, with the name diagnostics use. */
+struct text {
+	unsigned char *p;
+	size_t n;
+	const char *name;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: enf-policy check [-H DIR] FILE\n"
+		"       enf-policy show [--json] [-H DIR] [FILE]\n"
+		"       enf-policy digest [-H DIR] [FILE]\n"
+		"       enf-policy install [-H DIR] [--officer-passphrase-file F] FILE\n"
+		"       enf-policy eval [-H DIR] [REQUEST|-]\n"
+		"       enf-policy -h | --version\n");
+}
+
+static int is_stdin(const char *p) { return !p || strcmp(p, "-") == 0; }
+
+static int read_text(const char *path, size_t max, struct text *t)
+{
+	int rc = io_read_file(path, max, &t->p, &t->n);
+
+	t->name = is_stdin(path) ? "<stdin>" : path;
+	return rc;
+}
+
+static int open_home(const struct opts *o, char **home, struct keystore **ks)
+{
+	int rc;
+
+	*ks = NULL;
+	if ((rc = home_resolve(o->home, home)) != ENF_OK)
+		return rc;
+	return ks_open(*home, ks);
+}
+
+/* The installed policy says nothing unless its recorded digest vouches for
+ * it; a reader is told so on stderr. */
+static void note_installed_state(const struct keystore *ks, const struct text *t)
+{
+	unsigned char rec[32], now[32];
+	int present = 0;
+
+	if (ks_policy_digest(ks, rec, &present) != ENF_OK)
+		return;
+	if (!present)
+		enf_warn("warning: no policy digest is recorded: %s is not in force", t->name);
+	else if (hash_buf(HASH_SHA256, t->p, t->n, now) != ENF_OK || !ct_equal(rec, now, 32))
+		enf_warn("warning: %s does not match the digest recorded at install: every "
+			 "request is denied until an officer installs a policy", t->name);
+}
+
+/* FILE, or the instance's installed policy when FILE is NULL. */
+static int read_policy(const struct opts *o, const char *file, struct text *t)
+{
+	struct keystore *ks;
+	char *home = NULL, *path = NULL;
+	int rc;
+
+	if (file)
+		return read_text(file, POLICY_SIZE_MAX, t);
+	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+		goto out;
+	if (!(path = home_path(home, POLICY_FILE))) {
+		rc = enf_err(ENF_FAIL, "out of memory");
+		goto out;
+	}
+	if ((rc = io_check_private(path)) == ENF_OK &&
+	    (rc = io_read_file(path, POLICY_SIZE_MAX, &t->p, &t->n)) == ENF_OK) {
+		t->name = POLICY_FILE;
+		note_installed_state(ks, t);
+	}
+out:
+	ks_close(ks);
+	free(path);
+	free(home);
+	return rc;
+}
+
+static int cmd_check(const struct opts *o, const char *file)
+{
+	struct text t = { 0 };
+	struct policy *p = NULL;
+	struct keystore *ks = NULL;
+	char *home = NULL;
+	int rc;
+
+	if ((rc = read_text(file, POLICY_SIZE_MAX, &t)) != ENF_OK)
+		return rc;
+	rc = policy_parse((char *)t.p, t.n, t.name, stderr, &p);
+	if (rc == ENF_OK && o->home) {
+		if ((rc = open_home(o, &home, &ks)) == ENF_OK)
+			policy_check_keystore(p, ks, t.name, stderr);
+		ks_close(ks);
+		free(home);
+	}
+	policy_free(p);
+	free(t.p);
+	return rc;
+}
+
+static int cmd_show(const struct opts *o, const char *file)
+{
+	struct text t = { 0 };
+	struct policy *p = NULL;
+	int rc;
+
+	if ((rc = read_policy(o, file, &t)) != ENF_OK)
+		return rc;
+	if ((rc = policy_parse((char *)t.p, t.n, t.name, stderr, &p)) == ENF_OK)
+		rc = policy_show(p, stdout, o->json);
+	policy_free(p);
+	free(t.p);
+	return rc;
+}
+
+static int cmd_digest(const struct opts *o, const char *file)
+{
+	struct text t = { 0 };
+	unsigned char d[32];
+	int rc;
+
+	if ((rc = read_policy(o, file, &t)) != ENF_OK)
+		return rc;
+	if ((rc = hash_buf(HASH_SHA256, t.p, t.n, d)) == ENF_OK) {
+		for (size_t i = 0; i < sizeof d; i++)
+			printf("%02x", d[i]);
+		putchar('\n');
+	}
+	free(t.p);
+	return rc;
+}
+
+static void audit_install(struct keystore *ks, const struct policy *p, const struct text *t,
+			  const char *outcome, const char *reason)
+{
+	unsigned char d[32];
+	struct audit_event ev = { .program = "enf-policy", .op = "install", .outcome = outcome,
+				  .reason = reason };
+
+	if (p) {
+		ev.policy_id = p->id;
+		ev.policy_digest = p->digest;
+	} else if (hash_buf(HASH_SHA256, t->p, t->n, d) == ENF_OK) {
+		ev.policy_digest = d;
+	}
+	audit_append(ks, &ev);
+}
+
+/* Record the digest, then the file: a crash between the two leaves a file
+ * that does not match its digest, which denies everything (fail closed). */
+static int install(struct keystore *ks, const char *home, const struct policy *p,
+		   const struct text *t)
+{
+	char *path = home_path(home, POLICY_FILE);
+	int rc;
+
+	if (!path)
+		return enf_err(ENF_FAIL, "out of memory");
+	if ((rc = ks_set_policy_digest(ks, p->digest)) != ENF_OK) {
+		audit_install(ks, p, t, "fail", "keystore");
+		free(path);
+		return rc;
+	}
+	if ((rc = io_write_atomic(path, t->p, t->n, 0600)) != ENF_OK) {
+		audit_install(ks, p, t, "fail", "io");
+		enf_warn("%s: not written; every request is denied until a policy is "
+			 "installed", path);
+	} else {
+		audit_install(ks, p, t, "ok", NULL);
+	}
+	free(path);
+	return rc;
+}
+
+static int cmd_install(const struct opts *o, const char *file)
+{
+	struct text t = { 0 };
+	struct policy *p = NULL;
+	struct keystore *ks = NULL;
+	char *home = NULL;
+	int rc;
+
+	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+		goto out;
+	if ((rc = read_text(file, POLICY_SIZE_MAX, &t)) != ENF_OK)
+		goto out;
+	/* Checked before any credential is asked for: a policy with errors
+	 * never reaches the instance. */
+	if ((rc = policy_parse((char *)t.p, t.n, t.name, stderr, &p)) != ENF_OK) {
+		if (rc == ENF_NO) {
+			audit_install(ks, NULL, &t, "fail", "invalid-policy");
+			rc = enf_err(ENF_NO, "%s has errors; nothing installed", t.name);
+		}
+		goto out;
+	}
+	policy_check_keystore(p, ks, t.name, stderr);
+	if ((rc = unlock_role(ks, ROLE_OFFICER, o->officer_pass, "enf-policy", "install")) ==
+	    ENF_OK)
+		rc = install(ks, home, p, &t);
+out:
+	policy_free(p);
+	free(t.p);
+	ks_close(ks);
+	free(home);
+	return rc;
+}
+
+static int cmd_eval(const struct opts *o, const char *file)
+{
+	struct evaluation ev;
+	struct text t = { 0 };
+	struct keystore *ks = NULL;
+	char *home = NULL;
+	int rc;
+
+	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+		goto out;
+	rc = read_text(file, REQUEST_SIZE_MAX, &t);
+	if (rc == ENF_NO) {
+		printf("deny: %s: larger than %d bytes\n", reason_code(R_MALFORMED),
+		       REQUEST_SIZE_MAX);
+		goto out;
+	}
+	if (rc != ENF_OK)
+		goto out;
+	rc = evaluate_request(ks, home, (char *)t.p, t.n, &ev);
+	if (rc == ENF_OK)
+		printf("permit\n");
+	else if (rc == ENF_NO)
+		printf("deny: %s: %s\n", reason_code(ev.d.reason), ev.d.detail);
+	evaluation_free(&ev);
+out:
+	free(t.p);
+	ks_close(ks);
+	free(home);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct opts *, const char *);
+	int file_required;
+} verbs[] = {
+	{ "check", cmd_check, 1 }, { "show", cmd_show, 0 }, { "digest", cmd_digest, 0 },
+	{ "install", cmd_install, 1 }, { "eval", cmd_eval, 0 },
+};
+
+static int run(const struct opts *o, int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 1)
+		return enf_err(ENF_USAGE, "no command (check, show, digest, install, eval)");
+	for (i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(argv[0], verbs[i].name) == 0)
+			break;
+	if (i == sizeof verbs / sizeof verbs[0])
+		return enf_err(ENF_USAGE, "unknown command \"%s\"", argv[0]);
+	if (argc > 2)
+		return enf_err(ENF_USAGE, "%s: at most one file", argv[0]);
+	if (verbs[i].file_required && argc < 2)
+		return enf_err(ENF_USAGE, "%s needs a FILE", argv[0]);
+	if (o->json && verbs[i].fn != cmd_show)
+		return enf_err(ENF_USAGE, "--json applies to show only");
+	if (o->officer_pass && verbs[i].fn != cmd_install)
+		return enf_err(ENF_USAGE, "--officer-passphrase-file applies to install only");
+	return verbs[i].fn(o, argc > 1 ? argv[1] : NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "officer-passphrase-file", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	int c, rc;
+
+	enf_setprogname(argv[0]);
+	while ((c = getopt_long(argc, argv, "H:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'H': o.home = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'O': o.officer_pass = optarg; break;
+		case 'h': usage(stdout); return ENF_OK;
+		case 'V': printf("enf-policy %s\n", ENF_VERSION); return ENF_OK;
+		default: usage(stderr); return ENF_USAGE;
+		}
+	}
+	if (crypto_init() != ENF_OK)
+		return enf_report(ENF_FAIL);
+	rc = run(&o, argc - optind, argv + optind);
+	if (rc == ENF_USAGE) {
+		enf_report(rc);
+		usage(stderr);
+		return rc;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = enf_err(ENF_FAIL, "cannot write to standard output");
+	return enf_report(rc);
+}
