@@ -152,11 +152,17 @@ bad:
 	return -1;
 }
 
+/* Consumes the OID only when it is the one expected, so that callers can
+ * try several. */
 static int der_expect_oid(struct rbuf *r, const unsigned char *oid, size_t n)
 {
 	struct rbuf c;
+	size_t save = r->off;
 
-	return der_get(r, DER_OID, &c) == 0 && c.len == n && memcmp(c.p, oid, n) == 0 ? 0 : -1;
+	if (der_get(r, DER_OID, &c) == 0 && c.len == n && memcmp(c.p, oid, n) == 0)
+		return 0;
+	r->off = save;
+	return -1;
 }
 
 /* A positive INTEGER in minimal form; p and n receive its magnitude. */
