@@ -557,7 +557,21 @@ static void work_free(struct work *w)
 	memset(w, 0, sizeof *w);
 }
 
-int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out)
+/* The parsed form of a header this module just wrote. */
+static void header_made(const unsigned char *raw, size_t n, struct seal_header *made)
+{
+	if (!made)
+		return;
+	memset(made, 0, sizeof *made);
+	memcpy(made->raw, raw, n);
+	made->rawlen = n;
+	check_fixed(made);
+	if (made->kind == SEAL_TRANSFERRED)
+		memcpy(made->source, raw + SEAL_FIXED_LEN, SEAL_ID_LEN);
+}
+
+int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
+		 struct seal_header *made)
 {
 	unsigned char raw[SEAL_HDR_LOCAL], fid[32];
 	struct chunk_writer cw;
@@ -578,6 +592,7 @@ int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out)
 		rc = fail(ENF_FAIL, "internal", "cannot wrap the content key");
 		goto out;
 	}
+	header_made(raw, sizeof raw, made);
 	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
 		reason = "io-error";
 		goto out;
@@ -636,7 +651,7 @@ static int transfer_header(const struct seal_self *me, const struct seal_peer *t
 }
 
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
-		   struct atomic_file *out, struct seal_header *h)
+		   struct atomic_file *out, struct seal_header *h, struct seal_header *made)
 {
 	unsigned char raw[SEAL_HDR_TRANSFER];
 	struct chunk_stream s;
@@ -660,6 +675,7 @@ int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int i
 	random_key(w.k->ck2, AEAD_KEY);
 	if ((rc = transfer_header(me, to, w.k->ck2, raw)) != ENF_OK)
 		goto out;
+	header_made(raw, sizeof raw, made);
 	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
 		reason = "io-error";
 		goto out;
@@ -734,11 +750,13 @@ static int begin(const struct seal_cmd *c, int role, const char *op, struct keys
 }
 
 /* One record for every operation past the credential, whatever its end. */
-static void record(struct keystore *ks, const char *op, int rc, const char *peer)
+static void record(struct keystore *ks, const char *op, int rc, const char *peer,
+		   const char *detail)
 {
 	struct audit_event ev;
 
 	memset(&ev, 0, sizeof ev);
+	ev.detail = detail && detail[0] ? detail : NULL;
 	ev.program = PROGRAM;
 	ev.op = op;
 	ev.outcome = rc == ENF_OK ? "ok" : "fail";
@@ -747,7 +765,7 @@ static void record(struct keystore *ks, const char *op, int rc, const char *peer
 	audit_append(ks, &ev);
 }
 
-/* Output file: sealed data 0644 is ciphertext; plaintext is private. */
+/* Commit only a complete, authenticated result; anything else vanishes. */
 static int finish(struct atomic_file *out, int rc)
 {
 	if (rc == ENF_OK) {
@@ -783,45 +801,88 @@ static void warn_partial(int rc)
 enum verb { V_SEAL, V_OPEN, V_TRANSFER };
 static const char *const verb_op[] = { "seal", "open", "transfer" };
 
+static void hex32(const unsigned char *p, char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* The audit detail "file-id HEX [transferred-as HEX]" ties the records of
+ * both instances about one file together; peer names the other instance. */
+static void describe(const struct seal_self *me, const struct seal_header *h,
+		     const struct seal_header *made, char *detail, size_t n,
+		     char peer[SEAL_ID_STR])
+{
+	char a[65], b[65];
+	const struct seal_header *first = h->rawlen ? h : made;
+
+	detail[0] = peer[0] = '\0';
+	if (first->rawlen) {
+		hex32(first->file_id, a);
+		if (h->rawlen && made->rawlen) {
+			hex32(made->file_id, b);
+			snprintf(detail, n, "file-id %s transferred-as %s", a, b);
+		} else {
+			snprintf(detail, n, "file-id %s", a);
+		}
+	}
+	if (made->rawlen && made->kind == SEAL_TRANSFERRED)
+		seal_id_string(made->instance, peer);
+	else if (h->rawlen && h->kind == SEAL_TRANSFERRED &&
+		 memcmp(h->instance, me->id, SEAL_ID_LEN) == 0)
+		seal_id_string(h->source, peer);
+	else if (h->rawlen && memcmp(h->instance, me->id, SEAL_ID_LEN) != 0)
+		seal_id_string(h->instance, peer);
+}
+
+static int run_stream(const struct seal_cmd *c, int verb, const struct seal_self *me,
+		      const struct seal_peer *to, int in, struct seal_header *h,
+		      struct seal_header *made)
+{
+	struct atomic_file out;
+	int rc;
+
+	/* Sealed data is ciphertext meant to travel; plaintext stays private. */
+	if ((rc = atomic_open(&out, c->out, verb == V_OPEN ? 0600 : 0644)) != ENF_OK) {
+		reason = "io-error";
+		return rc;
+	}
+	if (verb == V_SEAL)
+		rc = seal_encrypt(me, in, &out, made);
+	else if (verb == V_OPEN)
+		rc = seal_decrypt(me, in, &out, h);
+	else
+		rc = seal_reencrypt(me, to, in, &out, h, made);
+	rc = finish(&out, rc);
+	if (rc != ENF_OK && verb == V_OPEN && is_stdio(c->out) && released)
+		warn_partial(rc);
+	return rc;
+}
+
 static int run(const struct seal_cmd *c, int verb, const struct seal_peer *to)
 {
 	struct keystore *ks = NULL;
 	struct seal_self *me = NULL;
-	struct seal_header h;
-	struct atomic_file out;
-	char peer[SEAL_ID_STR] = "";
+	struct seal_header h, made;
+	char peer[SEAL_ID_STR] = "", detail[160] = "";
 	int in = -1, rc;
 
 	memset(&h, 0, sizeof h);
+	memset(&made, 0, sizeof made);
 	reason = "ok";
 	if ((rc = open_input(c->in, &in)) != ENF_OK)
 		return rc;
 	rc = begin(c, verb == V_TRANSFER ? ROLE_OFFICER : ROLE_OPERATOR, verb_op[verb], &ks);
 	if (rc != ENF_OK)
 		goto done;
-	if ((rc = seal_self_load(ks, &me)) != ENF_OK)
-		goto audit;
-	if ((rc = atomic_open(&out, c->out, verb == V_OPEN ? 0600 : 0644)) != ENF_OK) {
-		reason = "io-error";
-		goto audit;
+	rc = seal_self_load(ks, &me);
+	if (rc == ENF_OK) {
+		rc = run_stream(c, verb, me, to, in, &h, &made);
+		describe(me, &h, &made, detail, sizeof detail, peer);
+		if (verb == V_TRANSFER)
+			seal_id_string(to->id, peer);
 	}
-	if (verb == V_SEAL)
-		rc = seal_encrypt(me, in, &out);
-	else if (verb == V_OPEN)
-		rc = seal_decrypt(me, in, &out, &h);
-	else
-		rc = seal_reencrypt(me, to, in, &out, &h);
-	rc = finish(&out, rc);
-	if (verb == V_TRANSFER)
-		seal_id_string(to->id, peer);
-	else if (h.rawlen && h.kind == SEAL_TRANSFERRED)
-		seal_id_string(h.source, peer);
-	else if (h.rawlen && rc != ENF_OK && memcmp(h.instance, me->id, SEAL_ID_LEN) != 0)
-		seal_id_string(h.instance, peer);
-	if (rc != ENF_OK && verb == V_OPEN && is_stdio(c->out) && released)
-		warn_partial(rc);
-audit:
-	record(ks, verb_op[verb], rc, peer[0] ? peer : NULL);
+	record(ks, verb_op[verb], rc, peer[0] ? peer : NULL, detail);
 done:
 	seal_self_free(me);
 	if (ks)

@@ -89,7 +89,8 @@ int seal_read_header(int fd, struct seal_header *h);
 
 /* Stream operations.  in: a readable fd; out: an atomic_open()ed file (also
  * stdout), written but neither committed nor aborted here.
- * seal_encrypt: seal in for this instance.
+ * seal_encrypt: seal in for this instance;
+ *   made (when not NULL) receives the header written.
  * seal_decrypt: open a file sealed to, or transferred to, this instance;
  *   ENF_NO "sealed to another instance" before any decryption when the
  *   header names another instance; ENF_NO when anything does not
@@ -98,11 +99,13 @@ int seal_read_header(int fd, struct seal_header *h);
  * seal_reencrypt: open as seal_decrypt and seal each authenticated chunk
  *   anew for `to`; the final chunk is written only when the input's final
  *   chunk authenticates, so an aborted transfer never opens. */
-int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out);
+int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
+		 struct seal_header *made /* or NULL */);
 int seal_decrypt(const struct seal_self *me, int in, struct atomic_file *out,
 		 struct seal_header *h);
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
-		   struct atomic_file *out, struct seal_header *h);
+		   struct atomic_file *out, struct seal_header *h,
+		   struct seal_header *made /* or NULL */);
 
 /* The text enf-seal info prints. */
 int seal_info_text(const struct seal_header *h, struct wbuf *out);

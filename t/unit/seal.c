@@ -53,7 +53,7 @@ static struct blob do_seal(const struct seal_self *me, const struct blob *pt, in
 	struct atomic_file o = mem_out();
 	struct blob b;
 
-	*rc = seal_encrypt(me, in, &o);
+	*rc = seal_encrypt(me, in, &o, NULL);
 	b = fd_contents(o.fd);
 	close(in);
 	close(o.fd);
@@ -269,7 +269,7 @@ static struct blob do_transfer(const struct seal_self *me, const struct seal_pee
 	struct seal_header h;
 	struct blob b;
 
-	*rc = seal_reencrypt(me, to, in, &o, &h);
+	*rc = seal_reencrypt(me, to, in, &o, &h, NULL);
 	b = fd_contents(o.fd);
 	close(in);
 	close(o.fd);
