@@ -252,17 +252,15 @@ static void st_version(struct parser *ps, char **tok, size_t ntok, unsigned line
 
 static void st_policy(struct parser *ps, char **tok, size_t ntok, unsigned line)
 {
-	if (ntok != 2) {
-		diag(ps, line, 1, "expected 'policy ID'");
-		return;
-	}
 	if (ps->policy_line) {
 		diag(ps, line, 1, "repeated 'policy' (first at line %u)", ps->policy_line);
 		return;
 	}
-	/* Seen even when the name is bad, so that it is not also "missing". */
+	/* Seen even when malformed, so that it is not also "missing". */
 	ps->policy_line = line;
-	if (check_name(ps, line, "policy", tok[1]))
+	if (ntok != 2)
+		diag(ps, line, 1, "expected 'policy ID'");
+	else if (check_name(ps, line, "policy", tok[1]))
 		strcpy(ps->p->id, tok[1]);
 }
 
