@@ -1,0 +1,224 @@
+/* Unit tests for lib/key.c: RFC 8032 Ed25519 vector, then for each of the
+ * five algorithms generation, save/load, deterministic signatures and
+ * every rejection the verifiers must make. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "crypto.h"
+#include "enf.h"
+#include "key.h"
+#include "tap.h"
+
+static size_t unhex(unsigned char *out, const char *hex)
+{
+	size_t n = 0;
+	unsigned v;
+
+	while (hex[0] && hex[1] && sscanf(hex, "%2x", &v) == 1) {
+		out[n++] = (unsigned char)v;
+		hex += 2;
+	}
+	return n;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int from_blob(const unsigned char *p, size_t n)
+{
+	struct pubkey k;
+	int rc = pubkey_from_blob(&k, p, n);
+
+	pubkey_free(&k);
+	return rc;
+}
+
+static void test_names(void)
+{
+	int i;
+
+	for (i = ALG_ED25519; i <= ALG_RSA4096; i++)
+		ok(alg_parse(alg_name(i)) == i, "algorithm %s parses back", alg_name(i));
+	ok(alg_parse("rsa2048") == -1 && alg_parse("ED25519") == -1 && alg_parse(NULL) == -1 &&
+	   alg_name(5) == NULL && alg_name(-1) == NULL, "unknown algorithm names are refused");
+}
+
+/* RFC 8032 7.1 TEST 1: empty message. */
+static void test_rfc8032(void)
+{
+	unsigned char seed[32], pk[32], sig[64], back[32];
+	struct privkey k;
+	struct wbuf w;
+	struct rbuf r;
+	const unsigned char *p;
+
+	unhex(seed, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+	unhex(pk, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+	unhex(sig, "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+		   "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+	ok(privkey_ed25519_from_seed(&k, seed) == ENF_OK, "Ed25519 key from RFC 8032 seed");
+	rbuf_init(&r, k.pub.blob, k.pub.bloblen);
+	ok(rbuf_expect_cstring(&r, "ssh-ed25519") == 0 && rbuf_fixed_string(&r, 32, &p) == 0 &&
+	   rbuf_done(&r) && memcmp(p, pk, 32) == 0, "public key matches RFC 8032 TEST 1");
+	wbuf_init(&w, 0);
+	ok(privkey_sign_ssh(&k, "", 0, &w) == ENF_OK, "sign the empty message");
+	rbuf_init(&r, w.p, w.len);
+	ok(rbuf_expect_cstring(&r, "ssh-ed25519") == 0 && rbuf_fixed_string(&r, 64, &p) == 0 &&
+	   rbuf_done(&r) && memcmp(p, sig, 64) == 0, "signature matches RFC 8032 TEST 1");
+	ok(pubkey_verify_ssh(&k.pub, "", 0, w.p, w.len) == ENF_OK, "and verifies");
+	ok(privkey_ed25519_seed(&k, back) == ENF_OK && memcmp(back, seed, 32) == 0,
+	   "seed reads back");
+	ok(gcry_is_secure(k.sexp), "private key s-expression lives in secure memory");
+	wbuf_free(&w);
+	privkey_free(&k);
+}
+
+/* Flip one bit of a copy and check that verification fails. */
+static int flip_fails(const struct pubkey *pk, const char *msg, const struct wbuf *sig, size_t at)
+{
+	unsigned char *c;
+	int rc;
+
+	if (at >= sig->len || !(c = malloc(sig->len)))
+		return 0;
+	memcpy(c, sig->p, sig->len);
+	c[at] ^= 0x01;
+	rc = pubkey_verify_ssh(pk, msg, strlen(msg), c, sig->len);
+	free(c);
+	return rc == ENF_NO;
+}
+
+static void test_blob_rejects(const struct pubkey *pk)
+{
+	unsigned char *b = malloc(pk->bloblen + 1);
+	size_t i;
+	int all = 1;
+
+	memcpy(b, pk->blob, pk->bloblen);
+	b[pk->bloblen] = 0;
+	ok(from_blob(b, pk->bloblen) == ENF_OK, "%s blob parses back", pubkey_ssh_type(pk));
+	ok(from_blob(b, pk->bloblen + 1) == ENF_NO, "%s blob with a trailing byte is refused",
+	   pubkey_ssh_type(pk));
+	for (i = 0; i < pk->bloblen; i += (i < 40 ? 1 : 37))
+		all &= from_blob(b, i) == ENF_NO;
+	ok(all, "%s blob truncated anywhere is refused", pubkey_ssh_type(pk));
+	b[5] ^= 0x20;	/* the type name */
+	ok(from_blob(b, pk->bloblen) == ENF_NO, "%s blob with another type name is refused",
+	   pubkey_ssh_type(pk));
+	free(b);
+}
+
+static void test_alg(int alg, const struct privkey *other)
+{
+	struct privkey k, l;
+	struct wbuf sig, sig2, saved, raw;
+	const char *msg = "enf test message";
+	unsigned char dg[HASH_MAX];
+	double t0, t1, t2;
+	int h, good;
+
+	t0 = now_ms();
+	ok(privkey_generate(&k, alg) == ENF_OK, "%s: generate", alg_name(alg));
+	t1 = now_ms();
+	if (!k.sexp)
+		return;
+	ok(gcry_is_secure(k.sexp), "%s: private key in secure memory", alg_name(alg));
+	wbuf_init(&sig, 0);
+	wbuf_init(&sig2, 0);
+	wbuf_init(&raw, 0);
+	wbuf_init(&saved, 1);
+	ok(privkey_sign_ssh(&k, msg, strlen(msg), &sig) == ENF_OK, "%s: sign_ssh %s", alg_name(alg), enf_errmsg());
+	t2 = now_ms();
+	printf("# %s: keygen %.1f ms, sign %.2f ms\n", alg_name(alg), t1 - t0, t2 - t1);
+	ok(privkey_sign_ssh(&k, msg, strlen(msg), &sig2) == ENF_OK && sig.len == sig2.len &&
+	   memcmp(sig.p, sig2.p, sig.len) == 0, "%s: signatures are deterministic", alg_name(alg));
+	ok(pubkey_verify_ssh(&k.pub, msg, strlen(msg), sig.p, sig.len) == ENF_OK,
+	   "%s: signature verifies", alg_name(alg));
+	ok(pubkey_verify_ssh(&k.pub, msg, strlen(msg) - 1, sig.p, sig.len) == ENF_NO,
+	   "%s: signature over other data fails", alg_name(alg));
+	ok(flip_fails(&k.pub, msg, &sig, sig.len - 1) && flip_fails(&k.pub, msg, &sig, sig.len / 2 + 10),
+	   "%s: flipped signature bit fails", alg_name(alg));
+	ok(flip_fails(&k.pub, msg, &sig, 6), "%s: flipped algorithm name fails", alg_name(alg));
+	ok(pubkey_verify_ssh(&other->pub, msg, strlen(msg), sig.p, sig.len) == ENF_NO,
+	   "%s: another key does not verify it", alg_name(alg));
+	ok(pubkey_verify_ssh(&k.pub, msg, strlen(msg), sig.p, sig.len - 1) == ENF_NO,
+	   "%s: truncated signature fails", alg_name(alg));
+	wbuf_put(&sig2, "", 1);
+	ok(pubkey_verify_ssh(&k.pub, msg, strlen(msg), sig2.p, sig2.len) == ENF_NO,
+	   "%s: signature with a trailing byte fails", alg_name(alg));
+
+	ok(privkey_save(&k, &saved) == ENF_OK && saved.len > 10, "%s: save", alg_name(alg));
+	if (saved.len <= 10)
+		return;
+	ok(privkey_load(&l, alg, saved.p, saved.len) == ENF_OK && pubkey_equal(&k.pub, &l.pub),
+	   "%s: load gives the same key", alg_name(alg));
+	wbuf_reset(&sig2);
+	ok(privkey_sign_ssh(&l, msg, strlen(msg), &sig2) == ENF_OK && sig.len == sig2.len &&
+	   memcmp(sig.p, sig2.p, sig.len) == 0, "%s: loaded key signs identically", alg_name(alg));
+	privkey_free(&l);
+	ok(privkey_load(&l, (alg + 1) % 5, saved.p, saved.len) == ENF_FAIL,
+	   "%s: load as another algorithm is refused", alg_name(alg));
+	ok(privkey_load(&l, alg, saved.p, saved.len - 1) == ENF_FAIL,
+	   "%s: truncated saved key is refused", alg_name(alg));
+	saved.p[saved.len / 2] ^= 0x10;
+	ok(privkey_load(&l, alg, saved.p, saved.len) == ENF_FAIL,
+	   "%s: corrupted saved key is refused", alg_name(alg));
+
+	for (h = HASH_SHA256, good = 1; h <= HASH_SHA512; h++) {
+		hash_buf(h, msg, strlen(msg), dg);
+		wbuf_reset(&raw);
+		if (alg == ALG_ED25519) {
+			good &= privkey_sign_raw(&k, h, dg, &raw) == ENF_NO;
+			continue;
+		}
+		good &= privkey_sign_raw(&k, h, dg, &raw) == ENF_OK;
+		good &= pubkey_verify_raw(&k.pub, h, dg, raw.p, raw.len) == ENF_OK;
+		good &= pubkey_verify_raw(&other->pub, h, dg, raw.p, raw.len) == ENF_NO;
+		/* ECDSA does not bind the hash algorithm: a SHA-256 digest
+		 * read as the first bytes of a longer one verifies alike. */
+		if (k.pub.type == KT_RSA)
+			good &= pubkey_verify_raw(&k.pub, (h + 1) % 3, dg, raw.p, raw.len) == ENF_NO;
+		else
+			good &= pubkey_verify_raw(&k.pub, h, dg + 1, raw.p, raw.len) == ENF_NO;
+		raw.p[raw.len - 1] ^= 1;
+		good &= pubkey_verify_raw(&k.pub, h, dg, raw.p, raw.len) == ENF_NO;
+		raw.p[raw.len - 1] ^= 1;
+		good &= pubkey_verify_raw(&k.pub, h, dg, raw.p, raw.len - 1) == ENF_NO;
+		dg[0] ^= 1;
+		good &= pubkey_verify_raw(&k.pub, h, dg, raw.p, raw.len) == ENF_NO;
+	}
+	ok(good, "%s: sign_raw/verify_raw with SHA-256/384/512%s", alg_name(alg),
+	   alg == ALG_ED25519 ? " refused" : "");
+	if (alg == ALG_ECDSA_P256 || alg == ALG_ECDSA_P384)
+		ok(raw.len > 8 && raw.p[0] == 0x30 && raw.p[1] == raw.len - 2 && raw.p[2] == 0x02,
+		   "%s: raw signature is a DER SEQUENCE of INTEGERs", alg_name(alg));
+	test_blob_rejects(&k.pub);
+
+	wbuf_free(&sig);
+	wbuf_free(&sig2);
+	wbuf_free(&raw);
+	wbuf_free(&saved);
+	privkey_free(&k);
+}
+
+int main(void)
+{
+	struct privkey other;
+	int alg;
+
+	ok(crypto_init() == ENF_OK, "crypto_init");
+	test_names();
+	test_rfc8032();
+	ok(privkey_generate(&other, ALG_ECDSA_P256) == ENF_OK, "a second key");
+	for (alg = ALG_ED25519; alg <= ALG_RSA4096; alg++)
+		test_alg(alg, &other);
+	privkey_free(&other);
+	return done_testing();
+}
