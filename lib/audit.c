@@ -670,6 +670,10 @@ static int tail_vs_head(const struct tail *t, const struct head *h, int present,
 		return t->seq == 0 && t->dropped == 0 ? ENF_OK :
 			enf_err(ENF_FAIL, "%s holds records but " AUDIT_HEAD_FILE " is missing; "
 				"not appending (see enf-audit(5), RECOVERY)", path);
+	if (t->seq == 0 && h->tip)
+		return enf_err(ENF_FAIL, "%s is empty but " AUDIT_HEAD_FILE " records %llu: "
+			       "the log was cut short; not appending", path,
+			       (unsigned long long)h->tip);
 	if (t->seq < h->tip)
 		return enf_err(ENF_FAIL, "%s ends at record %llu but " AUDIT_HEAD_FILE
 			       " records %llu: the log was cut short; not appending", path,

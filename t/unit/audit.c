@@ -1,0 +1,226 @@
+/* Unit tests of the audit records (encode, parse, hash, sign), the append
+ * and verification.  With arguments it is also the appender that
+ * t/audit.bats drives (parallel writers, kill -9 mid-append):
+ *   audit pub SEEDHEX               print the identity's OpenSSH line
+ *   audit append HOME SEEDHEX N     append N signed records
+ *   audit append-unsigned HOME SEEDHEX N */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tap.h"
+#include "enf.h"
+#include "audit.h"
+#include "crypto.h"
+#include "encode.h"
+#include "io.h"
+#include "key.h"
+#include "keyfmt.h"
+
+static int key_from_hex(const char *hex, struct privkey *k, char fp[FINGERPRINT_MAX])
+{
+	unsigned char seed[32];
+
+	if (hex_decode(hex, strlen(hex), seed, 32) != ENF_OK ||
+	    privkey_ed25519_from_seed(k, seed) != ENF_OK)
+		return -1;
+	pubkey_fingerprint(&k->pub, fp);
+	return 0;
+}
+
+static int tool(int argc, char **argv)
+{
+	struct privkey k;
+	char fp[FINGERPRINT_MAX];
+	struct wbuf w;
+
+	enf_setprogname("audit-test");
+	if (crypto_init() != ENF_OK || argc < 3 || key_from_hex(argv[2], &k, fp))
+		return 2;
+	if (strcmp(argv[1], "pub") == 0) {
+		wbuf_init(&w, 0);
+		pubkey_to_line(&k.pub, "instance", &w);
+		printf("%s\n", (char *)w.p);
+		return 0;
+	}
+	if (argc == 5 && (strcmp(argv[1], "append") == 0 || strcmp(argv[1], "append-unsigned") == 0)) {
+		int n = atoi(argv[4]);
+		int sign = strcmp(argv[1], "append") == 0;
+		struct audit_event ev = { .program = "audit-test", .op = "test", .outcome = "ok",
+					  .scope = "a b\nc", .detail = "pid" };
+		char pid[32];
+		snprintf(pid, sizeof pid, "%d", (int)getpid());
+		ev.detail = pid;
+		for (int i = 0; i < n; i++)
+			if (!audit_append_raw(argv[3], fp, sign ? &k : NULL, &ev))
+				return 1;
+		return 0;
+	}
+	return 2;
+}
+
+static const struct audit_event EV = {
+	.program = "enf-sign", .op = "sign", .outcome = "deny", .reason = "scope-not-allowed",
+	.key = "k1", .identity = "alice", .purpose = "release",
+	.scope = "v1 2\n fake=1 hash=00%", .rule = "-", .policy_id = "",
+	.detail = "caf\xc3\xa9 \x01\xff",
+};
+
+static void test_encode_parse(const struct privkey *k, const char *fp)
+{
+	unsigned char prev[32] = { 1 }, hash[32];
+	struct wbuf w, v;
+	struct audit_rec r;
+	char why[128];
+
+	wbuf_init(&w, 0);
+	wbuf_init(&v, 0);
+	ok(audit_rec_encode(&w, 7, 1700000000, fp, &EV, prev, k, hash) == ENF_OK, "encodes");
+	ok(w.len > 0 && w.p[w.len - 1] == '\n' && memchr(w.p, '\n', w.len) == w.p + w.len - 1,
+	   "one line, newline only at the end, whatever the values hold");
+	ok(audit_rec_parse(&r, (char *)w.p, w.len - 1, why, sizeof why) == ENF_OK, "parses: %s", why);
+	ok(r.seq == 7 && memcmp(r.prev, prev, 32) == 0 && memcmp(r.hash, hash, 32) == 0,
+	   "seq, prev and hash as written");
+	ok(audit_rec_hash_ok(&r), "hash verifies");
+	ok(audit_rec_sig_ok(&r, &k->pub), "signature verifies");
+	ok(audit_rec_value(&r, AF_SCOPE, &v) == ENF_OK && strcmp((char *)v.p, EV.scope) == 0,
+	   "scope with space, newline, '=' and '%%' round-trips");
+	ok(audit_rec_value(&r, AF_RULE, &v) == ENF_OK && strcmp((char *)v.p, "-") == 0,
+	   "a literal \"-\" is not taken for absent");
+	ok(audit_rec_absent(&r, AF_POLICY) && audit_rec_absent(&r, AF_PEER), "empty and NULL are absent");
+	ok(strstr((char *)w.p, " scope=v1%202%0A%20fake=1%20hash=00%25 ") != NULL,
+	   "escaping is canonical %%XX");
+	ok(strstr((char *)w.p, "time=2023-11-14T22:13:20Z") != NULL, "UTC time RFC 3339");
+	wbuf_reset(&v);
+	ok(audit_rec_format_json(&r, &v) == ENF_OK &&
+	   strstr((char *)v.p, "\"detail\":\"caf\xc3\xa9 \\u0001\\ufffd\"") != NULL &&
+	   strstr((char *)v.p, "\"policy\":null") != NULL, "JSON escapes and nulls");
+	wbuf_free(&w);
+	wbuf_free(&v);
+}
+
+/* Mutations of a good record that the parser must refuse. */
+static void test_parse_rejects(const char *fp)
+{
+	unsigned char prev[32] = { 0 }, hash[32];
+	static const struct { const char *from, *to, *what; } m[] = {
+		{ " seq=7 ", " seq=07 ", "leading zero in seq" },
+		{ " seq=7 ", " seq=0 ", "seq 0" },
+		{ "T22:13:20Z", "T22:13:20+00:00", "time not in Z form" },
+		{ " key=k1 ", " key=%6B1 ", "needless escape" },
+		{ "%20", "%2a", "lower-case escape" },
+		{ " key=k1 ", " key= ", "empty value" },
+		{ " key=k1 ", " ", "missing field" },
+		{ " key=k1 ", " key=k1 key=k2 ", "repeated field" },
+		{ " op=sign ", " op=- ", "absent op" },
+		{ " prev=0", " prev=X", "bad prev" },
+		{ "enf-audit-1 ", "enf-audit-2 ", "other version" },
+		{ " policy_digest=- ", " policy_digest=abc ", "short digest" },
+	};
+	struct wbuf w;
+	struct audit_rec r;
+	char why[128], buf[AUDIT_LINE_MAX];
+
+	wbuf_init(&w, 0);
+	audit_rec_encode(&w, 7, 1700000000, fp, &EV, prev, NULL, hash);
+	w.p[--w.len] = '\0';
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+		const char *at = strstr((char *)w.p, m[i].from);
+		size_t pre = at ? (size_t)(at - (char *)w.p) : 0;
+		snprintf(buf, sizeof buf, "%.*s%s%s", (int)pre, (char *)w.p, m[i].to,
+			 at ? at + strlen(m[i].from) : "");
+		ok(at && audit_rec_parse(&r, buf, strlen(buf), why, sizeof why) == ENF_NO,
+		   "refuses %s", m[i].what);
+	}
+	snprintf(buf, sizeof buf, "%s x", (char *)w.p);
+	ok(audit_rec_parse(&r, buf, strlen(buf), why, sizeof why) == ENF_NO, "refuses text after sig");
+	ok(audit_rec_parse(&r, (char *)w.p, w.len, why, sizeof why) == ENF_OK && !r.has_sig,
+	   "an unsigned record parses, sig=-");
+	wbuf_free(&w);
+}
+
+static void test_sig_other_key(const struct privkey *k, const char *fp)
+{
+	unsigned char prev[32] = { 0 }, hash[32], seed[32] = { 9 };
+	struct privkey other;
+	struct wbuf w;
+	struct audit_rec r;
+	char why[128];
+
+	wbuf_init(&w, 0);
+	privkey_ed25519_from_seed(&other, seed);
+	audit_rec_encode(&w, 1, 1700000000, fp, &EV, prev, &other, hash);
+	audit_rec_parse(&r, (char *)w.p, w.len - 1, why, sizeof why);
+	ok(!audit_rec_sig_ok(&r, &k->pub), "a signature by another key does not verify");
+	privkey_free(&other);
+	wbuf_free(&w);
+}
+
+static int verify_dir(const char *dir, const struct pubkey *id, struct audit_verify_result *res)
+{
+	char log[512], head[512];
+	struct audit_verify_opts o = { .log = log, .head = head, .head_required = 1, .id = id };
+
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	snprintf(head, sizeof head, "%s/audit.head", dir);
+	return audit_verify(&o, res);
+}
+
+static void test_append(const struct privkey *k, const char *fp)
+{
+	char dir[] = "/tmp/enf-audit-unit-XXXXXX", log[512];
+	struct audit_verify_result res;
+	struct stat st;
+	FILE *f;
+	uint64_t s1, s2, s3;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	s1 = audit_append_raw(dir, fp, k, &EV);
+	s2 = audit_append_raw(dir, fp, NULL, &EV);
+	s3 = audit_append_raw(dir, fp, k, &EV);
+	ok(s1 == 1 && s2 == 2 && s3 == 3, "appends number records 1, 2, 3");
+	ok(stat(log, &st) == 0 && (st.st_mode & 0777) == 0600, "log is 0600");
+	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.records == 3 && res.last_signed == 3,
+	   "verifies: %s", res.why);
+	/* a torn append: half a record, no newline */
+	f = fopen(log, "a");
+	fputs("enf-audit-1 seq=4 time=20", f);
+	fclose(f);
+	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.torn == 25, "torn tail ignored by verify");
+	ok(audit_append_raw(dir, fp, k, &EV) == 5, "next append repairs (4) then records (5)");
+	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.records == 5 && res.torn == 0,
+	   "verifies after repair: %s", res.why);
+	audit_append_raw(dir, fp, NULL, &EV);
+	ok(verify_dir(dir, &k->pub, &res) == ENF_NO && res.bad == 6, "unsigned tail is named: %s",
+	   res.why);
+	ok(truncate(log, 0) == 0 && audit_append_raw(dir, fp, k, &EV) == 0,
+	   "refuses to start over a log emptied behind audit.head's back");
+	snprintf(log, sizeof log, "rm -rf %s", dir);
+	ok(system(log) == 0, "cleanup");
+}
+
+int main(int argc, char **argv)
+{
+	struct privkey k;
+	char fp[FINGERPRINT_MAX];
+	struct audit_anchor a;
+
+	if (argc > 1)
+		return tool(argc, argv);
+	enf_setprogname("audit-unit");
+	ok(crypto_init() == ENF_OK, "crypto");
+	ok(key_from_hex("0101010101010101010101010101010101010101010101010101010101010101",
+			&k, fp) == 0, "identity key");
+	test_encode_parse(&k, fp);
+	test_parse_rejects(fp);
+	test_sig_other_key(&k, fp);
+	test_append(&k, fp);
+	ok(audit_anchor_parse("12:" "00000000000000000000000000000000"
+			      "000000000000000000000000000000ff", &a) == ENF_OK && a.seq == 12 &&
+	   a.hash[31] == 0xff, "anchor parses");
+	ok(audit_anchor_parse("012:00", &a) == ENF_NO, "bad anchor refused");
+	privkey_free(&k);
+	return done_testing();
+}
