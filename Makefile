@@ -75,7 +75,8 @@ sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build/san BIN=build/san/bin \
 	    SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    CFLAGS="-O1 -g" all
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/t/lsan.supp:print_suppressions=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1 \
 	    ENF_BIN=$(CURDIR)/build/san/bin ENF_UNIT=$(CURDIR)/build/san/t/unit t/run
 
 demo: deps

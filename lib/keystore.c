@@ -758,6 +758,18 @@ static int locked_error(int role)
 		       "the officer resets it with 'enf-keygen reset-lockout'");
 }
 
+/* Counts a wrong passphrase; always returns an error. */
+static int failed_unlock(struct keystore *ks, int role)
+{
+	uint32_t after;
+
+	if (bump_fail(ks, role, 0, &after) != ENF_OK)
+		return ENF_FAIL;
+	if (after >= ks->gov.lockout)
+		return locked_error(role);
+	return enf_err(ENF_FAIL, "wrong %s passphrase", role_name(role));
+}
+
 int ks_role_locked(const struct keystore *ks, int role)
 {
 	return fail_count(ks->db, role) >= ks->gov.lockout;
@@ -836,11 +848,7 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 	free(rec);
 	if (rc == ENF_NO) {
 		forget_secrets(ks);
-		if (bump_fail(ks, role, 0, &after) != ENF_OK)
-			return ENF_FAIL;
-		if (after >= ks->gov.lockout)
-			return locked_error(role);
-		return enf_err(ENF_FAIL, "wrong %s passphrase", role_name(role));
+		return failed_unlock(ks, role);
 	}
 	if (rc == ENF_OK)
 		rc = secrets_activate(ks, role);
@@ -1219,11 +1227,15 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 			rc = enf_err(ENF_FAIL, "out of secure memory");
 			goto out;
 		}
+		if (ks_role_locked(ks, ROLE_OPERATOR)) {
+			rc = locked_error(ROLE_OPERATOR);
+			goto out;
+		}
 		if ((rc = role_record(ks, ks->db, ROLE_OPERATOR, &rec, &n)) != ENF_OK)
 			goto out;
 		rc = role_unwrap(ks, ROLE_OPERATOR, rec, n, old_op, op);
 		if (rc == ENF_NO)
-			rc = enf_err(ENF_FAIL, "wrong operator passphrase");
+			rc = failed_unlock(ks, ROLE_OPERATOR);
 		if (rc != ENF_OK)
 			goto out;
 		src = op;

@@ -1,0 +1,440 @@
+#!/usr/bin/env bats
+# enf-keygen: the instance, its credentials and its keys.
+
+load helper
+
+setup() { common_setup; }
+
+ks() { echo "$ENF_HOME/keystore"; }
+
+# gdbmtool access to one raw record, as an attacker with write access has.
+# Records travel as gdbmtool's ASCII dump (base64 blocks after #:len= lines).
+record_get() { # NAME > bytes
+	gdbmtool -q -r "$(ks)" export "$BATS_TEST_TMPDIR/dump" truncate >/dev/null
+	awk -v want="$(printf %s "$1" | base64 -w0)" '
+		/^#:len=/ { blocks[nb++] = cur; cur = ""; started = 1; next }
+		/^#/ { next }
+		started { cur = cur $0 }
+		END { blocks[nb++] = cur
+		      for (i = 1; i + 1 < nb; i += 2) if (blocks[i] == want) { print blocks[i + 1]; exit } }' \
+		"$BATS_TEST_TMPDIR/dump" | base64 -d
+}
+
+record_put() { # NAME FILE: replaces the record's value in place
+	gdbmtool -q -r "$(ks)" export "$BATS_TEST_TMPDIR/dump" truncate >/dev/null
+	{
+		sed -n '/^# End of header/q;p' "$BATS_TEST_TMPDIR/dump"
+		echo "# End of header"
+		echo "#:len=$(printf %s "$1" | wc -c)"
+		printf %s "$1" | base64 -w76; echo
+		echo "#:len=$(wc -c <"$2")"
+		base64 -w76 "$2"; echo
+	} | sed '/^$/d' >"$BATS_TEST_TMPDIR/put.dump"
+	gdbmtool -q "$(ks)" import "$BATS_TEST_TMPDIR/put.dump" replace nometa >/dev/null
+}
+
+@test "init creates a private home and prints the instance id" {
+	run enf-keygen init --argon2 1:8192:1
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^SHA256:[A-Za-z0-9+/]{43}$ ]]
+	[ "$(stat -c %a "$ENF_HOME")" = 700 ]
+	[ "$(stat -c %a "$(ks)")" = 600 ]
+}
+
+@test "the instance id is the SHA256 fingerprint of the identity key" {
+	id=$(enf-keygen init --argon2 1:8192:1)
+	enf-keygen instance | head -1 >"$BATS_TEST_TMPDIR/id.pub"
+	run ssh-keygen -l -E sha256 -f "$BATS_TEST_TMPDIR/id.pub"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$id"* ]]
+	enf-keygen instance | sed -n 2p | grep -Eq '^enf-x25519 [A-Za-z0-9+/]{43}=$'
+}
+
+@test "init refuses an existing instance and leaves it untouched" {
+	make_instance
+	sum=$(sha256sum "$(ks)")
+	run enf-keygen init --argon2 1:8192:1
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"exists"* ]]
+	[ "$(sha256sum "$(ks)")" = "$sum" ]
+}
+
+@test "init refuses the same passphrase for both roles" {
+	export ENF_PASSPHRASE_FILE="$ENF_OFFICER_PASSPHRASE_FILE"
+	run enf-keygen init --argon2 1:8192:1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"must differ"* ]]
+	[ ! -e "$(ks)" ]
+}
+
+@test "init refuses a short passphrase" {
+	printf 'short\n' >"$BATS_TEST_TMPDIR/short"
+	run enf-keygen init --argon2 1:8192:1 --officer-passphrase-file "$BATS_TEST_TMPDIR/short"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"at least 8"* ]]
+	[ ! -e "$(ks)" ]
+}
+
+@test "without a terminal or a file a credential is refused, naming both ways, without hanging" {
+	unset ENF_OFFICER_PASSPHRASE_FILE
+	run no_tty timeout 10 enf-keygen init --argon2 1:8192:1
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"--officer-passphrase-file"* ]]
+	[[ "$output" == *"ENF_OFFICER_PASSPHRASE_FILE"* ]]
+	[ ! -e "$(ks)" ]
+}
+
+@test "a passphrase file others can read is refused" {
+	make_instance
+	chmod 644 "$ENF_OFFICER_PASSPHRASE_FILE"
+	run enf-keygen new -p release k1
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$ENF_OFFICER_PASSPHRASE_FILE"* ]]
+}
+
+@test "a home that others can read is refused by every command, naming it" {
+	make_instance
+	chmod 755 "$ENF_HOME"
+	for cmd in list instance "pubkey k" "new -p x k"; do
+		run enf-keygen $cmd
+		[ "$status" -eq 3 ]
+		[[ "$output" == *"$ENF_HOME"* ]]
+	done
+}
+
+@test "a keystore file that group can write is refused" {
+	make_instance
+	chmod 620 "$(ks)"
+	run enf-keygen list
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$(ks)"* ]]
+}
+
+@test "-H overrides ENF_HOME" {
+	enf-keygen -H "$BATS_TEST_TMPDIR/other" init --argon2 1:8192:1 >/dev/null
+	[ -f "$BATS_TEST_TMPDIR/other/keystore" ]
+	[ ! -e "$ENF_HOME" ]
+}
+
+@test "a missing instance is exit 3 with a hint" {
+	run enf-keygen list
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"enf-keygen init"* ]]
+}
+
+@test "new prints an OpenSSH public key line for each algorithm" {
+	make_instance
+	for alg in ed25519 ecdsa-p256 ecdsa-p384 rsa3072; do
+		enf-keygen new -a "$alg" -p release "k-$alg" >"$BATS_TEST_TMPDIR/$alg.pub"
+		ssh-keygen -l -f "$BATS_TEST_TMPDIR/$alg.pub" >/dev/null
+		fp=$(ssh-keygen -l -E sha256 -f "$BATS_TEST_TMPDIR/$alg.pub" | awk '{print $2}')
+		enf-keygen list | grep "^k-$alg " | grep -q "$fp"
+	done
+	[ "$(enf-keygen list | wc -l)" -eq 4 ]
+}
+
+@test "new refuses bad names, purposes and algorithms with exit 2 and creates nothing" {
+	make_instance
+	sum=$(sha256sum "$(ks)")
+	for args in "-p release Bad" "-p release -x" "-p Rel k1" "-p a,a k1" "-a dsa -p r k1" "k1" \
+		    "-p r $(printf 'k%.0s' {1..65})"; do
+		run enf-keygen new $args
+		[ "$status" -eq 2 ]
+	done
+	[ "$(sha256sum "$(ks)")" = "$sum" ]
+}
+
+@test "new refuses a duplicate name with exit 1" {
+	make_instance
+	enf-keygen new -p release k1 >/dev/null
+	run enf-keygen new -p other k1
+	[ "$status" -eq 1 ]
+	[ "$(enf-keygen list | wc -l)" -eq 1 ]
+}
+
+@test "new needs the officer: the operator passphrase is wrong for it" {
+	make_instance
+	run enf-keygen new -p release k1 --officer-passphrase-file "$ENF_PASSPHRASE_FILE"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"wrong officer passphrase"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+}
+
+@test "list --json is JSON Lines that jq reads" {
+	make_instance
+	enf-keygen new -a ecdsa-p256 -p release,firmware k1 >/dev/null
+	run enf-keygen list --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .name)" = k1 ]
+	[ "$(echo "$output" | jq -r .algorithm)" = ecdsa-p256 ]
+	[ "$(echo "$output" | jq -r .state)" = active ]
+	[ "$(echo "$output" | jq -c .purposes)" = '["release","firmware"]' ]
+}
+
+@test "list and pubkey need no credential" {
+	make_instance
+	enf-keygen new -p release k1 >"$BATS_TEST_TMPDIR/k1.pub"
+	unset ENF_OFFICER_PASSPHRASE_FILE ENF_PASSPHRASE_FILE
+	run no_tty enf-keygen list
+	[ "$status" -eq 0 ]
+	run no_tty enf-keygen pubkey k1
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/k1.pub")" ]
+}
+
+@test "pubkey --format pem is a SubjectPublicKeyInfo openssl reads, for every algorithm" {
+	make_instance
+	for alg in ed25519 ecdsa-p256 ecdsa-p384 rsa3072; do
+		enf-keygen new -a "$alg" -p release "k-$alg" >/dev/null
+		enf-keygen pubkey --format pem "k-$alg" >"$BATS_TEST_TMPDIR/k.pem"
+		openssl pkey -pubin -in "$BATS_TEST_TMPDIR/k.pem" -noout
+	done
+}
+
+@test "pubkey of an unknown key is exit 1; a bad format is exit 2" {
+	make_instance
+	run enf-keygen pubkey nope
+	[ "$status" -eq 1 ]
+	enf-keygen new -p release k1 >/dev/null
+	run enf-keygen pubkey --format der k1
+	[ "$status" -eq 2 ]
+}
+
+@test "states move forward only, and may jump forward" {
+	make_instance
+	enf-keygen new -p release k1 >/dev/null
+	enf-keygen new -p release k2 >/dev/null
+	enf-keygen state k1 deactivated
+	run enf-keygen state k1 active
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"forward"* ]]
+	run enf-keygen state k1 deactivated
+	[ "$status" -eq 1 ]
+	enf-keygen state k2 destroyed
+	run enf-keygen state k2 compromised
+	[ "$status" -eq 1 ]
+	enf-keygen list | grep -q '^k1 .* deactivated '
+	enf-keygen list | grep -q '^k2 .* destroyed '
+	run enf-keygen state k1 retired
+	[ "$status" -eq 2 ]
+	run enf-keygen state nope compromised
+	[ "$status" -eq 1 ]
+}
+
+@test "destroying a key erases its private bytes from the keystore file" {
+	make_instance
+	enf-keygen new -a rsa3072 -p release k1 >/dev/null
+	record_get key/k1 >"$BATS_TEST_TMPDIR/priv"
+	[ "$(wc -c <"$BATS_TEST_TMPDIR/priv")" -gt 1000 ]
+	# A distinctive 32-byte slice of the sealed private key.
+	needle=$(dd if="$BATS_TEST_TMPDIR/priv" bs=1 skip=200 count=32 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	od -An -tx1 -v "$(ks)" | tr -d ' \n' | grep -q "$needle"
+	enf-keygen state k1 destroyed
+	! od -An -tx1 -v "$(ks)" | tr -d ' \n' | grep -q "$needle"
+	enf-keygen list | grep -q '^k1 .* destroyed '
+}
+
+@test "a wrong passphrase is exit 3 and counted; the limit locks the role" {
+	make_instance --lockout 3
+	enf-keygen new -p release k1 >/dev/null
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	for i in 1 2; do
+		run enf-keygen new -p r "x$i" --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+		[ "$status" -eq 3 ]
+		[[ "$output" == *"wrong officer passphrase"* ]]
+	done
+	run enf-keygen new -p r x3 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"locked"* ]]
+	# Now even the right passphrase is refused.
+	run enf-keygen new -p r x4
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"locked"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 1 ]
+}
+
+@test "a success before the limit resets the count" {
+	make_instance --lockout 2
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	for i in 1 2 3; do
+		run enf-keygen new -p r "x$i" --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+		[[ "$output" == *"wrong"* ]]
+		enf-keygen new -p r "ok$i" >/dev/null
+	done
+}
+
+@test "the officer resets a locked operator" {
+	make_instance --lockout 2
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	printf 'fresh operator pass\n' >"$BATS_TEST_TMPDIR/new"
+	for i in 1 2; do
+		run enf-keygen passwd --role operator --passphrase-file "$BATS_TEST_TMPDIR/bad" \
+			--new-passphrase-file "$BATS_TEST_TMPDIR/new"
+		[ "$status" -eq 3 ]
+	done
+	[[ "$output" == *"operator locked"* ]]
+	run enf-keygen passwd --role operator --new-passphrase-file "$BATS_TEST_TMPDIR/new"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"locked"* ]]
+	enf-keygen reset-lockout
+	enf-keygen passwd --role operator --new-passphrase-file "$BATS_TEST_TMPDIR/new"
+}
+
+@test "reset-lockout needs the officer" {
+	make_instance
+	run enf-keygen reset-lockout --officer-passphrase-file "$ENF_PASSPHRASE_FILE"
+	[ "$status" -eq 3 ]
+}
+
+@test "passwd changes the officer passphrase: the old one stops working" {
+	make_instance
+	printf 'a new officer passphrase\n' >"$BATS_TEST_TMPDIR/new"
+	enf-keygen passwd --role officer --new-passphrase-file "$BATS_TEST_TMPDIR/new"
+	run enf-keygen new -p r k1
+	[ "$status" -eq 3 ]
+	enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/new" >/dev/null
+}
+
+@test "passwd needs --role and a new passphrase from a file or a terminal" {
+	make_instance
+	run enf-keygen passwd
+	[ "$status" -eq 2 ]
+	run no_tty enf-keygen passwd --role officer
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"--new-passphrase-file"* ]]
+}
+
+@test "an edited governance record is detected and nothing is changed" {
+	make_instance
+	enf-keygen new -p release k1 >/dev/null
+	enf-keygen state k1 compromised
+	record_get gov >"$BATS_TEST_TMPDIR/gov"
+	# Flip k1's state (u32 after name and algorithm) back to active (0).
+	off=$(grep -obUaP '\x00\x00\x00\x02k1' "$BATS_TEST_TMPDIR/gov" | head -1 | cut -d: -f1)
+	[ -n "$off" ]
+	printf '\000' | dd of="$BATS_TEST_TMPDIR/gov" bs=1 seek=$((off + 6 + 4 + 3)) conv=notrunc 2>/dev/null
+	record_put gov "$BATS_TEST_TMPDIR/gov"
+	enf-keygen list | grep -q '^k1 .* active '	# the public view is only what the file says
+	run enf-keygen new -p r k2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"does not verify"* ]]
+}
+
+@test "role records swapped between roles do not unlock" {
+	make_instance
+	record_get role/officer >"$BATS_TEST_TMPDIR/off"
+	record_get role/operator >"$BATS_TEST_TMPDIR/op"
+	record_put role/officer "$BATS_TEST_TMPDIR/op"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$ENF_PASSPHRASE_FILE"
+	[ "$status" -eq 3 ]
+	run enf-keygen new -p r k1
+	[ "$status" -eq 3 ]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+}
+
+@test "a governance record from another instance is refused" {
+	make_instance
+	enf-keygen -H "$BATS_TEST_TMPDIR/other" init --argon2 1:8192:1 >/dev/null
+	ENF_HOME="$BATS_TEST_TMPDIR/other" record_get gov >"$BATS_TEST_TMPDIR/gov"
+	record_put gov "$BATS_TEST_TMPDIR/gov"
+	run enf-keygen list
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"not a valid enf keystore"* ]]
+}
+
+@test "a truncated keystore is refused with exit 3, never a crash" {
+	make_instance
+	enf-keygen new -p release k1 >/dev/null
+	size=$(stat -c %s "$(ks)")
+	cp "$(ks)" "$BATS_TEST_TMPDIR/ks.bak"
+	for cut in 0 1 100 4096 $((size / 2)) $((size * 3 / 4)); do
+		truncate -s "$cut" "$(ks)"
+		run enf-keygen list
+		[ "$status" -eq 3 ]
+		run enf-keygen new -p r k2
+		[ "$status" -eq 3 ]
+		cp "$BATS_TEST_TMPDIR/ks.bak" "$(ks)"
+	done
+	# Cutting anywhere else is refused or, where only free space went, the
+	# state is whole; never anything else.
+	for cut in $(seq 0 512 "$size"); do
+		truncate -s "$cut" "$(ks)"
+		run enf-keygen list
+		[ "$status" -eq 3 ] || { [ "$status" -eq 0 ] && [[ "$output" == k1* ]]; }
+		cp "$BATS_TEST_TMPDIR/ks.bak" "$(ks)"
+	done
+}
+
+@test "kill -9 during writes never leaves a keystore that does not open" {
+	make_instance
+	for i in $(seq 1 25); do
+		enf-keygen new -p release "k$i" >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		run enf-keygen list
+		[ "$status" -eq 0 ]
+	done
+	# Old or new, the state is whole: the officer still works and keys open.
+	enf-keygen new -p release final >/dev/null
+	enf-keygen list | grep -q '^final '
+}
+
+@test "parallel readers all succeed while a writer works" {
+	make_instance
+	enf-keygen new -p release k0 >/dev/null
+	enf-keygen new -p release k1 >/dev/null &
+	for i in $(seq 1 8); do enf-keygen list >"$BATS_TEST_TMPDIR/l$i" & done
+	wait
+	for i in $(seq 1 8); do grep -q '^k0 ' "$BATS_TEST_TMPDIR/l$i"; done
+}
+
+@test "no passphrase appears in the keystore or its audit log" {
+	make_instance
+	enf-keygen new -p release k1 >/dev/null
+	for f in "$ENF_OFFICER_PASSPHRASE_FILE" "$ENF_PASSPHRASE_FILE"; do
+		p=$(head -1 "$f")
+		! grep -rqaF "$p" "$ENF_HOME"
+	done
+}
+
+@test "keygen actions and failed unlocks are audited" {
+	make_instance
+	enf-keygen new -p release k1 >/dev/null
+	enf-keygen state k1 deactivated
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	run enf-keygen new -p r k2 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	run enf-audit show --json
+	[ "$status" -eq 0 ]
+	ops=$(echo "$output" | jq -r '[.op, .outcome] | join(":")' | tr '\n' ' ')
+	[ "$ops" = "init:ok new:ok state:ok new:fail " ]
+	echo "$output" | jq -r 'select(.outcome == "fail") | .reason' | grep -qx bad-passphrase
+	# A failed unlock cannot sign its record: until a signed one follows,
+	# verify says the tail is unauthenticated.
+	run enf-audit verify
+	[ "$status" -eq 1 ]
+	enf-keygen reset-lockout
+	enf-audit verify
+}
+
+@test "usage errors are exit 2; --help is exit 0 on stdout; --version" {
+	run enf-keygen
+	[ "$status" -eq 2 ]
+	run enf-keygen frobnicate
+	[ "$status" -eq 2 ]
+	run enf-keygen list extra
+	[ "$status" -eq 2 ]
+	run enf-keygen list --lockout 3
+	[ "$status" -eq 2 ]
+	run enf-keygen init --bind moon
+	[ "$status" -eq 2 ]
+	run enf-keygen init --argon2 1:10:1
+	[ "$status" -eq 2 ]
+	run enf-keygen --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == usage:* ]]
+	run enf-keygen --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "enf-keygen "* ]]
+}
