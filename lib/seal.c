@@ -807,7 +807,7 @@ static void hex32(const unsigned char *p, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", p[i]);
 }
 
-/* The audit detail "file-id HEX [transferred-as HEX]" ties the records of
+/* The audit detail "file-id:HEX[,transferred-as:HEX]" ties the records of
  * both instances about one file together; peer names the other instance. */
 static void describe(const struct seal_self *me, const struct seal_header *h,
 		     const struct seal_header *made, char *detail, size_t n,
@@ -821,9 +821,9 @@ static void describe(const struct seal_self *me, const struct seal_header *h,
 		hex32(first->file_id, a);
 		if (h->rawlen && made->rawlen) {
 			hex32(made->file_id, b);
-			snprintf(detail, n, "file-id %s transferred-as %s", a, b);
+			snprintf(detail, n, "file-id:%s,transferred-as:%s", a, b);
 		} else {
-			snprintf(detail, n, "file-id %s", a);
+			snprintf(detail, n, "file-id:%s", a);
 		}
 	}
 	if (made->rawlen && made->kind == SEAL_TRANSFERRED)
