@@ -297,7 +297,7 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 {
 	struct envelope e, check;
 	unsigned char *text = NULL;
-	struct wbuf out;
+	struct wbuf out, sig;
 	char why[256];
 	size_t n;
 	int rc;
@@ -314,8 +314,12 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 		return enf_err(ENF_NO, "malformed request: %s", why);
 	}
 	wbuf_init(&out, 0);
+	wbuf_init(&sig, 0);
 	wbuf_put(&out, text, n);
-	rc = ssh_sign(o->ssh_key, NS_APPROVE, e.body, e.bodylen, &out);
+	rc = ssh_sign(o->ssh_key, NS_APPROVE, e.body, e.bodylen, &sig);
+	if (rc == ENF_OK && wbuf_put(&out, sig.p, sig.len) < 0)
+		rc = enf_err(ENF_FAIL, "out of memory");
+	wbuf_free(&sig);
 	/* What we write must itself be a request enf-sign can parse. */
 	if (rc == ENF_OK && envelope_parse(&check, (const char *)out.p, out.len, 0, why,
 					   sizeof why) != ENF_OK)
