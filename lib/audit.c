@@ -903,6 +903,8 @@ struct vstate {
 	size_t ncp;
 	struct head head;
 	int head_present;
+	uint64_t cp_bad;		/* first record that differs from a checkpoint */
+	char cp_why[80];
 };
 
 static int bad(struct audit_verify_result *res, uint64_t seq, const char *fmt, ...)
@@ -982,8 +984,6 @@ static int checkpoints_setup(struct vstate *vs)
 	if (!vs->head_present)
 		return o->head_required ? bad(vs->res, 0, "%s is missing: cannot tell whether the "
 					      "log was cut short", o->head) : ENF_OK;
-	if (vs->head.sseq && !head_sig_ok(&vs->head, o->id))
-		return bad(vs->res, 0, "%s: its signature does not verify", o->head);
 	rc = add_checkpoint(vs, vs->head.tip, vs->head.tip_hash, AUDIT_HEAD_FILE);
 	if (rc == ENF_OK && vs->head.sseq)
 		rc = add_checkpoint(vs, vs->head.sseq, vs->head.shash, "the signed " AUDIT_HEAD_FILE);
@@ -1028,9 +1028,12 @@ static int check_record(struct vstate *vs, struct audit_rec *r, const char *line
 	if (r->v[AF_INSTANCE].len != vs->inst.len ||
 	    memcmp(line + r->v[AF_INSTANCE].off, vs->inst.p, vs->inst.len) != 0)
 		return bad(res, expect, "written by another instance");
-	for (size_t i = 0; i < vs->ncp; i++)
-		if (vs->cp[i].seq == expect && memcmp(vs->cp[i].hash, r->hash, 32) != 0)
-			return bad(res, expect, "hash differs from %s", vs->cp[i].what);
+	/* Reported after the signatures: a rewrite is better named by them. */
+	for (size_t i = 0; i < vs->ncp && !vs->cp_bad; i++)
+		if (vs->cp[i].seq == expect && memcmp(vs->cp[i].hash, r->hash, 32) != 0) {
+			vs->cp_bad = expect;
+			snprintf(vs->cp_why, sizeof vs->cp_why, "%s", vs->cp[i].what);
+		}
 	if (r->has_sig) {
 		if (vs->o->all_signatures && !audit_rec_sig_ok(r, vs->o->id))
 			return bad(res, expect, "signature does not verify");
@@ -1049,6 +1052,11 @@ static void progress(const struct vstate *vs, size_t done, size_t total, size_t 
 	*next = done + total / 50;
 }
 
+static int cp_mismatch(struct vstate *vs)
+{
+	return bad(vs->res, vs->cp_bad, "hash differs from %s", vs->cp_why);
+}
+
 static int scan(struct vstate *vs, const struct audit_map *m)
 {
 	const char *p = m->p, *end = m->p + m->len;
@@ -1065,7 +1073,7 @@ static int scan(struct vstate *vs, const struct audit_map *m)
 			break;
 		}
 		if ((rc = check_record(vs, &r, p, (size_t)(nl - p), expect, prev)) != ENF_OK)
-			return rc;
+			return rc == ENF_NO && vs->cp_bad ? cp_mismatch(vs) : rc;
 		memcpy(prev, r.hash, 32);
 		vs->res->records = expect++;
 		p = nl + 1;
@@ -1130,6 +1138,10 @@ static int after_scan(struct vstate *vs)
 				   vs->cp[i].what, (unsigned long long)vs->cp[i].seq);
 	if (check_last_signature(vs) != ENF_OK)
 		return ENF_NO;
+	if (vs->cp_bad)
+		return cp_mismatch(vs);
+	if (vs->head_present && vs->head.sseq && !head_sig_ok(&vs->head, vs->o->id))
+		return bad(res, 0, "%s: its signature does not verify", vs->o->head);
 	res->unsigned_tail = n - res->last_signed;
 	if (res->unsigned_tail && !vs->o->allow_unsigned_tail)
 		return bad(res, res->last_signed + 1, "not signed, and no signed record follows "

@@ -36,7 +36,7 @@ static int tool(int argc, char **argv)
 	struct wbuf w;
 
 	enf_setprogname("audit-test");
-	if (crypto_init() != ENF_OK || argc < 3 || key_from_hex(argv[2], &k, fp))
+	if (crypto_init() != ENF_OK || argc < 3 || key_from_hex(argv[argc == 5 ? 3 : 2], &k, fp))
 		return 2;
 	if (strcmp(argv[1], "pub") == 0) {
 		wbuf_init(&w, 0);
@@ -53,7 +53,7 @@ static int tool(int argc, char **argv)
 		snprintf(pid, sizeof pid, "%d", (int)getpid());
 		ev.detail = pid;
 		for (int i = 0; i < n; i++)
-			if (!audit_append_raw(argv[3], fp, sign ? &k : NULL, &ev))
+			if (!audit_append_raw(argv[2], fp, sign ? &k : NULL, &ev))
 				return 1;
 		return 0;
 	}
