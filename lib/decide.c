@@ -60,11 +60,13 @@ static int authenticate(const struct envelope *env, const struct policy *pol, in
 {
 	const struct pol_identity *req;
 
-	if (status == POLICY_NONE || !pol)
+	if (status == POLICY_NONE)
 		return verdict(d, R_NO_POLICY, "no policy is installed");
 	if (status != POLICY_OK)
 		return verdict(d, R_POLICY_DRIFT, "the installed policy does not match the "
 			       "digest recorded at install; an officer must install a policy");
+	if (!pol)
+		return verdict(d, R_NO_POLICY, "no policy was given to the decision");
 	if (!(req = policy_identity(pol, env->identity)))
 		return verdict(d, R_UNKNOWN_IDENTITY, "identity '%s' is not in policy '%s'",
 			       env->identity, pol->id);

@@ -152,6 +152,15 @@ static void test_structure_and_authenticity(void)
 	       "no installed policy");
 	expect(run_full(&r, NULL, CI, TWO, POLICY_DRIFT, &ACTIVE_ED), R_POLICY_DRIFT,
 	       "a policy that drifted from its digest");
+	{
+		struct policy *keep = pol;
+		pol = NULL;
+		expect(run_full(&r, NULL, CI, TWO, POLICY_DRIFT, &ACTIVE_ED), R_POLICY_DRIFT,
+		       "drift when the drifted file could not even be parsed");
+		expect(run_full(&r, NULL, CI, TWO, POLICY_OK, &ACTIVE_ED), R_NO_POLICY,
+		       "no policy object at all fails closed");
+		pol = keep;
+	}
 	r.identity = "stranger";
 	expect(run(&r, STRANGER, TWO), R_UNKNOWN_IDENTITY, "a requester the policy does not know");
 	r = GOOD;
