@@ -583,7 +583,7 @@ int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
 	if ((rc = work_new(&w, 0)) != ENF_OK)
 		goto out;
 	random_nonce(fid, sizeof fid);
-	random_key(w.k->ck, AEAD_KEY);
+	random_nonce(w.k->ck, AEAD_KEY);
 	header_fixed(raw, SEAL_LOCAL, me->bind_host ? SEAL_FLAG_HOST : 0, me->id, fid);
 	if ((rc = file_kek(me, fid, w.k)) != ENF_OK)
 		goto out;
@@ -672,7 +672,7 @@ int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int i
 		goto out;
 	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck)) != ENF_OK)
 		goto out;
-	random_key(w.k->ck2, AEAD_KEY);
+	random_nonce(w.k->ck2, AEAD_KEY);
 	if ((rc = transfer_header(me, to, w.k->ck2, raw)) != ENF_OK)
 		goto out;
 	header_made(raw, sizeof raw, made);
