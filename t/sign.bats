@@ -179,12 +179,12 @@ expect_permitted() { # REQUEST
 	expect_denied "$BATS_TEST_TMPDIR/r" bad-signature
 }
 
-@test "denies a request signed by the identity's key in another namespace" {
+@test "denies a request signed by the identity's key in the approval namespace" {
 	install_policy
 	enf-request -k rel -i ci-bot -p release -s artifact:tarball -r rel --unsigned "$DATA" \
 		>"$BATS_TEST_TMPDIR/body"
 	ssh-keygen -q -Y sign -n enf-approve -f "$SSH/ci" <"$BATS_TEST_TMPDIR/body" \
-		| sed 's/x/x/' >"$BATS_TEST_TMPDIR/sig"
+		>"$BATS_TEST_TMPDIR/sig"
 	# Namespace is checked by the parser: a signature of the wrong namespace is malformed.
 	cat "$BATS_TEST_TMPDIR/body" "$BATS_TEST_TMPDIR/sig" >"$BATS_TEST_TMPDIR/r"
 	expect_denied "$BATS_TEST_TMPDIR/r" malformed-request
@@ -200,8 +200,7 @@ expect_permitted() { # REQUEST
 	install_policy
 	req2 "$BATS_TEST_TMPDIR/r" alice
 	req "$BATS_TEST_TMPDIR/other" -r rel2 -s release:v2
-	enf-request approve --ssh-key "$SSH/bob" "$BATS_TEST_TMPDIR/other" \
-		| sed -n '/BEGIN/,$p' | tail -n +1 >"$BATS_TEST_TMPDIR/bob.sig"
+	enf-request approve --ssh-key "$SSH/bob" "$BATS_TEST_TMPDIR/other" >"$BATS_TEST_TMPDIR/bob.sig"
 	# Keep only bob's approval (the last armored block) and append it.
 	awk '/BEGIN SSH SIGNATURE/{n++} n==2' "$BATS_TEST_TMPDIR/bob.sig" >>"$BATS_TEST_TMPDIR/r"
 	run enf-request show "$BATS_TEST_TMPDIR/r"
