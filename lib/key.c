@@ -126,11 +126,80 @@ out:
 	return ok;
 }
 
+/* Decode an Ed25519 point (RFC 8032 5.1.3) with generic MPI arithmetic and
+ * require both coordinates to be at least 2^192.  libgcrypt 1.10.1 aborts
+ * the process ("mulm_25519: different sizes") when it verifies with a key
+ * whose x or y is shorter than four 64-bit limbs, so such keys (2^-63 of
+ * honest ones, only ever crafted) must never reach it. */
+static int ed25519_decodable(const unsigned char *enc)
+{
+	unsigned char be[32];
+	gcry_mpi_t p, d, y, x, u, v, t;
+	int i, sign = enc[31] >> 7, ok = 0;
+
+	for (i = 0; i < 32; i++)
+		be[i] = enc[31 - i];
+	be[0] &= 0x7f;
+	p = gcry_mpi_set_ui(NULL, 1);
+	gcry_mpi_lshift(p, p, 255);
+	gcry_mpi_sub_ui(p, p, 19);
+	d = gcry_mpi_new(0);
+	u = gcry_mpi_set_ui(NULL, 121666);
+	v = gcry_mpi_new(0);
+	x = gcry_mpi_new(0);
+	t = gcry_mpi_new(0);
+	y = NULL;
+	if (gcry_mpi_scan(&y, GCRYMPI_FMT_USG, be, 32, NULL) || gcry_mpi_cmp(y, p) >= 0 ||
+	    !gcry_mpi_invm(d, u, p))
+		goto out;
+	gcry_mpi_sub_ui(t, p, 121665);
+	gcry_mpi_mulm(d, d, t, p);		/* d = -121665/121666 */
+	gcry_mpi_mulm(t, y, y, p);
+	gcry_mpi_mulm(v, d, t, p);
+	gcry_mpi_add_ui(v, v, 1);
+	gcry_mpi_mod(v, v, p);			/* v = d y^2 + 1 */
+	gcry_mpi_add(u, t, p);
+	gcry_mpi_sub_ui(u, u, 1);
+	gcry_mpi_mod(u, u, p);			/* u = y^2 - 1 */
+	if (!gcry_mpi_invm(v, v, p))
+		goto out;
+	gcry_mpi_mulm(u, u, v, p);		/* x^2 */
+	gcry_mpi_add_ui(t, p, 3);
+	gcry_mpi_rshift(t, t, 3);
+	gcry_mpi_powm(x, u, t, p);		/* candidate root */
+	gcry_mpi_mulm(t, x, x, p);
+	if (gcry_mpi_cmp(t, u) != 0) {
+		gcry_mpi_sub_ui(t, p, 1);
+		gcry_mpi_rshift(t, t, 2);
+		gcry_mpi_set_ui(v, 2);
+		gcry_mpi_powm(v, v, t, p);	/* sqrt(-1) */
+		gcry_mpi_mulm(x, x, v, p);
+		gcry_mpi_mulm(t, x, x, p);
+		if (gcry_mpi_cmp(t, u) != 0)
+			goto out;		/* not on the curve */
+	}
+	if (gcry_mpi_cmp_ui(x, 0) == 0 && sign)
+		goto out;
+	if ((int)gcry_mpi_test_bit(x, 0) != sign)
+		gcry_mpi_sub(x, p, x);
+	ok = gcry_mpi_get_nbits(x) > 192 && gcry_mpi_get_nbits(y) > 192;
+out:
+	gcry_mpi_release(p);
+	gcry_mpi_release(d);
+	gcry_mpi_release(y);
+	gcry_mpi_release(x);
+	gcry_mpi_release(u);
+	gcry_mpi_release(v);
+	gcry_mpi_release(t);
+	return ok;
+}
+
 static int parse_ed25519(struct pubkey *k, struct rbuf *r)
 {
 	const unsigned char *q;
 
-	if (rbuf_fixed_string(r, 32, &q) < 0 || !rbuf_done(r) || !ed25519_canonical(q))
+	if (rbuf_fixed_string(r, 32, &q) < 0 || !rbuf_done(r) || !ed25519_canonical(q) ||
+	    !ed25519_decodable(q))
 		return ENF_NO;
 	if (gcry_sexp_build(&k->sexp, NULL, "(public-key(ecc(curve Ed25519)(flags eddsa)(q %b)))",
 			    32, q))
@@ -557,31 +626,32 @@ static int privkey_check(const struct privkey *k)
 static int privkey_parse(struct privkey *k, const unsigned char *p, size_t n)
 {
 	unsigned char *s, *t = NULL;
-	size_t m;
+	size_t m = 0;
 	int rc = -1;
 
 	if (!(s = secure_alloc(n)))
 		return -1;
 	memcpy(s, p, n);
+	/* sprint without a buffer counts a terminating NUL as well. */
 	if (gcry_sexp_new(&k->sexp, s, n, 0) == 0 && k->sexp &&
-	    (m = gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, NULL, 0)) == n &&
-	    (t = secure_alloc(m)) && gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, t, m) &&
+	    (m = gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, NULL, 0)) == n + 1 &&
+	    (t = secure_alloc(m)) && gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, t, m) == n &&
 	    memcmp(s, t, n) == 0)
 		rc = 0;
 	secure_free(s, n);
-	secure_free(t, n);
+	secure_free(t, m);
 	return rc;
 }
 
 /* Re-create s (released) in secure memory as k->sexp. */
 static int privkey_to_secure(struct privkey *k, gcry_sexp_t s)
 {
-	size_t n = gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, NULL, 0);
+	size_t n = gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, NULL, 0), len;
 	unsigned char *p = n ? secure_alloc(n) : NULL;
 	int rc = -1;
 
-	if (p && gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, p, n))
-		rc = privkey_parse(k, p, n);
+	if (p && (len = gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, p, n)) > 0)
+		rc = privkey_parse(k, p, len);
 	secure_free(p, n);
 	gcry_sexp_release(s);
 	return rc;
@@ -615,7 +685,7 @@ int privkey_generate(struct privkey *k, int alg)
 
 int privkey_save(const struct privkey *k, struct wbuf *out)
 {
-	size_t n;
+	size_t n, len;
 	unsigned char *p;
 	int rc;
 
@@ -624,11 +694,12 @@ int privkey_save(const struct privkey *k, struct wbuf *out)
 	n = gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, NULL, 0);
 	if (!n || !(p = secure_alloc(n)))
 		return enf_err(ENF_FAIL, "cannot serialise private key");
-	if (gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, p, n) == 0) {
+	len = gcry_sexp_sprint(k->sexp, GCRYSEXP_FMT_CANON, p, n);
+	if (len == 0) {
 		secure_free(p, n);
 		return enf_err(ENF_FAIL, "cannot serialise private key");
 	}
-	rc = wbuf_put(out, p, n) < 0 ? enf_err(ENF_FAIL, "out of secure memory") : ENF_OK;
+	rc = wbuf_put(out, p, len) < 0 ? enf_err(ENF_FAIL, "out of secure memory") : ENF_OK;
 	secure_free(p, n);
 	return rc;
 }

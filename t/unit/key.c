@@ -10,6 +10,7 @@
 #include "enf.h"
 #include "key.h"
 #include "tap.h"
+#include "key-fixtures.h"
 
 static size_t unhex(unsigned char *out, const char *hex)
 {
@@ -120,7 +121,7 @@ static void test_alg(int alg, const struct privkey *other)
 	struct privkey k, l;
 	struct wbuf sig, sig2, saved, raw;
 	const char *msg = "enf test message";
-	unsigned char dg[HASH_MAX];
+	unsigned char dg[HASH_MAX + 1];
 	double t0, t1, t2;
 	int h, good;
 
@@ -208,6 +209,160 @@ static void test_alg(int alg, const struct privkey *other)
 	privkey_free(&k);
 }
 
+
+static int verify_hex(const struct pubkey *k, const char *data, size_t dn, const char *sighex)
+{
+	unsigned char sig[1200];
+	size_t n = unhex(sig, sighex);
+
+	return pubkey_verify_ssh(k, data, dn, sig, n);
+}
+
+/* Signatures made by OpenSSH and by another library verify here. */
+static void test_interop(void)
+{
+	unsigned char blob[1200], data[200];
+	struct pubkey k;
+	size_t bn, dn, i;
+
+	for (i = 0; i < sizeof ossh / sizeof ossh[0]; i++) {
+		bn = unhex(blob, ossh[i].blob);
+		dn = unhex(data, ossh[i].data);
+		ok(pubkey_from_blob(&k, blob, bn) == ENF_OK, "OpenSSH %s public key parses", ossh[i].name);
+		ok(verify_hex(&k, (char *)data, dn, ossh[i].sig) == ENF_OK,
+		   "OpenSSH %s signature verifies", ossh[i].name);
+		data[dn - 1] ^= 1;
+		ok(verify_hex(&k, (char *)data, dn, ossh[i].sig) == ENF_NO,
+		   "OpenSSH %s signature over changed data fails", ossh[i].name);
+		if (k.type == KT_RSA) {
+			ok(k.bits == 2048, "RSA 2048 requester keys are accepted");
+			ok(verify_hex(&k, "hello", 5, rsa_sha256_sig) == ENF_OK,
+			   "rsa-sha2-256 signatures verify");
+			ok(verify_hex(&k, "hello", 5, rsa_sha1_sig) == ENF_NO,
+			   "ssh-rsa (SHA-1) signatures are refused");
+		}
+		pubkey_free(&k);
+	}
+	bn = unhex(blob, rsa1024_blob);
+	ok(from_blob(blob, bn) == ENF_NO, "RSA 1024 public key is refused");
+}
+
+/* Public key blobs that are well-formed but not acceptable keys. */
+static void test_bad_points(void)
+{
+	unsigned char blob[200];
+	size_t bn;
+
+	bn = unhex(blob, ossh[1].blob);
+	blob[bn - 1] ^= 1;
+	ok(from_blob(blob, bn) == ENF_NO, "P-256 point off the curve is refused");
+	blob[bn - 1] ^= 1;
+	blob[bn - 65] = 0x02;
+	ok(from_blob(blob, bn) == ENF_NO, "P-256 point not in uncompressed form is refused");
+	blob[bn - 65] = 0x04;
+	/* x = p, y = the real y: on the curve modulo p but not canonical. */
+	unhex(blob + bn - 64, "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+	ok(from_blob(blob, bn) == ENF_NO, "P-256 coordinate >= p is refused");
+	bn = unhex(blob, "0000000b7373682d65643235353139000000"
+		   "20edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+	ok(from_blob(blob, bn) == ENF_NO, "Ed25519 non-canonical y (= p) is refused");
+	bn = unhex(blob, "0000000b7373682d65643235353139000000"
+		   "200100000000000000000000000000000000000000000000000000000000000000");
+	ok(from_blob(blob, bn) == ENF_NO, "Ed25519 neutral element is refused");
+	/* Valid points with x = 2 and with y = 3: libgcrypt 1.10.1 aborts the
+	 * process when verifying with them, so they must not get that far. */
+	bn = unhex(blob, "0000000b7373682d65643235353139000000"
+		   "203126711e11ef574692935381d2cd2bbab5dd113c4010f91fd7c4dd7b12bf431a");
+	ok(from_blob(blob, bn) == ENF_NO, "Ed25519 key with a short x coordinate is refused");
+	bn = unhex(blob, "0000000b7373682d65643235353139000000"
+		   "200300000000000000000000000000000000000000000000000000000000000000");
+	ok(from_blob(blob, bn) == ENF_NO, "Ed25519 key with a short y coordinate is refused");
+	bn = unhex(blob, "0000000b7373682d65643235353139000000"
+		   "200200000000000000000000000000000000000000000000000000000000000080");
+	ok(from_blob(blob, bn) == ENF_NO, "Ed25519 y without a point on the curve is refused");
+	bn = unhex(blob, "0000000b7373682d6564323535313900000000");
+	ok(from_blob(blob, bn) == ENF_NO, "Ed25519 empty key is refused");
+	bn = unhex(blob, "0000000b7373682d6564323535313900000000");
+	ok(from_blob(blob, 0) == ENF_NO && from_blob(blob, 3) == ENF_NO, "empty blobs are refused");
+	bn = unhex(blob, "0000000a7373682d6473732d31000000");
+	ok(from_blob(blob, bn) == ENF_NO, "unsupported key types (DSA) are refused");
+}
+
+/* Random and mutated inputs: always a clean ENF_NO, never a crash. */
+static void test_garbage(const struct privkey *k)
+{
+	unsigned char buf[600];
+	struct wbuf sig;
+	struct pubkey pk;
+	size_t i, n;
+	int all = 1, r;
+
+	for (i = 0; i < 3000; i++) {
+		random_nonce(buf, sizeof buf);
+		n = buf[0] % 2 ? buf[1] : (buf[1] << 1) + buf[2];
+		if (i % 3 == 0)	/* plausible prefix: a known type name */
+			memcpy(buf, k->pub.blob, 15 < k->pub.bloblen ? 15 : k->pub.bloblen);
+		r = pubkey_from_blob(&pk, buf, n);
+		all &= r == ENF_NO;
+		all &= pubkey_verify_ssh(&k->pub, "x", 1, buf, n) == ENF_NO;
+		all &= pubkey_verify_raw(&k->pub, i % 3, buf, buf, n) == ENF_NO;
+	}
+	ok(all, "random blobs and signatures are refused (%s)", alg_name(k->alg));
+	wbuf_init(&sig, 0);
+	privkey_sign_ssh(k, "x", 1, &sig);
+	for (i = 0, all = 1; i < sig.len; i++) {
+		unsigned char save = sig.p[i];
+
+		sig.p[i] ^= 0xff;
+		all &= pubkey_verify_ssh(&k->pub, "x", 1, sig.p, sig.len) == ENF_NO;
+		sig.p[i] = save;
+		all &= pubkey_verify_ssh(&k->pub, "x", 1, sig.p, i) == ENF_NO;
+	}
+	ok(all, "every byte of a %s signature matters; every prefix fails", alg_name(k->alg));
+	wbuf_free(&sig);
+}
+
+/* RFC 6979 A.2.5: P-256, SHA-256, "sample" -- deterministic nonces are
+ * exactly RFC 6979's. */
+static void test_rfc6979(void)
+{
+	unsigned char d[32], q[65], out[300];
+	struct privkey k;
+	gcry_sexp_t s = NULL;
+	struct wbuf w, sig;
+	struct rbuf r, in;
+	const unsigned char *inner, *rr, *ss;
+	size_t n, rn, sn;
+
+	unhex(d, "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+	unhex(q, "0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+		 "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299");
+	gcry_sexp_build(&s, NULL, "(private-key(ecc(curve \"NIST P-256\")(q %b)(d %b)))",
+			65, q, 32, d);
+	n = gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, out, sizeof out);
+	gcry_sexp_release(s);
+	ok(n > 0 && privkey_load(&k, ALG_ECDSA_P256, out, n) == ENF_OK, "RFC 6979 A.2.5 key loads");
+	if (!k.sexp)
+		return;
+	wbuf_init(&w, 0);
+	wbuf_init(&sig, 0);
+	ok(privkey_sign_ssh(&k, "sample", 6, &sig) == ENF_OK, "sign \"sample\"");
+	rbuf_init(&r, sig.p, sig.len);
+	inner = NULL;
+	n = 0;
+	ok(rbuf_expect_cstring(&r, "ecdsa-sha2-nistp256") == 0 && rbuf_string(&r, &inner, &n) == 0 &&
+	   rbuf_done(&r), "ECDSA SSH signature layout");
+	rbuf_init(&in, inner, n);
+	unhex(out, "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+		   "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8");
+	ok(rbuf_mpint(&in, &rr, &rn) == 0 && rbuf_mpint(&in, &ss, &sn) == 0 && rbuf_done(&in) &&
+	   rn == 32 && sn == 32 && memcmp(rr, out, 32) == 0 && memcmp(ss, out + 32, 32) == 0,
+	   "r and s match RFC 6979 A.2.5");
+	wbuf_free(&w);
+	wbuf_free(&sig);
+	privkey_free(&k);
+}
+
 int main(void)
 {
 	struct privkey other;
@@ -219,6 +374,10 @@ int main(void)
 	ok(privkey_generate(&other, ALG_ECDSA_P256) == ENF_OK, "a second key");
 	for (alg = ALG_ED25519; alg <= ALG_RSA4096; alg++)
 		test_alg(alg, &other);
+	test_interop();
+	test_bad_points();
+	test_rfc6979();
+	test_garbage(&other);
 	privkey_free(&other);
 	return done_testing();
 }
