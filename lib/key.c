@@ -96,7 +96,7 @@ static int ec_point_valid(gcry_sexp_t pub, const unsigned char *x, size_t flen, 
 {
 	gcry_ctx_t ctx = NULL;
 	gcry_mpi_point_t q = NULL;
-	gcry_mpi_t ax = NULL, ay = NULL, p = NULL, mx = NULL;
+	gcry_mpi_t ax = NULL, ay = NULL, p = NULL, mx = NULL, my = NULL;
 	int ok = 0;
 
 	if (gcry_mpi_ec_new(&ctx, pub, NULL))
@@ -113,10 +113,11 @@ static int ec_point_valid(gcry_sexp_t pub, const unsigned char *x, size_t flen, 
 	}
 	p = gcry_mpi_ec_get_mpi("p", ctx, 1);
 	if (!p || gcry_mpi_scan(&mx, GCRYMPI_FMT_USG, x, flen, NULL) ||
-	    gcry_mpi_cmp(mx, p) >= 0 || gcry_mpi_scan(&ay, GCRYMPI_FMT_USG, x + flen, flen, NULL))
+	    gcry_mpi_cmp(mx, p) >= 0 || gcry_mpi_scan(&my, GCRYMPI_FMT_USG, x + flen, flen, NULL))
 		goto out;
-	ok = gcry_mpi_cmp(ay, p) < 0;
+	ok = gcry_mpi_cmp(my, p) < 0;
 out:
+	gcry_mpi_release(my);
 	gcry_mpi_release(ax);
 	gcry_mpi_release(ay);
 	gcry_mpi_release(p);
