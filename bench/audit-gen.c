@@ -70,7 +70,9 @@ int main(int argc, char **argv)
 		wbuf_init(&w, 0);
 		pubkey_to_line(&k.pub, "bench", &w);
 		printf("%s\n", (char *)w.p);
-		return 0;
+		wbuf_free(&w);
+		privkey_free(&k);
+		return fflush(stdout) ? 1 : 0;
 	}
 	if (strcmp(argv[1], "gen") == 0 && argc >= 4)
 		return gen(argv[2], strtoul(argv[3], NULL, 10),

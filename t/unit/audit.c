@@ -42,7 +42,9 @@ static int tool(int argc, char **argv)
 		wbuf_init(&w, 0);
 		pubkey_to_line(&k.pub, "instance", &w);
 		printf("%s\n", (char *)w.p);
-		return 0;
+		wbuf_free(&w);
+		privkey_free(&k);
+		return fflush(stdout) ? 1 : 0;
 	}
 	if (argc == 5 && (strcmp(argv[1], "append") == 0 || strcmp(argv[1], "append-unsigned") == 0)) {
 		int n = atoi(argv[4]);
@@ -52,10 +54,12 @@ static int tool(int argc, char **argv)
 		char pid[32];
 		snprintf(pid, sizeof pid, "%d", (int)getpid());
 		ev.detail = pid;
-		for (int i = 0; i < n; i++)
+		int rc = 0;
+		for (int i = 0; i < n && rc == 0; i++)
 			if (!audit_append_raw(argv[2], fp, sign ? &k : NULL, &ev))
-				return 1;
-		return 0;
+				rc = 1;
+		privkey_free(&k);
+		return rc;
 	}
 	return 2;
 }
