@@ -455,3 +455,22 @@ other_machine() { # CMD...: run CMD with another /etc/machine-id
 	id=$(enf-seal info "$BATS_TEST_TMPDIR/s" | sed -n 's/^file-id //p')
 	tail -n3 "$ENF_HOME/audit.log" | sed -n 1p | grep -q "detail=file-id:$id"
 }
+
+@test "enf-audit shows the seal, open, failed open and transfer records, and the log verifies" {
+	other_instance
+	them=$(fp "$BATS_TEST_TMPDIR/other.pub")
+	echo hi | enf-seal seal -o "$BATS_TEST_TMPDIR/s"
+	enf-seal open "$BATS_TEST_TMPDIR/s" >/dev/null
+	head -c 140 "$BATS_TEST_TMPDIR/s" >"$BATS_TEST_TMPDIR/t"
+	run enf-seal open "$BATS_TEST_TMPDIR/t"
+	[ "$status" -eq 1 ]
+	enf-seal transfer --to "$BATS_TEST_TMPDIR/other.pub" -o "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/s"
+	run bash -c 'enf-audit show --json | jq -c "select(.program == \"enf-seal\") | [.op, .outcome, .peer]"'
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[0]}" = '["seal","ok",null]' ]
+	[ "${lines[1]}" = '["open","ok",null]' ]
+	[ "${lines[2]}" = '["open","fail",null]' ]
+	[ "${lines[3]}" = "[\"transfer\",\"ok\",\"$them\"]" ]
+	enf-audit verify
+}
