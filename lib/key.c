@@ -13,7 +13,7 @@ static const struct alg {
 	unsigned bits;
 	const char *genkey;
 } algs[] = {
-	[ALG_ED25519] = { "ed25519", KT_ED25519, 255, "(genkey(ecc(curve Ed25519)(flags eddsa)))" },
+	[ALG_ED25519] = { "ed25519", KT_ED25519, 256, "(genkey(ecc(curve Ed25519)(flags eddsa)))" },
 	[ALG_ECDSA_P256] = { "ecdsa-p256", KT_P256, 256, "(genkey(ecc(curve nistp256)))" },
 	[ALG_ECDSA_P384] = { "ecdsa-p384", KT_P384, 384, "(genkey(ecc(curve nistp384)))" },
 	[ALG_RSA3072] = { "rsa3072", KT_RSA, 3072, "(genkey(rsa(nbits 4:3072)(rsa-use-e 5:65537)))" },
@@ -29,7 +29,7 @@ static const struct ktype {
 	size_t flen;
 	int hash;
 } kts[] = {
-	[KT_ED25519] = { "ssh-ed25519", NULL, "Ed25519", 255, 32, HASH_SHA512 },
+	[KT_ED25519] = { "ssh-ed25519", NULL, "Ed25519", 256, 32, HASH_SHA512 },
 	[KT_P256] = { "ecdsa-sha2-nistp256", "nistp256", "NIST P-256", 256, 32, HASH_SHA256 },
 	[KT_P384] = { "ecdsa-sha2-nistp384", "nistp384", "NIST P-384", 384, 48, HASH_SHA384 },
 	[KT_RSA] = { "ssh-rsa", NULL, NULL, 0, 0, HASH_SHA512 },
