@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -906,6 +907,7 @@ struct vstate {
 	int head_present;
 	uint64_t cp_bad;		/* first record that differs from a checkpoint */
 	char cp_why[80];
+	int show_progress;
 };
 
 static int bad(struct audit_verify_result *res, uint64_t seq, const char *fmt, ...)
@@ -1047,7 +1049,7 @@ static int check_record(struct vstate *vs, struct audit_rec *r, const char *line
 
 static void progress(const struct vstate *vs, size_t done, size_t total, size_t *next)
 {
-	if (!vs->o->progress || total < ((size_t)64 << 20) || done < *next)
+	if (!vs->show_progress || total < ((size_t)64 << 20) || done < *next)
 		return;
 	fprintf(stderr, "\r%s: verifying %3u%%", enf_progname(), (unsigned)(done * 100 / total));
 	*next = done + total / 50;
@@ -1058,31 +1060,157 @@ static int cp_mismatch(struct vstate *vs)
 	return bad(vs->res, vs->cp_bad, "hash differs from %s", vs->cp_why);
 }
 
-static int scan(struct vstate *vs, const struct audit_map *m)
+/* Records in [p, end) (whole lines).  With `linked` the first record must
+ * follow `prev` as record `expect`; without, the first record's own seq and
+ * prev are taken (a chunk of a parallel scan: its link is checked after). */
+static int scan_range(struct vstate *vs, const char *p, const char *end, uint64_t expect,
+		      unsigned char prev[32], int linked)
 {
-	const char *p = m->p, *end = m->p + m->len;
-	unsigned char prev[32] = { 0 };
 	struct audit_rec r;
-	uint64_t expect = 1;
-	size_t next = 0;
+	size_t next = 0, total = (size_t)(end - p);
+	const char *start = p;
 	int rc;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl) {
-			vs->res->torn = (size_t)(end - p);
-			break;
+		char why[128];
+
+		if (!linked) {
+			if (audit_rec_parse(&r, p, (size_t)(nl - p), why, sizeof why) != ENF_OK)
+				return ENF_NO;
+			expect = r.seq;
+			memcpy(prev, r.prev, 32);
+			linked = 1;
 		}
 		if ((rc = check_record(vs, &r, p, (size_t)(nl - p), expect, prev)) != ENF_OK)
 			return rc == ENF_NO && vs->cp_bad ? cp_mismatch(vs) : rc;
 		memcpy(prev, r.hash, 32);
 		vs->res->records = expect++;
 		p = nl + 1;
-		progress(vs, (size_t)(p - m->p), m->len, &next);
+		progress(vs, (size_t)(p - start), total, &next);
 	}
-	if (vs->o->progress && m->len >= ((size_t)64 << 20))
+	if (vs->show_progress && total >= ((size_t)64 << 20))
 		fprintf(stderr, "\r%*s\r", 40, "");
 	return ENF_OK;
+}
+
+struct chunk {
+	struct vstate vs;
+	struct audit_verify_result res;
+	const char *start, *end;
+	uint64_t first_seq;
+	unsigned char first_prev[32], last_hash[32];
+	int rc;
+	pthread_t th;
+};
+
+static void *chunk_run(void *arg)
+{
+	struct chunk *c = arg;
+	struct audit_rec r;
+	char why[128];
+	const char *nl = memchr(c->start, '\n', (size_t)(c->end - c->start));
+
+	c->rc = ENF_NO;
+	if (audit_rec_parse(&r, c->start, (size_t)(nl - c->start), why, sizeof why) != ENF_OK)
+		return NULL;
+	c->first_seq = r.seq;
+	memcpy(c->first_prev, r.prev, 32);
+	c->rc = scan_range(&c->vs, c->start, c->end, 0, c->last_hash, 0);
+	return NULL;
+}
+
+/* Fold the chunks into vs; 0 when they do not join into one good chain
+ * (the caller then rescans serially, which names the first bad record). */
+static int chunks_join(struct vstate *vs, struct chunk *c, size_t n)
+{
+	unsigned char prev[32] = { 0 };
+	uint64_t next = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].rc != ENF_OK || c[i].vs.cp_bad || c[i].first_seq != next ||
+		    memcmp(c[i].first_prev, prev, 32) != 0)
+			return 0;
+		next = c[i].res.records + 1;
+		memcpy(prev, c[i].last_hash, 32);
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < c[i].vs.nsig; j++)
+			if (push_signed(vs, c[i].vs.sig_off[j]) != ENF_OK)
+				return 0;
+		if (c[i].res.last_signed)
+			vs->res->last_signed = c[i].res.last_signed;
+	}
+	vs->res->records = next - 1;
+	return 1;
+}
+
+/* Split [p, end) at line ends into up to n chunks and check them at once. */
+static int scan_parallel(struct vstate *vs, const char *p, const char *end, size_t n)
+{
+	struct chunk *c = calloc(n, sizeof *c);
+	size_t k = 0, started = 0, step = (size_t)(end - p) / n;
+	int ok = 0;
+
+	if (!c)
+		return 0;
+	while (p < end && k < n) {
+		const char *q = k == n - 1 || (size_t)(end - p) <= step ? end : p + step;
+		if (q < end)
+			q = (const char *)memchr(q, '\n', (size_t)(end - q)) + 1;
+		c[k].vs = *vs;
+		c[k].vs.res = &c[k].res;
+		c[k].vs.sig_off = NULL;
+		c[k].vs.nsig = c[k].vs.capsig = 0;
+		c[k].vs.show_progress = vs->show_progress && k == 0;
+		c[k].start = p;
+		c[k].end = q;
+		p = q;
+		k++;
+	}
+	for (started = 0; started < k; started++)
+		if (pthread_create(&c[started].th, NULL, chunk_run, &c[started]) != 0)
+			break;
+	for (size_t i = 0; i < started; i++)
+		pthread_join(c[i].th, NULL);
+	if (started == k)
+		ok = chunks_join(vs, c, k);
+	for (size_t i = 0; i < k; i++)
+		free(c[i].vs.sig_off);
+	free(c);
+	return ok;
+}
+
+static size_t scan_threads(const struct audit_verify_opts *o, size_t len)
+{
+	long cpus;
+
+	if (o->threads)
+		return o->threads;
+	if (len < ((size_t)4 << 20))
+		return 1;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 2 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
+}
+
+static int scan(struct vstate *vs, const struct audit_map *m)
+{
+	const char *end = m->p + m->len;
+	unsigned char prev[32] = { 0 };
+	size_t threads;
+
+	while (end > m->p && end[-1] != '\n')
+		end--;
+	vs->res->torn = (size_t)(m->p + m->len - end);
+	if (end == m->p)
+		return ENF_OK;
+	threads = scan_threads(vs->o, (size_t)(end - m->p));
+	if (threads > 1 && scan_parallel(vs, m->p, end, threads))
+		return ENF_OK;
+	/* serial: the only pass for small logs, the naming pass for bad ones */
+	vs->nsig = 0;
+	vs->res->last_signed = vs->res->records = 0;
+	return scan_range(vs, m->p, end, 1, prev, 1);
 }
 
 static int signed_at(const struct vstate *vs, size_t i, struct audit_rec *r)
@@ -1162,6 +1290,7 @@ int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *
 	memset(&vs, 0, sizeof vs);
 	vs.o = o;
 	vs.res = res;
+	vs.show_progress = o->progress;
 	wbuf_init(&vs.inst, 0);
 	if ((rc = crypto_init()) != ENF_OK)
 		return rc;

@@ -99,6 +99,7 @@ struct audit_verify_opts {
 	int all_signatures;
 	int allow_unsigned_tail;
 	int progress;			/* percentage on stderr */
+	unsigned threads;		/* 0: as many as CPUs (max 4) for logs over 4 MiB */
 };
 
 struct audit_verify_result {

@@ -205,6 +205,48 @@ static void test_append(const struct privkey *k, const char *fp)
 	ok(system(log) == 0, "cleanup");
 }
 
+/* The parallel scan must agree with the serial one, on good and bad logs. */
+static void test_parallel(const struct privkey *k, const char *fp)
+{
+	char dir[] = "/tmp/enf-audit-par-XXXXXX", log[512], head[512];
+	struct audit_verify_opts o = { .log = log, .head = head, .head_required = 1,
+				       .id = &k->pub };
+	struct audit_verify_result res;
+	FILE *f;
+	long off;
+	int c;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	snprintf(head, sizeof head, "%s/audit.head", dir);
+	for (int i = 0; i < 50; i++)
+		audit_append_raw(dir, fp, i % 7 ? NULL : k, &EV);
+	audit_append_raw(dir, fp, k, &EV);
+	for (unsigned t = 1; t <= 4; t++) {
+		o.threads = t;
+		ok(audit_verify(&o, &res) == ENF_OK && res.records == 51 && res.last_signed == 51,
+		   "%u thread(s): intact, 51 records", t);
+	}
+	/* flip one byte in record 30 */
+	f = fopen(log, "r+");
+	for (int line = 1; line < 30; )
+		if ((c = fgetc(f)) == '\n')
+			line++;
+	off = ftell(f) + 40;
+	fseek(f, off, SEEK_SET);
+	c = fgetc(f);
+	fseek(f, off, SEEK_SET);
+	fputc(c == '1' ? '2' : '1', f);
+	fclose(f);
+	for (unsigned t = 1; t <= 4; t++) {
+		o.threads = t;
+		ok(audit_verify(&o, &res) == ENF_NO && res.bad == 30,
+		   "%u thread(s): names record 30: %s", t, res.why);
+	}
+	snprintf(log, sizeof log, "rm -rf %s", dir);
+	ok(system(log) == 0, "cleanup");
+}
+
 int main(int argc, char **argv)
 {
 	struct privkey k;
@@ -221,6 +263,7 @@ int main(int argc, char **argv)
 	test_parse_rejects(fp);
 	test_sig_other_key(&k, fp);
 	test_append(&k, fp);
+	test_parallel(&k, fp);
 	ok(audit_anchor_parse("12:" "00000000000000000000000000000000"
 			      "000000000000000000000000000000ff", &a) == ENF_OK && a.seq == 12 &&
 	   a.hash[31] == 0xff, "anchor parses");
