@@ -7,6 +7,7 @@
  * by line, the way a compiler does.  A policy with any error is never
  * returned: there is no partial policy. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,23 @@ struct names {
 	size_t n;
 };
 
+/* Names seen so far, by kind, so that duplicate checks and reference
+ * resolution stay linear in the size of the policy (enf-sign parses it on
+ * every decision).  Open addressing; the key is the kind byte then the
+ * name (or key blob). */
+struct hent {
+	unsigned char *k;
+	size_t klen;
+	size_t val;
+};
+
+struct htab {
+	struct hent *e;
+	size_t cap, n;
+};
+
 struct parser {
+	struct htab names;
 	const char *fname;
 	struct policy *p;
 	struct diag *d;
@@ -116,6 +133,104 @@ static int find_str(char *const *v, size_t n, const char *s)
 		if (strcmp(v[i], s) == 0)
 			return (int)i;
 	return -1;
+}
+
+static uint64_t ht_hash(const unsigned char *k, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct hent *ht_slot(const struct htab *t, const unsigned char *k, size_t n)
+{
+	size_t i = (size_t)ht_hash(k, n) & (t->cap - 1);
+
+	while (t->e[i].k && !(t->e[i].klen == n && memcmp(t->e[i].k, k, n) == 0))
+		i = (i + 1) & (t->cap - 1);
+	return &t->e[i];
+}
+
+static int ht_grow(struct htab *t)
+{
+	struct htab nt = { NULL, t->cap ? t->cap * 2 : 64, t->n };
+
+	if (!(nt.e = calloc(nt.cap, sizeof *nt.e)))
+		return -1;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->e[i].k)
+			*ht_slot(&nt, t->e[i].k, t->e[i].klen) = t->e[i];
+	free(t->e);
+	*t = nt;
+	return 0;
+}
+
+static void ht_free(struct htab *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->e[i].k);
+	free(t->e);
+}
+
+/* Lookup key kind+k; 1 and *val when present. */
+static int ht_get(const struct htab *t, char kind, const void *k, size_t n, size_t *val)
+{
+	unsigned char buf[1 + ENF_NAME_MAX + 1 + ENF_NAME_MAX];
+	unsigned char *key = n < sizeof buf ? buf : malloc(n + 1);
+	const struct hent *e;
+
+	if (!t->cap || !key) {
+		if (key && key != buf)
+			free(key);
+		return 0;
+	}
+	key[0] = (unsigned char)kind;
+	memcpy(key + 1, k, n);
+	e = ht_slot(t, key, n + 1);
+	if (key != buf)
+		free(key);
+	if (e->k && val)
+		*val = e->val;
+	return e->k != NULL;
+}
+
+static void ht_put(struct parser *ps, char kind, const void *k, size_t n, size_t val)
+{
+	struct htab *t = &ps->names;
+	unsigned char *key;
+	struct hent *e;
+
+	if ((t->n + 1) * 2 > t->cap && ht_grow(t) != 0) {
+		ps->oom = 1;
+		return;
+	}
+	if (!(key = malloc(n + 1))) {
+		ps->oom = 1;
+		return;
+	}
+	key[0] = (unsigned char)kind;
+	memcpy(key + 1, k, n);
+	e = ht_slot(t, key, n + 1);
+	if (e->k) {
+		free(key);
+		return;
+	}
+	e->k = key;
+	e->klen = n + 1;
+	e->val = val;
+	t->n++;
+}
+
+static int name_get(const struct parser *ps, char kind, const char *name, size_t *val)
+{
+	return ht_get(&ps->names, kind, name, strlen(name), val);
+}
+
+static void name_put(struct parser *ps, char kind, const char *name, size_t val)
+{
+	ht_put(ps, kind, name, strlen(name), val);
 }
 
 /* ---- lookups ---- */
@@ -272,11 +387,12 @@ static void st_purpose(struct parser *ps, char **tok, size_t ntok, unsigned line
 	}
 	if (!check_name(ps, line, "purpose", tok[1]))
 		return;
-	if (policy_has_purpose(ps->p, tok[1])) {
+	if (name_get(ps, 'p', tok[1], NULL)) {
 		diag(ps, line, 1, "duplicate purpose '%s'", tok[1]);
 		return;
 	}
-	push_str(ps, &ps->p->purposes, &ps->p->npurposes, tok[1]);
+	if (push_str(ps, &ps->p->purposes, &ps->p->npurposes, tok[1]) == 0)
+		name_put(ps, 'p', tok[1], ps->p->npurposes - 1);
 }
 
 /* tok[2..ntok) joined by single spaces, or NULL when empty. */
@@ -303,6 +419,7 @@ static char *join(char **tok, size_t from, size_t ntok)
 static int identity_key(struct parser *ps, struct pubkey *k, char **tok, unsigned line)
 {
 	char *kl = join(tok, 2, 4);
+	size_t i;
 
 	if (!kl) {
 		ps->oom = 1;
@@ -319,21 +436,19 @@ static int identity_key(struct parser *ps, struct pubkey *k, char **tok, unsigne
 	free(kl);
 	/* One key, one identity: otherwise one approval would count as two
 	 * distinct approvers. */
-	for (size_t i = 0; i < ps->p->nidentities; i++)
-		if (pubkey_equal(k, &ps->p->identities[i].key)) {
-			diag(ps, line, 1, "identity '%s' has the same public key as identity '%s'"
-			     " (line %u)", tok[1], ps->p->identities[i].name,
-			     ps->p->identities[i].line);
-			pubkey_free(k);
-			return -1;
-		}
+	if (ht_get(&ps->names, 'k', k->blob, k->bloblen, &i)) {
+		diag(ps, line, 1, "identity '%s' has the same public key as identity '%s'"
+		     " (line %u)", tok[1], ps->p->identities[i].name, ps->p->identities[i].line);
+		pubkey_free(k);
+		return -1;
+	}
 	return 0;
 }
 
 static void st_identity(struct parser *ps, char **tok, size_t ntok, unsigned line)
 {
-	const struct pol_identity *dup;
 	struct pol_identity *v, id;
+	size_t at;
 
 	if (ntok < 4) {
 		diag(ps, line, 1, "expected 'identity NAME KEYTYPE BASE64 [COMMENT]'");
@@ -341,8 +456,9 @@ static void st_identity(struct parser *ps, char **tok, size_t ntok, unsigned lin
 	}
 	if (!check_name(ps, line, "identity", tok[1]))
 		return;
-	if ((dup = policy_identity(ps->p, tok[1]))) {
-		diag(ps, line, 1, "duplicate identity '%s' (first at line %u)", tok[1], dup->line);
+	if (name_get(ps, 'i', tok[1], &at)) {
+		diag(ps, line, 1, "duplicate identity '%s' (first at line %u)", tok[1],
+		     ps->p->identities[at].line);
 		return;
 	}
 	memset(&id, 0, sizeof id);
@@ -361,14 +477,16 @@ static void st_identity(struct parser *ps, char **tok, size_t ntok, unsigned lin
 		return;
 	}
 	ps->p->identities = v;
+	name_put(ps, 'i', id.name, ps->p->nidentities);
+	ht_put(ps, 'k', id.key.blob, id.key.bloblen, ps->p->nidentities);
 	v[ps->p->nidentities++] = id;
 }
 
 static void st_group(struct parser *ps, char **tok, size_t ntok, unsigned line)
 {
-	const struct pol_group *dup;
 	struct pol_group *g;
 	struct names *m, members = { NULL, 0 };
+	size_t at;
 
 	if (ntok < 3) {
 		diag(ps, line, 1, "expected 'group NAME MEMBER...'");
@@ -376,19 +494,24 @@ static void st_group(struct parser *ps, char **tok, size_t ntok, unsigned line)
 	}
 	if (!check_name(ps, line, "group", tok[1]))
 		return;
-	if ((dup = policy_group(ps->p, tok[1]))) {
-		diag(ps, line, 1, "duplicate group '%s' (first at line %u)", tok[1], dup->line);
+	if (name_get(ps, 'g', tok[1], &at)) {
+		diag(ps, line, 1, "duplicate group '%s' (first at line %u)", tok[1],
+		     ps->p->groups[at].line);
 		return;
 	}
 	for (size_t i = 2; i < ntok; i++) {
+		char key[2 * ENF_NAME_MAX + 2];
+
 		if (!check_name(ps, line, "identity", tok[i]))
 			goto fail;
-		if (find_str(members.v, members.n, tok[i]) >= 0) {
+		snprintf(key, sizeof key, "%s/%s", tok[1], tok[i]);
+		if (name_get(ps, 'm', key, NULL)) {
 			diag(ps, line, 1, "group '%s': repeated member '%s'", tok[1], tok[i]);
 			goto fail;
 		}
 		if (push_str(ps, &members.v, &members.n, tok[i]) != 0)
 			goto fail;
+		name_put(ps, 'm', key, 0);
 	}
 	g = realloc(ps->p->groups, (ps->p->ngroups + 1) * sizeof *g);
 	if (g)
@@ -404,6 +527,7 @@ static void st_group(struct parser *ps, char **tok, size_t ntok, unsigned line)
 	memset(g, 0, sizeof *g);
 	strcpy(g->name, tok[1]);
 	g->line = line;
+	name_put(ps, 'g', g->name, ps->p->ngroups);
 	m[ps->p->ngroups++] = members;
 	return;
 fail:
@@ -551,8 +675,8 @@ static int rule_attrs(struct parser *ps, struct pol_rule *r, char **tok, size_t 
 
 static void st_rule(struct parser *ps, char **tok, size_t ntok, unsigned line)
 {
-	const struct pol_rule *dup;
 	struct pol_rule r, *v;
+	size_t at;
 
 	if (ntok < 2) {
 		diag(ps, line, 1, "expected 'rule NAME key=K identity=I purpose=P scope=S[,S...]"
@@ -561,8 +685,9 @@ static void st_rule(struct parser *ps, char **tok, size_t ntok, unsigned line)
 	}
 	if (!check_name(ps, line, "rule", tok[1]))
 		return;
-	if ((dup = policy_rule(ps->p, tok[1]))) {
-		diag(ps, line, 1, "duplicate rule '%s' (first at line %u)", tok[1], dup->line);
+	if (name_get(ps, 'r', tok[1], &at)) {
+		diag(ps, line, 1, "duplicate rule '%s' (first at line %u)", tok[1],
+		     ps->p->rules[at].line);
 		return;
 	}
 	memset(&r, 0, sizeof r);
@@ -579,6 +704,7 @@ static void st_rule(struct parser *ps, char **tok, size_t ntok, unsigned line)
 		return;
 	}
 	ps->p->rules = v;
+	name_put(ps, 'r', r.name, ps->p->nrules);
 	v[ps->p->nrules++] = r;
 }
 
@@ -611,11 +737,13 @@ static void st_revoke(struct parser *ps, char **tok, size_t ntok, unsigned line)
 	}
 	if (!check_name(ps, line, tok[1], tok[2]))
 		return;
-	if (find_str(*v, *n, tok[2]) >= 0) {
+	/* 'I', 'K', 'R': revoked identities, keys, rules. */
+	if (name_get(ps, (char)(tok[1][0] - 'a' + 'A'), tok[2], NULL)) {
 		diag(ps, line, 0, "%s '%s' is already revoked", tok[1], tok[2]);
 		return;
 	}
-	push_str(ps, v, n, tok[2]);
+	if (push_str(ps, v, n, tok[2]) == 0)
+		name_put(ps, (char)(tok[1][0] - 'a' + 'A'), tok[2], 0);
 }
 
 static const struct {
@@ -720,13 +848,14 @@ static void resolve_groups(struct parser *ps)
 			return;
 		}
 		for (size_t i = 0; i < m->n; i++) {
-			const struct pol_identity *id = policy_identity(p, m->v[i]);
-			if (!id) {
+			size_t id;
+
+			if (!name_get(ps, 'i', m->v[i], &id)) {
 				diag(ps, gr->line, 1, "group '%s': undefined identity '%s'",
 				     gr->name, m->v[i]);
 				continue;
 			}
-			gr->members[gr->nmembers++] = (size_t)(id - p->identities);
+			gr->members[gr->nmembers++] = id;
 		}
 	}
 }
@@ -766,21 +895,27 @@ static void resolve_rules(struct parser *ps)
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct pol_rule *r = &p->rules[i];
 		const struct pol_group *g = NULL;
+		size_t gi;
 		int ok = 1;
 
-		if (!policy_identity(p, r->identity)) {
+		if (!name_get(ps, 'i', r->identity, NULL)) {
 			diag(ps, r->line, 1, "rule '%s': undefined identity '%s'", r->name,
 			     r->identity);
 			ok = 0;
 		}
-		if (!policy_has_purpose(p, r->purpose)) {
+		if (!name_get(ps, 'p', r->purpose, NULL)) {
 			diag(ps, r->line, 1, "rule '%s': undefined purpose '%s'", r->name,
 			     r->purpose);
 			ok = 0;
 		}
-		if (r->approvals && !(g = policy_group(p, r->group))) {
-			diag(ps, r->line, 1, "rule '%s': undefined group '%s'", r->name, r->group);
-			ok = 0;
+		if (r->approvals) {
+			if (name_get(ps, 'g', r->group, &gi)) {
+				g = &p->groups[gi];
+			} else {
+				diag(ps, r->line, 1, "rule '%s': undefined group '%s'", r->name,
+				     r->group);
+				ok = 0;
+			}
 		}
 		if (ok)
 			rule_warnings(ps, r, g);
@@ -834,6 +969,7 @@ int policy_parse(const char *text, size_t n, const char *fname, FILE *diagout,
 		free_strs(ps.gmembers[g].v, ps.gmembers[g].n);
 	free(ps.gmembers);
 	free(ps.d);
+	ht_free(&ps.names);
 	if (rc == ENF_OK && out)
 		*out = ps.p;
 	else
