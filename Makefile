@@ -15,10 +15,10 @@ GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)
 GCRYPT_LIBS   := $(shell libgcrypt-config --libs 2>/dev/null || echo -lgcrypt -lgpg-error)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror \
+override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror \
            -Wshadow -Wformat=2 -Wvla -fno-common -fstack-protector-strong \
            -D_FORTIFY_SOURCE=2 -MMD -MP -Ilib $(GCRYPT_CFLAGS) $(SANFLAGS)
-LDFLAGS += $(SANFLAGS) -Wl,-z,relro,-z,now
+override LDFLAGS += $(SANFLAGS) -Wl,-z,relro,-z,now
 LDLIBS  += $(GCRYPT_LIBS) -lgpg-error -lgdbm
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))

@@ -227,6 +227,25 @@ static char *get_name(struct rbuf *r)
 	return s;
 }
 
+/* Keystore keys keep their public key as the SSH blob only (sexp NULL):
+ * listing and encoding need nothing more, and building a libgcrypt key for
+ * each of thousands of keys at every open would cost most of the time.
+ * The blob is bound to the private key by the record's associated data. */
+static int blob_pub(struct pubkey *k, int alg, const unsigned char *blob, size_t n)
+{
+	static const int type[] = { KT_ED25519, KT_P256, KT_P384, KT_RSA, KT_RSA };
+	static const unsigned bits[] = { 256, 256, 384, 3072, 4096 };
+
+	memset(k, 0, sizeof *k);
+	if (n == 0 || !(k->blob = malloc(n)))
+		return -1;
+	memcpy(k->blob, blob, n);
+	k->bloblen = n;
+	k->type = type[alg];
+	k->bits = bits[alg];
+	return 0;
+}
+
 static int key_decode(struct rbuf *r, struct ks_key *k)
 {
 	const unsigned char *blob;
@@ -250,7 +269,7 @@ static int key_decode(struct rbuf *r, struct ks_key *k)
 	for (; k->npurposes < np; k->npurposes++)
 		if (!(k->purposes[k->npurposes] = get_name(r)))
 			return -1;
-	return pubkey_from_blob(&k->pub, blob, bloblen) == ENF_OK ? 0 : -1;
+	return blob_pub(&k->pub, k->alg, blob, bloblen);
 }
 
 /* Parses the body only; the signature is checked by gov_verify once a role
@@ -304,15 +323,25 @@ static int gov_split(const unsigned char *p, size_t n, const unsigned char **bod
 	       !rbuf_done(&r) ? -1 : 0;
 }
 
+/* The body grows with the number of keys, and libgcrypt cannot sign a
+ * message over 64 KiB with Ed25519, so the signature is over its SHA-512. */
+static void gov_digest(const unsigned char *body, size_t n, unsigned char out[64])
+{
+	hash_buf(HASH_SHA512, body, n, out);
+}
+
 static int gov_encode_signed(const struct keystore *ks, const struct gov *g, struct wbuf *out)
 {
 	struct wbuf body, sig;
+	unsigned char h[64];
 	int rc = ENF_FAIL;
 
 	wbuf_init(&body, 0);
 	wbuf_init(&sig, 0);
 	gov_body(ks, g, &body);
-	if (!body.failed && privkey_sign_ssh(&ks->govkey, body.p, body.len, &sig) == ENF_OK) {
+	if (!body.failed)
+		gov_digest(body.p, body.len, h);
+	if (!body.failed && privkey_sign_ssh(&ks->govkey, h, sizeof h, &sig) == ENF_OK) {
 		wbuf_string(out, body.p, body.len);
 		wbuf_string(out, sig.p, sig.len);
 		rc = out->failed ? ENF_FAIL : ENF_OK;
@@ -459,14 +488,32 @@ struct change {
 };
 
 struct changes {
-	struct change c[8];
-	size_t n;
+	struct change *c;
+	size_t n, cap;
+	int failed;
 };
 
+/* A new record value to fill.  On allocation failure the change set is
+ * marked failed and a scratch buffer is returned, so callers need no
+ * check of their own; rewrite() refuses a failed set. */
 static struct wbuf *change_put(struct changes *cs, const char *key)
 {
-	struct change *c = &cs->c[cs->n++];
+	static struct wbuf scratch;
+	struct change *c;
 
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 8;
+		struct change *nc = realloc(cs->c, cap * sizeof *nc);
+		if (!nc) {
+			cs->failed = 1;
+			wbuf_free(&scratch);
+			wbuf_init(&scratch, 0);
+			return &scratch;
+		}
+		cs->c = nc;
+		cs->cap = cap;
+	}
+	c = &cs->c[cs->n++];
 	snprintf(c->key, sizeof c->key, "%s", key);
 	wbuf_init(&c->val, 0);
 	c->del = 0;
@@ -476,14 +523,31 @@ static struct wbuf *change_put(struct changes *cs, const char *key)
 static void change_del(struct changes *cs, const char *key)
 {
 	change_put(cs, key);
-	cs->c[cs->n - 1].del = 1;
+	if (!cs->failed)
+		cs->c[cs->n - 1].del = 1;
 }
 
 static void changes_free(struct changes *cs)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		wbuf_free(&cs->c[i].val);
-	cs->n = 0;
+	free(cs->c);
+	memset(cs, 0, sizeof *cs);
+}
+
+/* Moves every change of from into to. */
+static int changes_take(struct changes *to, struct changes *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		struct wbuf *w = change_put(to, from->c[i].key);
+		if (to->failed)
+			return -1;
+		*w = from->c[i].val;
+		to->c[to->n - 1].del = from->c[i].del;
+		wbuf_init(&from->c[i].val, 0);
+	}
+	changes_free(from);
+	return 0;
 }
 
 static const struct change *change_find(const struct changes *cs, const char *k, size_t n)
@@ -522,6 +586,8 @@ static int db_copy(GDBM_FILE from, GDBM_FILE to, const struct changes *cs)
 		return -1;
 	for (size_t i = 0; i < cs->n; i++) {
 		datum key = dkey(cs->c[i].key), val = { (char *)cs->c[i].val.p, (int)cs->c[i].val.len };
+		if (cs->c[i].val.failed)
+			return -1;
 		if (!cs->c[i].del && gdbm_store(to, key, val, GDBM_REPLACE) != 0)
 			return -1;
 	}
@@ -564,7 +630,7 @@ static int lock_store(const struct keystore *ks)
 
 static int rewrite(struct keystore *ks, mutate_fn fn, void *ctx)
 {
-	struct changes cs = { .n = 0 };
+	struct changes cs = { 0 };
 	GDBM_FILE cur = NULL;
 	char *tmp = home_path(ks->home, KEYSTORE_FILE ".new");
 	int lock = -1, rc = ENF_FAIL;
@@ -577,6 +643,10 @@ static int rewrite(struct keystore *ks, mutate_fn fn, void *ctx)
 	}
 	if ((rc = fn(ks, cur, &cs, ctx)) != ENF_OK)
 		goto out;
+	if (cs.failed) {
+		rc = enf_err(ENF_FAIL, "out of memory");
+		goto out;
+	}
 	if (write_new(tmp, cur, &cs) < 0 || rename(tmp, ks->path) < 0 || io_fsync_dir(ks->home) < 0) {
 		unlink(tmp);
 		rc = enf_err(ENF_FAIL, "%s: cannot write the keystore", ks->path);
@@ -778,6 +848,7 @@ int ks_role_locked(const struct keystore *ks, int role)
 static int gov_verify(struct keystore *ks)
 {
 	struct pubkey gp = { 0 };
+	unsigned char h[64];
 	unsigned char *p = NULL;
 	const unsigned char *body, *sig;
 	size_t n, blen, slen;
@@ -787,7 +858,8 @@ static int gov_verify(struct keystore *ks)
 		goto out;
 	if (db_fetch(ks->db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0)
 		goto out;
-	rc = pubkey_verify_ssh(&gp, body, blen, sig, slen);
+	gov_digest(body, blen, h);
+	rc = pubkey_verify_ssh(&gp, h, sizeof h, sig, slen);
 out:
 	free(p);
 	pubkey_free(&gp);
@@ -949,36 +1021,39 @@ struct gov_change {
 	uint64_t based_on;
 };
 
-static int mutate_gov(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+/* The generation of the file's governance record, without parsing its keys. */
+static int gov_generation(const struct keystore *ks, GDBM_FILE db, uint64_t *gen)
 {
-	struct gov_change *gc = ctx;
 	unsigned char *p = NULL;
 	const unsigned char *body, *sig;
 	size_t n, blen, slen;
-	struct gov now;
-	int same;
+	struct rbuf r;
+	int rc = -1;
 
-	if (db_fetch(cur, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0 ||
-	    gov_decode(ks, body, blen, &now) < 0) {
-		free(p);
-		gov_clear(&now);
-		return enf_err(ENF_FAIL, "%s: not a valid enf keystore", ks->path);
+	if (db_fetch(db, "gov", &p, &n) == 0 && gov_split(p, n, &body, &blen, &sig, &slen) == 0) {
+		rbuf_init(&r, body, blen);
+		if (rbuf_expect_cstring(&r, "enf-gov 1") == 0 &&
+		    rbuf_expect_cstring(&r, ks->instance_id) == 0 && rbuf_u64(&r, gen) == 0)
+			rc = 0;
 	}
 	free(p);
-	same = now.generation == gc->based_on;
-	gov_clear(&now);
-	if (!same)
+	return rc;
+}
+
+static int mutate_gov(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+{
+	struct gov_change *gc = ctx;
+	uint64_t now;
+
+	if (!cur || gov_generation(ks, cur, &now) < 0)
+		return enf_err(ENF_FAIL, "%s: not a valid enf keystore", ks->path);
+	if (now != gc->based_on)
 		return enf_err(ENF_FAIL, "the keystore was changed by another process; try again");
 	gc->next.generation = gc->based_on + 1;
 	if (gov_encode_signed(ks, &gc->next, change_put(cs, "gov")) != ENF_OK)
 		return enf_err(ENF_FAIL, "cannot sign the governance state");
 	/* Hand the prepared record changes over to the rewrite. */
-	for (size_t i = 0; i < gc->extra.n; i++) {
-		cs->c[cs->n] = gc->extra.c[i];
-		cs->n++;
-	}
-	gc->extra.n = 0;
-	return ENF_OK;
+	return changes_take(cs, &gc->extra) < 0 ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }
 
 /* Copies the current governance state into gc->next (deep copy of keys). */
@@ -996,7 +1071,7 @@ static int gov_dup(const struct gov *from, struct gov *to, size_t extra)
 		for (size_t j = 0; j < a->npurposes; j++)
 			if (!(b->purposes[j] = strdup(a->purposes[j])))
 				return -1;
-		if (pubkey_copy(&b->pub, &a->pub) != ENF_OK)
+		if (blob_pub(&b->pub, a->alg, a->pub.blob, a->pub.bloblen) < 0)
 			return -1;
 	}
 	return 0;
@@ -1079,58 +1154,80 @@ static int purposes_valid(char *const *purposes, size_t n)
 	return ENF_OK;
 }
 
-int ks_key_new(struct keystore *ks, const char *name, int alg, char *const *purposes,
-	       size_t npurposes, const struct ks_key **out)
+/* Appends a new key to gc (sorted later) and its sealed private record. */
+static int add_key(struct keystore *ks, struct gov_change *gc, const char *name, int alg,
+		   char *const *purposes, size_t npurposes)
 {
-	struct gov_change gc;
-	struct ks_key *k;
+	struct ks_key *k = &gc->next.keys[gc->next.nkeys];
 	struct privkey priv = { 0 };
 	char rec[ENF_NAME_MAX + 16];
-	size_t pos;
 	int rc;
 
 	if (!enf_valid_name(name))
 		return enf_err(ENF_USAGE, "invalid key name '%s': use [a-z0-9][a-z0-9._-]{0,63}", name);
-	if ((rc = purposes_valid(purposes, npurposes)) != ENF_OK)
-		return rc;
 	if (ks_key_find(ks, name))
 		return enf_err(ENF_NO, "a key named '%s' exists already", name);
-	if ((rc = gov_begin(ks, &gc, 1)) != ENF_OK)
-		return rc;
 	if ((rc = privkey_generate(&priv, alg)) != ENF_OK)
-		goto fail;
-	for (pos = 0; pos < gc.next.nkeys && strcmp(gc.next.keys[pos].name, name) < 0; pos++)
-		;
-	memmove(&gc.next.keys[pos + 1], &gc.next.keys[pos], (gc.next.nkeys - pos) * sizeof *k);
-	gc.next.nkeys++;
-	k = &gc.next.keys[pos];
+		return rc;
 	memset(k, 0, sizeof *k);
+	gc->next.nkeys++;
 	snprintf(k->name, sizeof k->name, "%s", name);
 	k->alg = alg;
 	k->state = KS_ACTIVE;
 	k->created = (int64_t)time(NULL);
+	rc = enf_err(ENF_FAIL, "out of memory");
 	for (; k->npurposes < npurposes; k->npurposes++)
 		if (!(k->purposes[k->npurposes] = strdup(purposes[k->npurposes])))
-			goto nomem;
-	if (pubkey_copy(&k->pub, &priv.pub) != ENF_OK)
-		goto nomem;
+			goto out;
+	if (blob_pub(&k->pub, alg, priv.pub.blob, priv.pub.bloblen) < 0)
+		goto out;
 	record_name(rec, sizeof rec, "key", name);
-	if (seal_private(ks, name, &priv, change_put(&gc.extra, rec)) != ENF_OK) {
-		rc = enf_err(ENF_FAIL, "cannot protect the new key");
-		goto fail;
-	}
+	rc = seal_private(ks, name, &priv, change_put(&gc->extra, rec)) == ENF_OK
+		     ? ENF_OK : enf_err(ENF_FAIL, "cannot protect the new key");
+out:
 	privkey_free(&priv);
-	if ((rc = gov_commit(ks, &gc)) != ENF_OK)
+	return rc;
+}
+
+static int key_order(const void *a, const void *b)
+{
+	return strcmp(((const struct ks_key *)a)->name, ((const struct ks_key *)b)->name);
+}
+
+int ks_key_new_many(struct keystore *ks, char *const *names, size_t n, int alg,
+		    char *const *purposes, size_t npurposes)
+{
+	struct gov_change gc;
+	int rc;
+
+	if (alg < 0 || alg > ALG_RSA4096)
+		return enf_err(ENF_USAGE, "unknown algorithm");
+	if ((rc = purposes_valid(purposes, npurposes)) != ENF_OK)
 		return rc;
-	if (out)
+	if ((rc = gov_begin(ks, &gc, n)) != ENF_OK)
+		return rc;
+	for (size_t i = 0; i < n && rc == ENF_OK; i++)
+		rc = add_key(ks, &gc, names[i], alg, purposes, npurposes);
+	qsort(gc.next.keys, gc.next.nkeys, sizeof *gc.next.keys, key_order);
+	for (size_t i = 1; i < gc.next.nkeys && rc == ENF_OK; i++)
+		if (strcmp(gc.next.keys[i - 1].name, gc.next.keys[i].name) == 0)
+			rc = enf_err(ENF_NO, "key name '%s' given twice", gc.next.keys[i].name);
+	if (rc != ENF_OK) {
+		changes_free(&gc.extra);
+		gov_clear(&gc.next);
+		return rc;
+	}
+	return gov_commit(ks, &gc);
+}
+
+int ks_key_new(struct keystore *ks, const char *name, int alg, char *const *purposes,
+	       size_t npurposes, const struct ks_key **out)
+{
+	char *names[1] = { (char *)name };
+	int rc = ks_key_new_many(ks, names, 1, alg, purposes, npurposes);
+
+	if (rc == ENF_OK && out)
 		*out = ks_key_find(ks, name);
-	return ENF_OK;
-nomem:
-	rc = enf_err(ENF_FAIL, "out of memory");
-fail:
-	privkey_free(&priv);
-	changes_free(&gc.extra);
-	gov_clear(&gc.next);
 	return rc;
 }
 

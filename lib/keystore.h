@@ -37,7 +37,8 @@ struct ks_key {
 	char *purposes[PURPOSES_MAX];
 	size_t npurposes;
 	int64_t created;		/* UTC seconds */
-	struct pubkey pub;
+	struct pubkey pub;		/* blob, type and bits only: sexp is NULL;
+					   pubkey_from_blob(pub.blob) to verify */
 };
 
 struct keystore;
@@ -89,6 +90,9 @@ const struct ks_key *ks_key_find(const struct keystore *ks, const char *name);
 /* Officer. */
 int ks_key_new(struct keystore *ks, const char *name, int alg, char *const *purposes,
 	       size_t npurposes, const struct ks_key **out);
+/* The same for many keys in one governance change (provisioning). */
+int ks_key_new_many(struct keystore *ks, char *const *names, size_t n, int alg,
+		    char *const *purposes, size_t npurposes);
 int ks_key_set_state(struct keystore *ks, const char *name, int state);
 /* Operator: the private key of an active key. */
 int ks_key_private(const struct keystore *ks, const char *name, struct privkey *out);
