@@ -329,12 +329,18 @@ static int verify_rsa(const struct pubkey *k, int hash_alg, const unsigned char 
 	return verify(k, sig, hash_data(hash_alg, digest, "pkcs1"));
 }
 
+/* libgcrypt stores S-expression data lengths in 16 bits and aborts the
+ * process on longer values, and Ed25519 takes the whole message: refuse
+ * rather than crash.  enf only signs short messages (SSHSIG blobs, audit
+ * records, digests). */
+#define ED25519_MSG_MAX 65535
+
 static int verify_ed25519(const struct pubkey *k, const void *data, size_t n,
 			  const unsigned char *s, size_t slen)
 {
 	gcry_sexp_t sig = NULL, d = NULL;
 
-	if (slen != 64 || gcry_sexp_build(&sig, NULL, "(sig-val(eddsa(r %b)(s %b)))",
+	if (n > ED25519_MSG_MAX || slen != 64 || gcry_sexp_build(&sig, NULL, "(sig-val(eddsa(r %b)(s %b)))",
 					  32, s, 32, s + 32))
 		return ENF_NO;
 	if (gcry_sexp_build(&d, NULL, "(data(flags eddsa)(hash-algo sha512)(value %b))",
@@ -760,8 +766,11 @@ static int sign_ed25519(const struct privkey *k, const void *data, size_t n, str
 	struct wbuf w;
 	int rc = ENF_FAIL;
 
-	if (n > INT32_MAX || gcry_sexp_build(&d, NULL,
-			"(data(flags eddsa)(hash-algo sha512)(value %b))", (int)n, data))
+	if (n > ED25519_MSG_MAX)
+		return enf_err(ENF_FAIL, "cannot sign a message over %d bytes with Ed25519",
+			       ED25519_MSG_MAX);
+	if (gcry_sexp_build(&d, NULL, "(data(flags eddsa)(hash-algo sha512)(value %b))",
+			    (int)n, data))
 		return enf_err(ENF_FAIL, "cannot sign");
 	if (!(sig = sign(k, d)))
 		return enf_err(ENF_FAIL, "signing failed");

@@ -363,6 +363,25 @@ static void test_rfc6979(void)
 	privkey_free(&k);
 }
 
+/* libgcrypt aborts on S-expression data over 64 KiB: a long message must be
+ * an error, never a crash. */
+static void test_long_message(void)
+{
+	struct privkey k = { 0 };
+	struct wbuf sig;
+	static unsigned char big[70000];
+
+	wbuf_init(&sig, 0);
+	ok(privkey_generate(&k, ALG_ED25519) == ENF_OK, "ed25519 key for the long-message test");
+	ok(privkey_sign_ssh(&k, big, sizeof big, &sig) == ENF_FAIL,
+	   "ed25519: a message over 64 KiB is refused, not a crash");
+	ok(privkey_sign_ssh(&k, big, 100, &sig) == ENF_OK, "ed25519: a short message signs");
+	ok(pubkey_verify_ssh(&k.pub, big, sizeof big, sig.p, sig.len) == ENF_NO,
+	   "ed25519: verifying over 64 KiB is invalid, not a crash");
+	wbuf_free(&sig);
+	privkey_free(&k);
+}
+
 int main(void)
 {
 	struct privkey other;
@@ -379,5 +398,6 @@ int main(void)
 	test_rfc6979();
 	test_garbage(&other);
 	privkey_free(&other);
+	test_long_message();
 	return done_testing();
 }
