@@ -213,9 +213,9 @@ static int evaluate(const struct envelope *env, const struct policy *pol,
 			       "purpose that is not Ed25519; key '%s' is %s with %zu purpose%s",
 			       env->key, alg_name(key->alg), key->npurposes,
 			       key->npurposes == 1 ? "" : "s");
-	return verdict(d, R_PERMIT, "rule '%s' permits key '%s' for identity '%s', purpose "
-		       "'%s', scope '%s' (%zu approval%s)", r->name, env->key, env->identity,
-		       env->purpose, env->scope, d->approvals, d->approvals == 1 ? "" : "s");
+	/* Key, identity, purpose and scope are in the audit record beside it. */
+	return verdict(d, R_PERMIT, "rule '%s' permits this request (%zu approval%s)", r->name,
+		       d->approvals, d->approvals == 1 ? "" : "s");
 }
 
 int decide(const struct envelope *env, const char *parse_why, const struct policy *pol,
