@@ -92,6 +92,18 @@ installed_digest_is_recorded() {
 	[ "$n" -ge 3 ]
 }
 
+@test "show --json of every example policy is valid JSON with its rules" {
+	for f in "$SHARE"/policies/*.policy; do
+		run -0 enf-policy show --json "$f"
+		[ "$(jq '.rules | length' <<<"$output")" -ge 1 ]
+	done
+}
+
+@test "check -H naming a directory without an instance exits 3" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/empty"
+	run -3 enf-policy check -H "$BATS_TEST_TMPDIR/empty" "$POL"
+}
+
 @test "check accepts a valid policy silently" {
 	run -0 --separate-stderr enf-policy check "$POL"
 	[ -z "$output" ]
