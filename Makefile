@@ -84,7 +84,7 @@ demo: deps
 	@ENF_BIN=$(CURDIR)/$(BIN) share/demo.sh
 
 bench: all bench-deps
-	@for b in bench/*.sh; do ENF_BIN=$(CURDIR)/$(BIN) $$b || exit 1; done
+	@for b in bench/*.sh; do ENF_BIN=$(CURDIR)/$(BIN) ENF_BUILD=$(CURDIR)/$(BUILD) $$b || exit 1; done
 
 lint-man:
 	@for m in $(MAN); do out=$$(LC_ALL=C groff -man -ww -z $$m 2>&1); \

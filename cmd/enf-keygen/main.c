@@ -87,6 +87,17 @@ static void record(struct keystore *ks, const char *op, const char *outcome, con
 	audit_append(ks, &ev);
 }
 
+static void record_new(struct keystore *ks, const char *name, const char *purposes, int alg,
+		       int rc)
+{
+	struct audit_event ev = { .program = PROG, .op = "new", .key = name, .purpose = purposes,
+				  .outcome = rc == ENF_OK ? "ok" : "fail",
+				  .reason = rc == ENF_OK ? "created" : "refused",
+				  .detail = alg_name(alg) };
+
+	audit_append(ks, &ev);
+}
+
 /* ---- commands ---- */
 
 static int cmd_init(const struct opts *o, const char *home)
@@ -160,7 +171,7 @@ static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
 	}
 	rc = ks_key_new(ks, name, alg, purposes, n, &k);
 	free(copy);
-	record(ks, "new", rc == ENF_OK ? "ok" : "fail", rc == ENF_OK ? alg_name(alg) : "refused", name);
+	record_new(ks, name, o->purposes, alg, rc);
 	if (rc != ENF_OK)
 		return rc;
 	wbuf_init(&line, 0);
