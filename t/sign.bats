@@ -524,3 +524,20 @@ check_raw() { # ALG HASH
 	[ "$(audit_count)" -eq $((before + 6)) ]
 	for i in 2 3 4 5 6; do cmp "$BATS_TEST_TMPDIR/p1" "$BATS_TEST_TMPDIR/p$i"; done
 }
+
+@test "an audit log that cannot be written changes neither a denial nor a permit" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/deny" -s artifact:deb
+	req "$BATS_TEST_TMPDIR/ok"
+	mv "$ENF_HOME/audit.log" "$BATS_TEST_TMPDIR/audit.keep"
+	mkdir "$ENF_HOME/audit.log"
+	run --separate-stderr enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/deny"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(tail -n 1 <<<"$stderr")" = "enf-sign: denied (audit record not written)" ]
+	[ ! -e "$OUT" ]
+	run --separate-stderr enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/ok"
+	[ "$status" -eq 0 ]
+	[ -s "$OUT" ]
+	[[ "$stderr" == *audit* ]]
+}
