@@ -541,3 +541,15 @@ check_raw() { # ALG HASH
 	[ -s "$OUT" ]
 	[[ "$stderr" == *audit* ]]
 }
+
+@test "a permitted signature that cannot be written exits 3 and is recorded as failed" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/r"
+	run --separate-stderr enf-sign -o "$BATS_TEST_TMPDIR/no/such/dir/sig" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[ ! -e "$BATS_TEST_TMPDIR/no" ]
+	run enf-audit show --json "$(audit_count)"
+	[ "$(jq -r .outcome <<<"$output")" = fail ]
+	[ "$(jq -r .reason <<<"$output")" = output-failed ]
+}
