@@ -91,30 +91,40 @@ static void utc_time(int64_t when, char out[32])
 		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
+/* What the identity signs: a context string, its NUL, then the body. */
+static int frame_msg(unsigned char msg[64], const char *ctx, const void *body, size_t n,
+		     size_t *len)
+{
+	size_t cl = strlen(ctx) + 1;
+
+	if (cl + n > 64)
+		return -1;
+	memcpy(msg, ctx, cl);
+	memcpy(msg + cl, body, n);
+	*len = cl + n;
+	return 0;
+}
+
 static int sign_msg(const struct privkey *key, const char *ctx, const void *body, size_t n,
 		    struct wbuf *sig)
 {
 	unsigned char msg[64];
-	size_t cl = strlen(ctx) + 1;
+	size_t len;
 
-	if (cl + n > sizeof msg)
+	if (frame_msg(msg, ctx, body, n, &len) < 0)
 		return ENF_FAIL;
-	memcpy(msg, ctx, cl);
-	memcpy(msg + cl, body, n);
-	return privkey_sign_ssh(key, msg, cl + n, sig);
+	return privkey_sign_ssh(key, msg, len, sig);
 }
 
 static int verify_msg(const struct pubkey *id, const char *ctx, const void *body, size_t n,
 		      const unsigned char *sig, size_t siglen)
 {
 	unsigned char msg[64];
-	size_t cl = strlen(ctx) + 1;
+	size_t len;
 
-	if (cl + n > sizeof msg)
+	if (frame_msg(msg, ctx, body, n, &len) < 0)
 		return ENF_FAIL;
-	memcpy(msg, ctx, cl);
-	memcpy(msg + cl, body, n);
-	return pubkey_verify_ssh(id, msg, cl + n, sig, siglen);
+	return pubkey_verify_ssh(id, msg, len, sig, siglen);
 }
 
 static int put_sig(struct wbuf *w, const struct privkey *key, const unsigned char hash[32])

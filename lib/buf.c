@@ -126,6 +126,19 @@ void wbuf_init(struct wbuf *w, int secure)
 	w->secure = secure;
 }
 
+/* Secret or not, the bytes are wiped before the memory goes back. */
+static void release(unsigned char *p, size_t cap, int secure)
+{
+	if (!p)
+		return;
+	if (secure) {
+		secure_free(p, cap);
+	} else {
+		wipe(p, cap);
+		free(p);
+	}
+}
+
 static int grow(struct wbuf *w, size_t need)
 {
 	size_t cap;
@@ -147,14 +160,7 @@ static int grow(struct wbuf *w, size_t need)
 		goto fail;
 	if (w->len)
 		memcpy(np, w->p, w->len);
-	if (w->p) {
-		if (w->secure)
-			secure_free(w->p, w->cap);
-		else {
-			wipe(w->p, w->cap);
-			free(w->p);
-		}
-	}
+	release(w->p, w->cap, w->secure);
 	w->p = np;
 	w->cap = cap;
 	return 0;
@@ -246,14 +252,7 @@ void wbuf_reset(struct wbuf *w)
 
 void wbuf_free(struct wbuf *w)
 {
-	if (w->p) {
-		if (w->secure)
-			secure_free(w->p, w->cap);
-		else {
-			wipe(w->p, w->cap);
-			free(w->p);
-		}
-	}
+	release(w->p, w->cap, w->secure);
 	w->p = NULL;
 	w->len = w->cap = 0;
 	w->failed = 0;

@@ -10,17 +10,6 @@
 #include "enf.h"
 #include "tap.h"
 
-static size_t unhex(unsigned char *out, const char *hex)
-{
-	size_t n = 0;
-	unsigned v;
-
-	while (hex[0] && hex[1] && sscanf(hex, "%2x", &v) == 1) {
-		out[n++] = (unsigned char)v;
-		hex += 2;
-	}
-	return n;
-}
 
 static int eqhex(const unsigned char *p, const char *hex)
 {

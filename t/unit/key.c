@@ -12,17 +12,6 @@
 #include "tap.h"
 #include "key-fixtures.h"
 
-static size_t unhex(unsigned char *out, const char *hex)
-{
-	size_t n = 0;
-	unsigned v;
-
-	while (hex[0] && hex[1] && sscanf(hex, "%2x", &v) == 1) {
-		out[n++] = (unsigned char)v;
-		hex += 2;
-	}
-	return n;
-}
 
 static double now_ms(void)
 {

@@ -2,6 +2,7 @@
 #ifndef ENF_TAP_H
 #define ENF_TAP_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 static int tap_n, tap_failed;
@@ -18,6 +19,19 @@ static inline int done_testing(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
+}
+
+/* Test vectors are written in hex. */
+static inline size_t unhex(unsigned char *out, const char *hex)
+{
+	size_t n = 0;
+	unsigned v;
+
+	while (hex[0] && hex[1] && sscanf(hex, "%2x", &v) == 1) {
+		out[n++] = (unsigned char)v;
+		hex += 2;
+	}
+	return n;
 }
 
 #endif
