@@ -43,4 +43,5 @@ echo "provisioning $BENCH_KEYS ed25519 keys in one change:  $(ms "$s") ms (key g
 echo "keystore size:                    $(du -k "$tmp/b/keystore" | cut -f1) KiB"
 echo "list, $BENCH_KEYS keys:               $(median 5 enf-keygen -H "$tmp/b" list) ms (median of 5)"
 echo "list --json, $BENCH_KEYS keys:        $(median 5 enf-keygen -H "$tmp/b" list --json) ms"
-echo "new on $BENCH_KEYS keys (cheap KDF):  $(median 3 enf-keygen -H "$tmp/b" new -p bench "one-more-$RANDOM") ms"
+s=$(date +%s%N); enf-keygen -H "$tmp/b" new -p bench one-more >/dev/null
+echo "new on $BENCH_KEYS keys (cheap KDF):  $(ms "$s") ms (a rewrite of the whole keystore)"
