@@ -553,3 +553,20 @@ check_raw() { # ALG HASH
 	[ "$(jq -r .outcome <<<"$output")" = fail ]
 	[ "$(jq -r .reason <<<"$output")" = output-failed ]
 }
+
+@test "enf-policy eval (the dry run) reaches the decision enf-sign records" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/scope" -s artifact:deb
+	req2 "$BATS_TEST_TMPDIR/few" alice
+	req "$BATS_TEST_TMPDIR/ok"
+	for r in scope few ok; do
+		run enf-policy eval "$BATS_TEST_TMPDIR/$r"
+		eval_status=$status
+		eval_reason=$(cut -d: -f2 <<<"$output" | tr -d ' ')
+		run enf-sign -o "$BATS_TEST_TMPDIR/$r.sig" "$BATS_TEST_TMPDIR/$r"
+		[ "$status" -eq "$eval_status" ]
+		if [ "$status" -eq 1 ]; then
+			[ "$(audit_reason "$(audit_count)")" = "$eval_reason" ]
+		fi
+	done
+}
