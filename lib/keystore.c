@@ -13,14 +13,11 @@
  *                   whoever fails has no key)
  *   "key/NAME"      private key, sealed to the storage key
  *
- * Every write goes through rewrite(): under an exclusive lock, build a new
- * GDBM file from the current one plus the changes, fsync it and rename it
- * over the old.  A kill -9 at any moment leaves the old or the new file,
- * readers never see a half-written one and never take a lock, and a deleted
+ * Every write replaces the whole file (store.h): a kill -9 at any moment
+ * leaves the old or the new state, readers never take a lock, and a deleted
  * record (a destroyed key) leaves no bytes behind in the file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <gdbm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +31,7 @@
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
+#include "store.h"
 
 #define FORMAT "enf-keystore 1"
 #define SALT_LEN 16
@@ -61,8 +59,8 @@ struct gov {
 };
 
 struct keystore {
-	char *home, *path, *lockpath;
-	GDBM_FILE db;
+	char *home;
+	struct store st;
 	/* instance */
 	unsigned char *inst_rec;
 	size_t inst_len;
@@ -76,31 +74,6 @@ struct keystore {
 	struct secrets *sec;
 	struct privkey idkey, govkey;
 };
-
-/* ---- GDBM access ---- */
-
-static datum dkey(const char *k)
-{
-	datum d = { (char *)k, (int)strlen(k) };
-	return d;
-}
-
-static int db_fetch(GDBM_FILE db, const char *k, unsigned char **p, size_t *n)
-{
-	datum v = gdbm_fetch(db, dkey(k));
-
-	if (!v.dptr)
-		return -1;
-	*p = (unsigned char *)v.dptr;
-	*n = (size_t)v.dsize;
-	return 0;
-}
-
-static GDBM_FILE db_open_read(const char *path)
-{
-	return gdbm_open(path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_XVERIFY |
-			 GDBM_CLOEXEC, 0, NULL);
-}
 
 static void record_name(char *out, size_t n, const char *prefix, const char *name)
 {
@@ -462,7 +435,7 @@ static int role_unwrap(const struct keystore *ks, int role, const unsigned char 
 	    /* Bounds that keep an edited record from making us allocate or spin. */
 	    kp.t_cost < 1 || kp.t_cost > 64 || kp.m_cost_kib < 8 ||
 	    kp.m_cost_kib > 4u * 1024 * 1024 || kp.parallelism < 1 || kp.parallelism > 16) {
-		rc = enf_err(ENF_FAIL, "%s: the %s record is corrupt", ks->path, role_name(role));
+		rc = enf_err(ENF_FAIL, "%s: the %s record is corrupt", ks->st.path, role_name(role));
 		goto out;
 	}
 	role_ad(ks, role, salt, &kp, &ad);
@@ -471,199 +444,11 @@ static int role_unwrap(const struct keystore *ks, int role, const unsigned char 
 		goto out;
 	rc = aead_open(kek, nonce, ad.p, ad.len, ct, ctlen, pt);
 	if (rc == ENF_OK && bundle_decode(s, role, pt, ctlen - AEAD_TAG) < 0)
-		rc = enf_err(ENF_FAIL, "%s: the %s record is corrupt", ks->path, role_name(role));
+		rc = enf_err(ENF_FAIL, "%s: the %s record is corrupt", ks->st.path, role_name(role));
 out:
 	secure_free(kek, AEAD_KEY);
 	secure_free(pt, ctlen);
 	wbuf_free(&ad);
-	return rc;
-}
-
-/* ---- rewriting the file ---- */
-
-struct change {
-	char key[ENF_NAME_MAX + 16];
-	struct wbuf val;	/* val.len == 0 && !val.p: delete */
-	int del;
-};
-
-struct changes {
-	struct change *c;
-	size_t n, cap;
-	int failed;
-};
-
-/* A new record value to fill.  On allocation failure the change set is
- * marked failed and a scratch buffer is returned, so callers need no
- * check of their own; rewrite() refuses a failed set. */
-static struct wbuf *change_put(struct changes *cs, const char *key)
-{
-	static struct wbuf scratch;
-	struct change *c;
-
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 8;
-		struct change *nc = realloc(cs->c, cap * sizeof *nc);
-		if (!nc) {
-			cs->failed = 1;
-			wbuf_free(&scratch);
-			wbuf_init(&scratch, 0);
-			return &scratch;
-		}
-		cs->c = nc;
-		cs->cap = cap;
-	}
-	c = &cs->c[cs->n++];
-	snprintf(c->key, sizeof c->key, "%s", key);
-	wbuf_init(&c->val, 0);
-	c->del = 0;
-	return &c->val;
-}
-
-static void change_del(struct changes *cs, const char *key)
-{
-	change_put(cs, key);
-	if (!cs->failed)
-		cs->c[cs->n - 1].del = 1;
-}
-
-static void changes_free(struct changes *cs)
-{
-	for (size_t i = 0; i < cs->n; i++)
-		wbuf_free(&cs->c[i].val);
-	free(cs->c);
-	memset(cs, 0, sizeof *cs);
-}
-
-/* Moves every change of from into to. */
-static int changes_take(struct changes *to, struct changes *from)
-{
-	for (size_t i = 0; i < from->n; i++) {
-		struct wbuf *w = change_put(to, from->c[i].key);
-		if (to->failed)
-			return -1;
-		*w = from->c[i].val;
-		to->c[to->n - 1].del = from->c[i].del;
-		wbuf_init(&from->c[i].val, 0);
-	}
-	changes_free(from);
-	return 0;
-}
-
-static const struct change *change_find(const struct changes *cs, const char *k, size_t n)
-{
-	for (size_t i = 0; i < cs->n; i++)
-		if (strlen(cs->c[i].key) == n && memcmp(cs->c[i].key, k, n) == 0)
-			return &cs->c[i];
-	return NULL;
-}
-
-/* Decides the changes from the current file, under the lock. */
-typedef int (*mutate_fn)(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx);
-
-static int db_copy(GDBM_FILE from, GDBM_FILE to, const struct changes *cs)
-{
-	datum k = from ? gdbm_firstkey(from) : (datum){ NULL, 0 };
-
-	while (k.dptr) {
-		datum next, v;
-		int bad = 0;
-		if (!change_find(cs, k.dptr, (size_t)k.dsize)) {
-			v = gdbm_fetch(from, k);
-			bad = !v.dptr || gdbm_store(to, k, v, GDBM_INSERT) != 0;
-			free(v.dptr);
-		}
-		next = gdbm_nextkey(from, k);
-		free(k.dptr);
-		if (bad) {
-			free(next.dptr);
-			return -1;
-		}
-		k = next;
-	}
-	/* The end of iteration and a read error look alike: tell them apart. */
-	if (from && gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR)
-		return -1;
-	for (size_t i = 0; i < cs->n; i++) {
-		datum key = dkey(cs->c[i].key), val = { (char *)cs->c[i].val.p, (int)cs->c[i].val.len };
-		if (cs->c[i].val.failed)
-			return -1;
-		if (!cs->c[i].del && gdbm_store(to, key, val, GDBM_REPLACE) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int write_new(const char *tmp, GDBM_FILE cur, const struct changes *cs)
-{
-	GDBM_FILE out;
-	int fd, rc;
-
-	unlink(tmp);
-	out = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC, 0600, NULL);
-	if (!out)
-		return -1;
-	rc = db_copy(cur, out, cs);
-	if (rc == 0 && gdbm_sync(out) != 0)
-		rc = -1;
-	fd = gdbm_fdesc(out);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = -1;
-	gdbm_close(out);
-	return rc;
-}
-
-static int lock_store(const struct keystore *ks)
-{
-	int fd = open(ks->lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0)
-		return enf_err(ENF_FAIL, "%s: %s", ks->lockpath, strerror(errno)), -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return enf_err(ENF_FAIL, "%s: %s", ks->lockpath, strerror(errno)), -1;
-		}
-	}
-	return fd;
-}
-
-static int rewrite(struct keystore *ks, mutate_fn fn, void *ctx)
-{
-	struct changes cs = { 0 };
-	GDBM_FILE cur = NULL;
-	char *tmp = home_path(ks->home, KEYSTORE_FILE ".new");
-	int lock = -1, rc = ENF_FAIL;
-
-	if (!tmp || (lock = lock_store(ks)) < 0)
-		goto out;
-	if (access(ks->path, F_OK) == 0 && !(cur = db_open_read(ks->path))) {
-		rc = enf_err(ENF_FAIL, "%s: %s", ks->path, gdbm_strerror(gdbm_errno));
-		goto out;
-	}
-	if ((rc = fn(ks, cur, &cs, ctx)) != ENF_OK)
-		goto out;
-	if (cs.failed) {
-		rc = enf_err(ENF_FAIL, "out of memory");
-		goto out;
-	}
-	if (write_new(tmp, cur, &cs) < 0 || rename(tmp, ks->path) < 0 || io_fsync_dir(ks->home) < 0) {
-		unlink(tmp);
-		rc = enf_err(ENF_FAIL, "%s: cannot write the keystore", ks->path);
-		goto out;
-	}
-	/* Read on from the file just written, not the replaced one. */
-	if (ks->db)
-		gdbm_close(ks->db);
-	if (!(ks->db = db_open_read(ks->path)))
-		rc = enf_err(ENF_FAIL, "%s: cannot reopen the keystore", ks->path);
-out:
-	if (cur)
-		gdbm_close(cur);
-	if (lock >= 0)
-		close(lock);
-	changes_free(&cs);
-	free(tmp);
 	return rc;
 }
 
@@ -676,21 +461,21 @@ static int load(struct keystore *ks)
 	size_t n, blen, slen;
 	int rc = ENF_FAIL;
 
-	if (db_fetch(ks->db, "format", &p, &n) < 0 || n != strlen(FORMAT) ||
+	if (store_get(ks->st.db, "format", &p, &n) < 0 || n != strlen(FORMAT) ||
 	    memcmp(p, FORMAT, n) != 0)
 		goto bad;
 	free(p);
 	p = NULL;
-	if (db_fetch(ks->db, "instance", &ks->inst_rec, &ks->inst_len) < 0 ||
+	if (store_get(ks->st.db, "instance", &ks->inst_rec, &ks->inst_len) < 0 ||
 	    instance_decode(ks, ks->inst_rec, ks->inst_len) < 0)
 		goto bad;
-	if (db_fetch(ks->db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &s, &slen) < 0 ||
+	if (store_get(ks->st.db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &s, &slen) < 0 ||
 	    gov_decode(ks, body, blen, &ks->gov) < 0)
 		goto bad;
 	rc = ENF_OK;
 	goto out;
 bad:
-	rc = enf_err(ENF_FAIL, "%s: not a valid enf keystore (corrupt or truncated)", ks->path);
+	rc = enf_err(ENF_FAIL, "%s: not a valid enf keystore (corrupt or truncated)", ks->st.path);
 out:
 	free(p);
 	return rc;
@@ -703,14 +488,27 @@ static struct keystore *ks_alloc(const char *home)
 	if (!ks)
 		return NULL;
 	ks->role = -1;
-	ks->home = strdup(home);
-	ks->path = home_path(home, KEYSTORE_FILE);
-	ks->lockpath = home_path(home, KEYSTORE_FILE ".lock");
-	if (!ks->home || !ks->path || !ks->lockpath) {
-		ks_close(ks);
+	if (!(ks->home = strdup(home))) {
+		free(ks);
 		return NULL;
 	}
 	return ks;
+}
+
+/* Refuses a missing or unsafe keystore before GDBM reads a byte of it. */
+static int check_file(const char *home)
+{
+	char *path = home_path(home, KEYSTORE_FILE);
+	int rc;
+
+	if (!path)
+		return enf_err(ENF_FAIL, "out of memory");
+	if (access(path, F_OK) < 0)
+		rc = enf_err(ENF_FAIL, "%s: no keystore here (enf-keygen init creates one)", home);
+	else
+		rc = io_check_private(path);
+	free(path);
+	return rc;
 }
 
 int ks_open(const char *home, struct keystore **out)
@@ -721,28 +519,16 @@ int ks_open(const char *home, struct keystore **out)
 	*out = NULL;
 	if (crypto_init() != ENF_OK)
 		return ENF_FAIL;
-	if ((rc = home_check(home)) != ENF_OK)
+	if ((rc = home_check(home)) != ENF_OK || (rc = check_file(home)) != ENF_OK)
 		return rc;
 	if (!(ks = ks_alloc(home)))
 		return enf_err(ENF_FAIL, "out of memory");
-	if (access(ks->path, F_OK) < 0) {
-		rc = enf_err(ENF_FAIL, "%s: no keystore here (enf-keygen init creates one)", ks->home);
-		goto fail;
+	if ((rc = store_open(&ks->st, home, KEYSTORE_FILE)) != ENF_OK || (rc = load(ks)) != ENF_OK) {
+		ks_close(ks);
+		return rc;
 	}
-	if ((rc = io_check_private(ks->path)) != ENF_OK)
-		goto fail;
-	if (!(ks->db = db_open_read(ks->path))) {
-		rc = enf_err(ENF_FAIL, "%s: not a valid enf keystore (%s)", ks->path,
-			     gdbm_strerror(gdbm_errno));
-		goto fail;
-	}
-	if ((rc = load(ks)) != ENF_OK)
-		goto fail;
 	*out = ks;
 	return ENF_OK;
-fail:
-	ks_close(ks);
-	return rc;
 }
 
 static void forget_secrets(struct keystore *ks)
@@ -760,14 +546,11 @@ void ks_close(struct keystore *ks)
 	if (!ks)
 		return;
 	forget_secrets(ks);
-	if (ks->db)
-		gdbm_close(ks->db);
+	store_close(&ks->st);
 	gov_clear(&ks->gov);
 	pubkey_free(&ks->idpub);
 	free(ks->inst_rec);
 	free(ks->home);
-	free(ks->path);
-	free(ks->lockpath);
 	free(ks);
 }
 
@@ -782,7 +565,7 @@ static uint32_t fail_count(GDBM_FILE db, int role)
 	uint32_t v = 0;
 
 	record_name(k, sizeof k, "fail", role_name(role));
-	if (db_fetch(db, k, &p, &n) < 0)
+	if (store_get(db, k, &p, &n) < 0)
 		return 0;
 	rbuf_init(&r, p, n);
 	if (rbuf_u32(&r, &v) < 0)
@@ -792,18 +575,18 @@ static uint32_t fail_count(GDBM_FILE db, int role)
 }
 
 struct fail_update {
+	struct keystore *ks;
 	int role;
 	int reset;
 	uint32_t after;
 };
 
-static int mutate_fail(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+static int mutate_fail(void *ctx, GDBM_FILE cur, struct changes *cs)
 {
 	struct fail_update *u = ctx;
 	char k[32];
 	uint32_t now = cur ? fail_count(cur, u->role) : 0;
 
-	(void)ks;
 	u->after = u->reset ? 0 : (now == UINT32_MAX ? now : now + 1);
 	record_name(k, sizeof k, "fail", role_name(u->role));
 	wbuf_u32(change_put(cs, k), u->after);
@@ -812,8 +595,8 @@ static int mutate_fail(struct keystore *ks, GDBM_FILE cur, struct changes *cs, v
 
 static int bump_fail(struct keystore *ks, int role, int reset, uint32_t *after)
 {
-	struct fail_update u = { role, reset, 0 };
-	int rc = rewrite(ks, mutate_fail, &u);
+	struct fail_update u = { ks, role, reset, 0 };
+	int rc = store_rewrite(&ks->st, mutate_fail, &u);
 
 	*after = u.after;
 	return rc;
@@ -842,7 +625,7 @@ static int failed_unlock(struct keystore *ks, int role)
 
 int ks_role_locked(const struct keystore *ks, int role)
 {
-	return fail_count(ks->db, role) >= ks->gov.lockout;
+	return fail_count(ks->st.db, role) >= ks->gov.lockout;
 }
 
 static int gov_verify(struct keystore *ks)
@@ -856,7 +639,7 @@ static int gov_verify(struct keystore *ks)
 
 	if (!ct_equal(ks->gov_pub, ks->sec->gov_pub, 32) || ed25519_blob(ks->gov_pub, &gp) != ENF_OK)
 		goto out;
-	if (db_fetch(ks->db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0)
+	if (store_get(ks->st.db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0)
 		goto out;
 	gov_digest(body, blen, h);
 	rc = pubkey_verify_ssh(&gp, h, sizeof h, sig, slen);
@@ -865,7 +648,7 @@ out:
 	pubkey_free(&gp);
 	return rc == ENF_OK ? ENF_OK
 			    : enf_err(ENF_NO, "%s: governance state does not verify: the keystore "
-				      "was modified outside enf", ks->path);
+				      "was modified outside enf", ks->st.path);
 }
 
 /* The unwrapped secrets must match the public identity they claim. */
@@ -876,7 +659,7 @@ static int secrets_activate(struct keystore *ks, int role)
 	if (privkey_ed25519_from_seed(&ks->idkey, ks->sec->id_seed) != ENF_OK)
 		return ENF_FAIL;
 	if (!pubkey_equal(&ks->idkey.pub, &ks->idpub))
-		return enf_err(ENF_NO, "%s: identity key does not match the instance", ks->path);
+		return enf_err(ENF_NO, "%s: identity key does not match the instance", ks->st.path);
 	if (role == ROLE_OFFICER) {
 		if (privkey_ed25519_from_seed(&ks->govkey, ks->sec->gov_seed) != ENF_OK)
 			return ENF_FAIL;
@@ -894,8 +677,8 @@ static int role_record(const struct keystore *ks, GDBM_FILE db, int role, unsign
 	char k[32];
 
 	record_name(k, sizeof k, "role", role_name(role));
-	if (db_fetch(db, k, p, n) < 0)
-		return enf_err(ENF_FAIL, "%s: no %s credential (corrupt keystore)", ks->path,
+	if (store_get(db, k, p, n) < 0)
+		return enf_err(ENF_FAIL, "%s: no %s credential (corrupt keystore)", ks->st.path,
 			       role_name(role));
 	return ENF_OK;
 }
@@ -910,7 +693,7 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 	forget_secrets(ks);
 	if (ks_role_locked(ks, role))
 		return locked_error(role);
-	if ((rc = role_record(ks, ks->db, role, &rec, &n)) != ENF_OK)
+	if ((rc = role_record(ks, ks->st.db, role, &rec, &n)) != ENF_OK)
 		return rc;
 	if (!(ks->sec = secure_alloc(sizeof *ks->sec))) {
 		free(rec);
@@ -924,7 +707,7 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 	}
 	if (rc == ENF_OK)
 		rc = secrets_activate(ks, role);
-	if (rc == ENF_OK && fail_count(ks->db, role) > 0 && bump_fail(ks, role, 1, &after) != ENF_OK)
+	if (rc == ENF_OK && fail_count(ks->st.db, role) > 0 && bump_fail(ks, role, 1, &after) != ENF_OK)
 		rc = ENF_FAIL;
 	if (rc != ENF_OK)
 		forget_secrets(ks);
@@ -1016,6 +799,7 @@ int ks_policy_digest(const struct keystore *ks, unsigned char out[32], int *pres
  * and the generation it was based on, so that two officers acting at once
  * cannot silently undo each other. */
 struct gov_change {
+	struct keystore *ks;
 	struct gov next;
 	struct changes extra;
 	uint64_t based_on;
@@ -1030,7 +814,7 @@ static int gov_generation(const struct keystore *ks, GDBM_FILE db, uint64_t *gen
 	struct rbuf r;
 	int rc = -1;
 
-	if (db_fetch(db, "gov", &p, &n) == 0 && gov_split(p, n, &body, &blen, &sig, &slen) == 0) {
+	if (store_get(db, "gov", &p, &n) == 0 && gov_split(p, n, &body, &blen, &sig, &slen) == 0) {
 		rbuf_init(&r, body, blen);
 		if (rbuf_expect_cstring(&r, "enf-gov 1") == 0 &&
 		    rbuf_expect_cstring(&r, ks->instance_id) == 0 && rbuf_u64(&r, gen) == 0)
@@ -1040,13 +824,14 @@ static int gov_generation(const struct keystore *ks, GDBM_FILE db, uint64_t *gen
 	return rc;
 }
 
-static int mutate_gov(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+static int mutate_gov(void *ctx, GDBM_FILE cur, struct changes *cs)
 {
 	struct gov_change *gc = ctx;
+	struct keystore *ks = gc->ks;
 	uint64_t now;
 
 	if (!cur || gov_generation(ks, cur, &now) < 0)
-		return enf_err(ENF_FAIL, "%s: not a valid enf keystore", ks->path);
+		return enf_err(ENF_FAIL, "%s: not a valid enf keystore", ks->st.path);
 	if (now != gc->based_on)
 		return enf_err(ENF_FAIL, "the keystore was changed by another process; try again");
 	gc->next.generation = gc->based_on + 1;
@@ -1081,8 +866,9 @@ static int gov_commit(struct keystore *ks, struct gov_change *gc)
 {
 	int rc;
 
+	gc->ks = ks;
 	gc->based_on = ks->gov.generation;
-	rc = rewrite(ks, mutate_gov, gc);
+	rc = store_rewrite(&ks->st, mutate_gov, gc);
 	changes_free(&gc->extra);
 	if (rc == ENF_OK) {
 		gov_clear(&ks->gov);
@@ -1275,14 +1061,14 @@ int ks_key_private(const struct keystore *ks, const char *name, struct privkey *
 	wbuf_init(&ad, 0);
 	key_ad(ks, name, k->alg, &k->pub, &ad);
 	record_name(rec, sizeof rec, "key", name);
-	if (db_fetch(ks->db, rec, &ct, &n) < 0 || n < SEALBOX_OVERHEAD ||
+	if (store_get(ks->st.db, rec, &ct, &n) < 0 || n < SEALBOX_OVERHEAD ||
 	    !(pt = secure_alloc(n - SEALBOX_OVERHEAD)) ||
 	    sealbox_open(ks->sec->storage_sk, "enf key", ad.p, ad.len, ct, n, pt) != ENF_OK ||
 	    privkey_load(out, k->alg, pt, n - SEALBOX_OVERHEAD) != ENF_OK ||
 	    !pubkey_equal(&out->pub, &k->pub)) {
 		privkey_free(out);
 		rc = enf_err(ENF_NO, "%s: key '%s' does not open: the keystore was modified "
-			     "outside enf", ks->path, name);
+			     "outside enf", ks->st.path, name);
 	} else {
 		rc = ENF_OK;
 	}
@@ -1328,7 +1114,7 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 			rc = locked_error(ROLE_OPERATOR);
 			goto out;
 		}
-		if ((rc = role_record(ks, ks->db, ROLE_OPERATOR, &rec, &n)) != ENF_OK)
+		if ((rc = role_record(ks, ks->st.db, ROLE_OPERATOR, &rec, &n)) != ENF_OK)
 			goto out;
 		rc = role_unwrap(ks, ROLE_OPERATOR, rec, n, old_op, op);
 		if (rc == ENF_NO)
@@ -1366,6 +1152,7 @@ int ks_reset_lockout(struct keystore *ks)
 /* ---- creation ---- */
 
 struct init_ctx {
+	struct keystore *ks;
 	const struct ks_init_opts *o;
 	const struct secret *officer, *operator_;
 };
@@ -1392,9 +1179,10 @@ static int new_secrets(struct keystore *ks, struct secrets *s)
 	return rc;
 }
 
-static int mutate_init(struct keystore *ks, GDBM_FILE cur, struct changes *cs, void *ctx)
+static int mutate_init(void *ctx, GDBM_FILE cur, struct changes *cs)
 {
 	struct init_ctx *ic = ctx;
+	struct keystore *ks = ic->ks;
 	const struct kdf_params *kp = ic->o->kdf ? ic->o->kdf : &KDF_DEFAULT;
 	struct wbuf inst;
 	int rc;
@@ -1439,7 +1227,7 @@ static int make_home(const char *home)
 int ks_init(const char *home, const struct ks_init_opts *o, const struct secret *officer,
 	    const struct secret *operator_, struct keystore **out)
 {
-	struct init_ctx ic = { o, officer, operator_ };
+	struct init_ctx ic = { NULL, o, officer, operator_ };
 	struct keystore *ks;
 	int rc;
 
@@ -1450,7 +1238,9 @@ int ks_init(const char *home, const struct ks_init_opts *o, const struct secret 
 		return rc;
 	if (!(ks = ks_alloc(home)))
 		return enf_err(ENF_FAIL, "out of memory");
-	if (access(ks->path, F_OK) == 0) {
+	if ((rc = store_open(&ks->st, home, KEYSTORE_FILE)) != ENF_OK)
+		goto fail;
+	if (store_exists(&ks->st)) {
 		rc = enf_err(ENF_FAIL, "%s: an instance exists here already", home);
 		goto fail;
 	}
@@ -1458,7 +1248,9 @@ int ks_init(const char *home, const struct ks_init_opts *o, const struct secret 
 		rc = enf_err(ENF_FAIL, "out of secure memory");
 		goto fail;
 	}
-	if ((rc = new_secrets(ks, ks->sec)) != ENF_OK || (rc = rewrite(ks, mutate_init, &ic)) != ENF_OK)
+	ic.ks = ks;
+	if ((rc = new_secrets(ks, ks->sec)) != ENF_OK ||
+	    (rc = store_rewrite(&ks->st, mutate_init, &ic)) != ENF_OK)
 		goto fail;
 	ks->role = ROLE_OFFICER;
 	*out = ks;
