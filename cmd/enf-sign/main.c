@@ -21,6 +21,9 @@
 
 #define PROG "enf-sign"
 
+/* Set once the denial line is out: nothing more goes to stderr then. */
+static int denial_printed;
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: enf-sign [-H DIR] [--passphrase-file F] [-o OUT] [REQUEST|-]\n"
@@ -68,6 +71,7 @@ static int deny(struct job *j)
 	uint64_t seq = record(j, "deny", reason_code(j->ev.d.reason), j->ev.d.detail);
 
 	/* Exactly this line and nothing else: the reason is in the log. */
+	denial_printed = 1;
 	if (seq)
 		fprintf(stderr, "%s: denied (audit #%llu)\n", PROG, (unsigned long long)seq);
 	else
@@ -208,6 +212,7 @@ int main(int argc, char **argv)
 	if (crypto_init() != ENF_OK)
 		return enf_report(ENF_FAIL);
 	rc = run(&o);
-	/* A denial has printed its one line; anything else says what stopped us. */
-	return rc == ENF_NO ? rc : enf_report(rc);
+	/* A denial has printed its one line; anything else (a tampered keystore
+	 * at unlock is ENF_NO too) says what stopped us. */
+	return denial_printed ? rc : enf_report(rc);
 }
