@@ -15,11 +15,13 @@
 #include "crypto.h"
 #include "encode.h"
 #include "envelope.h"
+#include "evaluate.h"
 #include "io.h"
 #include "keyfmt.h"
 
-/* A body is at most 4 KiB; the rest is room for signatures. */
-#define REQUEST_MAX (64 * 1024)
+/* The limit enf-sign and enf-policy eval apply, so that what show and
+ * approve read, enf-sign reads too. */
+#define REQUEST_MAX REQUEST_SIZE_MAX
 #define SIG_MAX (16 * 1024)
 
 static void usage(FILE *f)
