@@ -39,3 +39,29 @@ audit_count() {
 no_tty() {
 	setsid -w "$@" </dev/null
 }
+
+# gdbmtool access to one raw record, as an attacker with write access has.
+# Records travel as gdbmtool's ASCII dump (base64 blocks after #:len= lines).
+record_get() { # NAME > bytes
+	gdbmtool -q -r "$ENF_HOME/keystore" export "$BATS_TEST_TMPDIR/dump" truncate >/dev/null
+	awk -v want="$(printf %s "$1" | base64 -w0)" '
+		/^#:len=/ { blocks[nb++] = cur; cur = ""; started = 1; next }
+		/^#/ { next }
+		started { cur = cur $0 }
+		END { blocks[nb++] = cur
+		      for (i = 1; i + 1 < nb; i += 2) if (blocks[i] == want) { print blocks[i + 1]; exit } }' \
+		"$BATS_TEST_TMPDIR/dump" | base64 -d
+}
+
+record_put() { # NAME FILE: replaces the record's value in place
+	gdbmtool -q -r "$ENF_HOME/keystore" export "$BATS_TEST_TMPDIR/dump" truncate >/dev/null
+	{
+		sed -n '/^# End of header/q;p' "$BATS_TEST_TMPDIR/dump"
+		echo "# End of header"
+		echo "#:len=$(printf %s "$1" | wc -c)"
+		printf %s "$1" | base64 -w76; echo
+		echo "#:len=$(wc -c <"$2")"
+		base64 -w76 "$2"; echo
+	} | sed '/^$/d' >"$BATS_TEST_TMPDIR/put.dump"
+	gdbmtool -q "$ENF_HOME/keystore" import "$BATS_TEST_TMPDIR/put.dump" replace nometa >/dev/null
+}

@@ -5,40 +5,12 @@ load helper
 
 setup() { common_setup; }
 
-ks() { echo "$ENF_HOME/keystore"; }
-
-# gdbmtool access to one raw record, as an attacker with write access has.
-# Records travel as gdbmtool's ASCII dump (base64 blocks after #:len= lines).
-record_get() { # NAME > bytes
-	gdbmtool -q -r "$(ks)" export "$BATS_TEST_TMPDIR/dump" truncate >/dev/null
-	awk -v want="$(printf %s "$1" | base64 -w0)" '
-		/^#:len=/ { blocks[nb++] = cur; cur = ""; started = 1; next }
-		/^#/ { next }
-		started { cur = cur $0 }
-		END { blocks[nb++] = cur
-		      for (i = 1; i + 1 < nb; i += 2) if (blocks[i] == want) { print blocks[i + 1]; exit } }' \
-		"$BATS_TEST_TMPDIR/dump" | base64 -d
-}
-
-record_put() { # NAME FILE: replaces the record's value in place
-	gdbmtool -q -r "$(ks)" export "$BATS_TEST_TMPDIR/dump" truncate >/dev/null
-	{
-		sed -n '/^# End of header/q;p' "$BATS_TEST_TMPDIR/dump"
-		echo "# End of header"
-		echo "#:len=$(printf %s "$1" | wc -c)"
-		printf %s "$1" | base64 -w76; echo
-		echo "#:len=$(wc -c <"$2")"
-		base64 -w76 "$2"; echo
-	} | sed '/^$/d' >"$BATS_TEST_TMPDIR/put.dump"
-	gdbmtool -q "$(ks)" import "$BATS_TEST_TMPDIR/put.dump" replace nometa >/dev/null
-}
-
 @test "init creates a private home and prints the instance id" {
 	run enf-keygen init --argon2 1:8192:1
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^SHA256:[A-Za-z0-9+/]{43}$ ]]
 	[ "$(stat -c %a "$ENF_HOME")" = 700 ]
-	[ "$(stat -c %a "$(ks)")" = 600 ]
+	[ "$(stat -c %a "$ENF_HOME/keystore")" = 600 ]
 }
 
 @test "the instance id is the SHA256 fingerprint of the identity key" {
@@ -52,11 +24,11 @@ record_put() { # NAME FILE: replaces the record's value in place
 
 @test "init refuses an existing instance and leaves it untouched" {
 	make_instance
-	sum=$(sha256sum "$(ks)")
+	sum=$(sha256sum "$ENF_HOME/keystore")
 	run enf-keygen init --argon2 1:8192:1
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"exists"* ]]
-	[ "$(sha256sum "$(ks)")" = "$sum" ]
+	[ "$(sha256sum "$ENF_HOME/keystore")" = "$sum" ]
 }
 
 @test "init refuses the same passphrase for both roles" {
@@ -64,7 +36,7 @@ record_put() { # NAME FILE: replaces the record's value in place
 	run enf-keygen init --argon2 1:8192:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"must differ"* ]]
-	[ ! -e "$(ks)" ]
+	[ ! -e "$ENF_HOME/keystore" ]
 }
 
 @test "init refuses a short passphrase" {
@@ -72,7 +44,7 @@ record_put() { # NAME FILE: replaces the record's value in place
 	run enf-keygen init --argon2 1:8192:1 --officer-passphrase-file "$BATS_TEST_TMPDIR/short"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"at least 8"* ]]
-	[ ! -e "$(ks)" ]
+	[ ! -e "$ENF_HOME/keystore" ]
 }
 
 @test "without a terminal or a file a credential is refused, naming both ways, without hanging" {
@@ -81,7 +53,7 @@ record_put() { # NAME FILE: replaces the record's value in place
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"--officer-passphrase-file"* ]]
 	[[ "$output" == *"ENF_OFFICER_PASSPHRASE_FILE"* ]]
-	[ ! -e "$(ks)" ]
+	[ ! -e "$ENF_HOME/keystore" ]
 }
 
 @test "a passphrase file others can read is refused" {
@@ -104,10 +76,10 @@ record_put() { # NAME FILE: replaces the record's value in place
 
 @test "a keystore file that group can write is refused" {
 	make_instance
-	chmod 620 "$(ks)"
+	chmod 620 "$ENF_HOME/keystore"
 	run enf-keygen list
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"$(ks)"* ]]
+	[[ "$output" == *"$ENF_HOME/keystore"* ]]
 }
 
 @test "-H overrides ENF_HOME" {
@@ -135,13 +107,13 @@ record_put() { # NAME FILE: replaces the record's value in place
 
 @test "new refuses bad names, purposes and algorithms with exit 2 and creates nothing" {
 	make_instance
-	sum=$(sha256sum "$(ks)")
+	sum=$(sha256sum "$ENF_HOME/keystore")
 	for args in "-p release Bad" "-p release -x" "-p Rel k1" "-p a,a k1" "-a dsa -p r k1" "k1" \
 		    "-p r $(printf 'k%.0s' {1..65})"; do
 		run enf-keygen new $args
 		[ "$status" -eq 2 ]
 	done
-	[ "$(sha256sum "$(ks)")" = "$sum" ]
+	[ "$(sha256sum "$ENF_HOME/keystore")" = "$sum" ]
 }
 
 @test "new refuses a duplicate name with exit 1" {
@@ -228,9 +200,9 @@ record_put() { # NAME FILE: replaces the record's value in place
 	[ "$(wc -c <"$BATS_TEST_TMPDIR/priv")" -gt 1000 ]
 	# A distinctive 32-byte slice of the sealed private key.
 	needle=$(dd if="$BATS_TEST_TMPDIR/priv" bs=1 skip=200 count=32 2>/dev/null | od -An -tx1 | tr -d ' \n')
-	od -An -tx1 -v "$(ks)" | tr -d ' \n' | grep -q "$needle"
+	od -An -tx1 -v "$ENF_HOME/keystore" | tr -d ' \n' | grep -q "$needle"
 	enf-keygen state k1 destroyed
-	! od -An -tx1 -v "$(ks)" | tr -d ' \n' | grep -q "$needle"
+	! od -An -tx1 -v "$ENF_HOME/keystore" | tr -d ' \n' | grep -q "$needle"
 	enf-keygen list | grep -q '^k1 .* destroyed '
 }
 
@@ -345,23 +317,23 @@ record_put() { # NAME FILE: replaces the record's value in place
 @test "a truncated keystore is refused with exit 3, never a crash" {
 	make_instance
 	enf-keygen new -p release k1 >/dev/null
-	size=$(stat -c %s "$(ks)")
-	cp "$(ks)" "$BATS_TEST_TMPDIR/ks.bak"
+	size=$(stat -c %s "$ENF_HOME/keystore")
+	cp "$ENF_HOME/keystore" "$BATS_TEST_TMPDIR/ks.bak"
 	for cut in 0 1 100 4096 $((size / 2)) $((size * 3 / 4)); do
-		truncate -s "$cut" "$(ks)"
+		truncate -s "$cut" "$ENF_HOME/keystore"
 		run enf-keygen list
 		[ "$status" -eq 3 ]
 		run enf-keygen new -p r k2
 		[ "$status" -eq 3 ]
-		cp "$BATS_TEST_TMPDIR/ks.bak" "$(ks)"
+		cp "$BATS_TEST_TMPDIR/ks.bak" "$ENF_HOME/keystore"
 	done
 	# Cutting anywhere else is refused or, where only free space went, the
 	# state is whole; never anything else.
 	for cut in $(seq 0 512 "$size"); do
-		truncate -s "$cut" "$(ks)"
+		truncate -s "$cut" "$ENF_HOME/keystore"
 		run enf-keygen list
 		[ "$status" -eq 3 ] || { [ "$status" -eq 0 ] && [[ "$output" == k1* ]]; }
-		cp "$BATS_TEST_TMPDIR/ks.bak" "$(ks)"
+		cp "$BATS_TEST_TMPDIR/ks.bak" "$ENF_HOME/keystore"
 	done
 }
 

@@ -570,3 +570,18 @@ check_raw() { # ALG HASH
 		fi
 	done
 }
+
+@test "a key record swapped with another key's in the keystore is refused, not used" {
+	install_policy
+	enf-keygen new -a ed25519 -p release other >/dev/null
+	req "$BATS_TEST_TMPDIR/r"
+	record_get key/other >"$BATS_TEST_TMPDIR/other.key"
+	record_put key/rel "$BATS_TEST_TMPDIR/other.key"
+	before=$(audit_count)
+	run enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"modified outside enf"* ]]
+	[ ! -e "$OUT" ]
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	[ "$(enf-audit show --json "$(enf-audit head | cut -d: -f1)" | jq -r .reason)" = sign-failed ]
+}
