@@ -3,6 +3,7 @@
  * byte string, so that a signature or key cannot be re-encoded into a
  * different text that still verifies. */
 #include <string.h>
+#include "crypto.h"
 #include "encode.h"
 #include "enf.h"
 
@@ -242,4 +243,21 @@ int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n
 out:
 	wbuf_free(&b);
 	return rc;
+}
+
+int digest_arg_parse(const char *s, int *alg, unsigned char *digest)
+{
+	const char *colon = strchr(s, ':');
+	char name[8];
+
+	if (!colon || (size_t)(colon - s) >= sizeof name)
+		return enf_err(ENF_USAGE, "--digest wants ALG:HEX");
+	memcpy(name, s, (size_t)(colon - s));
+	name[colon - s] = '\0';
+	if ((*alg = hash_parse(name)) < 0)
+		return enf_err(ENF_USAGE, "--digest: unknown hash algorithm \"%s\"", name);
+	if (hex_decode(colon + 1, strlen(colon + 1), digest, hash_len(*alg)) != ENF_OK)
+		return enf_err(ENF_USAGE, "--digest: want %zu lowercase hex digits for %s",
+			       2 * hash_len(*alg), name);
+	return ENF_OK;
 }

@@ -14,6 +14,10 @@ int hex_encode(struct wbuf *out, const void *p, size_t n);	/* lowercase */
 /* Strict lowercase hex of exactly outlen bytes; ENF_NO otherwise. */
 int hex_decode(const char *s, size_t n, unsigned char *out, size_t outlen);
 
+/* "ALG:HEX" as --digest takes it (ALG: sha256, sha384, sha512; HEX: the
+ * digest in lowercase hex).  ENF_USAGE with a message otherwise. */
+int digest_arg_parse(const char *s, int *alg, unsigned char *digest);
+
 /* Armor: "-----BEGIN LABEL-----\n" base64 lines of `width` chars
  * "-----END LABEL-----\n". */
 int armor_encode(struct wbuf *out, const char *label, const void *p, size_t n, int width);

@@ -156,26 +156,14 @@ static int hash_data(const char *path, int alg, unsigned char *digest)
 	return ENF_OK;
 }
 
+/* The envelope carries sha256 or sha512 only. */
 static int parse_digest_opt(const char *s, int *alg, unsigned char *digest)
 {
-	const char *colon = strchr(s, ':');
-	char name[8];
+	int rc = digest_arg_parse(s, alg, digest);
 
-	if (!colon || (size_t)(colon - s) >= sizeof name)
-		return enf_err(ENF_USAGE, "--digest wants ALG:HEX (sha256 or sha512)");
-	memcpy(name, s, (size_t)(colon - s));
-	name[colon - s] = '\0';
-	if (strcmp(name, "sha256") == 0)
-		*alg = HASH_SHA256;
-	else if (strcmp(name, "sha512") == 0)
-		*alg = HASH_SHA512;
-	else
-		return enf_err(ENF_USAGE, "--digest: algorithm must be sha256 or sha512");
-	if (strlen(colon + 1) != 2 * hash_len(*alg) ||
-	    hex_decode(colon + 1, strlen(colon + 1), digest, hash_len(*alg)) != ENF_OK)
-		return enf_err(ENF_USAGE, "--digest: want %zu lowercase hex digits",
-			       2 * hash_len(*alg));
-	return ENF_OK;
+	if (rc == ENF_OK && *alg != HASH_SHA256 && *alg != HASH_SHA512)
+		rc = enf_err(ENF_USAGE, "--digest: algorithm must be sha256 or sha512");
+	return rc;
 }
 
 enum { OPT_SSH_KEY = 256, OPT_UNSIGNED, OPT_DIGEST, OPT_VERSION };

@@ -43,20 +43,10 @@ static void usage(FILE *f)
 
 static int parse_digest(struct opts *o, const char *arg)
 {
-	const char *colon = strchr(arg, ':');
-	char name[8];
+	int rc = digest_arg_parse(arg, &o->digest_alg, o->digest);
 
-	if (!colon || (size_t)(colon - arg) >= sizeof name)
-		return enf_err(ENF_USAGE, "--digest wants ALG:HEX");
-	memcpy(name, arg, (size_t)(colon - arg));
-	name[colon - arg] = '\0';
-	if ((o->digest_alg = hash_parse(name)) < 0)
-		return enf_err(ENF_USAGE, "--digest: unknown hash algorithm \"%s\"", name);
-	if (hex_decode(colon + 1, strlen(colon + 1), o->digest, hash_len(o->digest_alg)) != ENF_OK)
-		return enf_err(ENF_USAGE, "--digest: want %zu lowercase hex digits for %s",
-			       2 * hash_len(o->digest_alg), name);
-	o->have_digest = 1;
-	return ENF_OK;
+	o->have_digest = rc == ENF_OK;
+	return rc;
 }
 
 static int is_stdin(const char *p) { return p && strcmp(p, "-") == 0; }

@@ -412,6 +412,25 @@ static void test_allowed_signers(void)
 	ok(rc == ENF_FAIL, "a truncated key fails the file");
 }
 
+static void test_digest_arg(void)
+{
+	unsigned char d[HASH_MAX];
+	int alg;
+	char ok256[80] = "sha256:", up[80];
+
+	for (int i = 0; i < 64; i++)
+		ok256[7 + i] = "0123456789abcdef"[i % 16];
+	ok256[71] = '\0';
+	ok(digest_arg_parse(ok256, &alg, d) == ENF_OK && alg == HASH_SHA256 && d[0] == 0x01,
+	   "--digest sha256:HEX parses");
+	memcpy(up, ok256, sizeof up);
+	up[8] = 'A';
+	ok(digest_arg_parse(up, &alg, d) == ENF_USAGE, "--digest refuses uppercase hex");
+	ok(digest_arg_parse("sha256:0123", &alg, d) == ENF_USAGE, "--digest refuses a short digest");
+	ok(digest_arg_parse("md5:00", &alg, d) == ENF_USAGE, "--digest refuses an unknown algorithm");
+	ok(digest_arg_parse("sha256", &alg, d) == ENF_USAGE, "--digest refuses a missing colon");
+}
+
 int main(void)
 {
 	if (crypto_init() != ENF_OK) {
@@ -425,5 +444,6 @@ int main(void)
 	test_der_strict();
 	test_lines();
 	test_allowed_signers();
+	test_digest_arg();
 	return done_testing();
 }
