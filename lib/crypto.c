@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <gcrypt.h>
+#include <fcntl.h>
 #include "crypto.h"
 #include "enf.h"
 
@@ -558,4 +559,18 @@ int sealbox_open(const unsigned char sk[X25519_LEN], const char *label,
 			       ctlen - X25519_LEN, out);
 	secure_free(t, sizeof *t);
 	return rc;
+}
+
+int hash_path(int alg, const char *path, unsigned char *out)
+{
+	int stdin_ = !path || strcmp(path, "-") == 0;
+	int fd = stdin_ ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	rc = hash_fd(alg, fd, out);
+	if (!stdin_)
+		close(fd);
+	return rc == ENF_OK ? ENF_OK
+			    : enf_err(ENF_FAIL, "%s: cannot read the data", stdin_ ? "stdin" : path);
 }

@@ -35,8 +35,10 @@ int hash_begin(struct hash_ctx *c, int alg);
 void hash_update(struct hash_ctx *c, const void *p, size_t n);
 int hash_end(struct hash_ctx *c, unsigned char *out);	/* also frees */
 void hash_abort(struct hash_ctx *c);
-/* Hash a whole file or stdin ("-" or NULL) streaming; ENF_FAIL on I/O. */
+/* Hash everything readable from fd, streaming; ENF_FAIL on I/O. */
 int hash_fd(int alg, int fd, unsigned char *out);
+/* The same for a file, or stdin when path is NULL or "-" (message set). */
+int hash_path(int alg, const char *path, unsigned char *out);
 
 int hmac_sha256(const void *key, size_t klen, const void *p, size_t n,
 		unsigned char out[32]);

@@ -1,14 +1,11 @@
 /* enf-request: make, approve and show signing requests (enf-request(1)).
  * Needs no instance: a request is text signed with the requester's SSH key
  * by ssh-keygen itself, so agent-held and hardware keys work unchanged. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "enf.h"
 #include "buf.h"
@@ -18,11 +15,11 @@
 #include "evaluate.h"
 #include "io.h"
 #include "keyfmt.h"
+#include "sshkeygen.h"
 
 /* The limit enf-sign and enf-policy eval apply, so that what show and
  * approve read, enf-sign reads too. */
 #define REQUEST_MAX REQUEST_SIZE_MAX
-#define SIG_MAX (16 * 1024)
 
 static void usage(FILE *f)
 {
@@ -35,100 +32,6 @@ static void usage(FILE *f)
 		"       enf-request -h | --version\n");
 }
 
-/* Run `ssh-keygen -q -Y sign -n NS -f KEYFILE` with msg on its stdin and
- * collect the armored signature from its stdout.  argv, no shell; the
- * environment (SSH_AUTH_SOCK) passes through; ssh-keygen's own messages
- * and passphrase prompts (on the terminal) reach the user unchanged. */
-static int run_ssh_keygen(const char *keyfile, const char *ns, const char *msg, size_t n,
-			  struct wbuf *sig)
-{
-	int in[2], out[2], status;
-	unsigned char chunk[4096];
-	ssize_t r;
-	pid_t pid;
-
-	if (pipe(in) < 0)
-		return enf_err(ENF_FAIL, "pipe: %s", strerror(errno));
-	if (pipe(out) < 0) {
-		close(in[0]), close(in[1]);
-		return enf_err(ENF_FAIL, "pipe: %s", strerror(errno));
-	}
-	pid = fork();
-	if (pid < 0) {
-		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-		return enf_err(ENF_FAIL, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-n", (char *)ns,
-				 "-f", (char *)keyfile, NULL };
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
-			_exit(127);
-		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-		execvp(argv[0], argv);
-		fprintf(stderr, "enf-request: cannot run ssh-keygen: %s\n", strerror(errno));
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	/* The body (<= 4 KiB) fits in the pipe: writing it all before reading
-	 * cannot deadlock. */
-	if (io_write_all(in[1], msg, n) != ENF_OK)
-		sig->failed = 1;
-	close(in[1]);
-	while ((r = read(out[0], chunk, sizeof chunk)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || sig->len + (size_t)r > SIG_MAX) {
-			sig->failed = 1;
-			break;
-		}
-		wbuf_put(sig, chunk, (size_t)r);
-	}
-	close(out[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return enf_err(ENF_FAIL, "waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return enf_err(ENF_FAIL, "ssh-keygen -Y sign failed (key %s)", keyfile);
-	if (sig->failed)
-		return enf_err(ENF_FAIL, "cannot collect the signature from ssh-keygen");
-	return ENF_OK;
-}
-
-/* Sign msg and check that what ssh-keygen gave back is one well-formed
- * SSHSIG of the right namespace that verifies over msg. */
-static int ssh_sign(const char *keyfile, const char *ns, const char *msg, size_t n,
-		    struct wbuf *sig)
-{
-	struct sshsig s;
-	size_t used = 0;
-	int rc;
-
-	if ((rc = run_ssh_keygen(keyfile, ns, msg, n, sig)) != ENF_OK)
-		return rc;
-	memset(&s, 0, sizeof s);
-	rc = sshsig_parse_armored(&s, (const char *)sig->p, sig->len, &used);
-	if (rc != ENF_OK || used != sig->len || strcmp(s.ns, ns) != 0 ||
-	    sshsig_verify(&s, ns, NULL, msg, n) != ENF_OK)
-		rc = enf_err(ENF_FAIL, "ssh-keygen produced an unexpected signature");
-	sshsig_free(&s);
-	return rc;
-}
-
-static int write_out(const char *path, const void *p, size_t n)
-{
-	struct atomic_file f;
-	int rc;
-
-	if ((rc = atomic_open(&f, path, 0644)) != ENF_OK)
-		return rc;
-	if ((rc = atomic_write(&f, p, n)) != ENF_OK) {
-		atomic_abort(&f);
-		return rc;
-	}
-	return atomic_commit(&f);
-}
-
 static int read_request(const char *path, unsigned char **text, size_t *n)
 {
 	int rc = io_read_file(path, REQUEST_MAX, text, n);
@@ -137,23 +40,6 @@ static int read_request(const char *path, unsigned char **text, size_t *n)
 		return enf_err(ENF_NO, "%s: request larger than %d bytes",
 			       path ? path : "-", REQUEST_MAX);
 	return rc;
-}
-
-static int hash_data(const char *path, int alg, unsigned char *digest)
-{
-	int fd = 0, rc;
-
-	if (path && strcmp(path, "-") != 0) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	}
-	rc = hash_fd(alg, fd, digest);
-	if (fd != 0)
-		close(fd);
-	if (rc != ENF_OK)
-		return enf_err(ENF_FAIL, "%s: cannot read the data", path ? path : "-");
-	return ENF_OK;
 }
 
 /* The envelope carries sha256 or sha512 only. */
@@ -252,7 +138,7 @@ static int fill_fields(const struct opts *o, const char *data, struct envelope *
 		return ENF_OK;
 	}
 	e->digest_alg = alg;
-	return hash_data(data, alg, e->digest);
+	return hash_path(alg, data, e->digest);
 }
 
 static int cmd_make(struct opts *o, int argc, char **argv)
@@ -272,12 +158,12 @@ static int cmd_make(struct opts *o, int argc, char **argv)
 	wbuf_init(&sig, 0);
 	rc = envelope_write_body(&e, &out);
 	if (rc == ENF_OK && o->ssh_key) {
-		rc = ssh_sign(o->ssh_key, NS_REQUEST, (const char *)out.p, out.len, &sig);
+		rc = sshkeygen_sign(o->ssh_key, NS_REQUEST, (const char *)out.p, out.len, &sig);
 		if (rc == ENF_OK && wbuf_put(&out, sig.p, sig.len) < 0)
 			rc = enf_err(ENF_FAIL, "out of memory");
 	}
 	if (rc == ENF_OK)
-		rc = write_out(o->out, out.p, out.len);
+		rc = io_write_atomic(o->out, out.p, out.len, 0644);
 	wbuf_free(&sig);
 	wbuf_free(&out);
 	return rc;
@@ -306,7 +192,7 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 	wbuf_init(&out, 0);
 	wbuf_init(&sig, 0);
 	wbuf_put(&out, text, n);
-	rc = ssh_sign(o->ssh_key, NS_APPROVE, e.body, e.bodylen, &sig);
+	rc = sshkeygen_sign(o->ssh_key, NS_APPROVE, e.body, e.bodylen, &sig);
 	if (rc == ENF_OK && wbuf_put(&out, sig.p, sig.len) < 0)
 		rc = enf_err(ENF_FAIL, "out of memory");
 	wbuf_free(&sig);
@@ -317,7 +203,7 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 	else if (rc == ENF_OK)
 		envelope_free(&check);
 	if (rc == ENF_OK)
-		rc = write_out(o->out, out.p, out.len);
+		rc = io_write_atomic(o->out, out.p, out.len, 0644);
 	wbuf_free(&out);
 	envelope_free(&e);
 	free(text);

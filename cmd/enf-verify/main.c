@@ -2,8 +2,6 @@
  * public key or an allowed_signers file, with no instance and no
  * credential (enf-verify(1)).  The purpose is mandatory: it is the SSHSIG
  * namespace, so a signature made for another purpose never verifies. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +173,6 @@ static void free_keys(struct keys *ks)
 static int data_digest(const struct opts *o, int alg, unsigned char *out)
 {
 	const char *path = o->data && !is_stdin(o->data) ? o->data : NULL;
-	int fd = 0, rc;
 
 	if (o->have_digest) {
 		if (o->digest_alg != alg)
@@ -184,12 +181,7 @@ static int data_digest(const struct opts *o, int alg, unsigned char *out)
 		memcpy(out, o->digest, hash_len(alg));
 		return ENF_OK;
 	}
-	if (path && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	rc = hash_fd(alg, fd, out);
-	if (path)
-		close(fd);
-	return rc == ENF_OK ? ENF_OK : enf_err(ENF_FAIL, "%s: cannot read the data", path ? path : "stdin");
+	return hash_path(alg, path, out);
 }
 
 static int verify_sshsig(const struct opts *o, const struct keys *ks, const char *text, size_t n)
