@@ -110,7 +110,7 @@ for _ in 1 2 3 4 5; do
 	if [ -z "$fs_best" ] || awk "BEGIN{exit !($t < $fs_best)}"; then fs_best=$t; fi
 done
 nfsync=$(grep -cE 'fsync|fdatasync' "$dir/strace" || true)
-printf '%-44s %8s ms\n' "whole enf-sign, default Argon2id (3:65536:1)" "$(fmt "$full")"
+printf '%-44s %8s ms\n' "whole enf-sign, default Argon2id (3:65536:2)" "$(fmt "$full")"
 printf '%-44s %8s ms\n' "  Argon2id unlock (default minus cheap)" "$(fmt "$full - $cheap")"
 printf '%-44s %8s ms\n' "  process start, libgcrypt init (--version)" "$(fmt "$start")"
 printf '%-44s %8s ms  (%s fsync calls, timed by strace)\n' "  fsync" "$(fmt "$fs_best")" \
