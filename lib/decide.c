@@ -107,14 +107,6 @@ static int rule_allows_scope(const struct pol_rule *r, const char *scope)
 	return 0;
 }
 
-static int key_has_purpose(const struct key_facts *k, const char *purpose)
-{
-	for (size_t i = 0; i < k->npurposes; i++)
-		if (k->purposes[i] && strcmp(k->purposes[i], purpose) == 0)
-			return 1;
-	return 0;
-}
-
 static int in_group(const struct policy *pol, const struct pol_group *g,
 		    const struct pol_identity *id)
 {
@@ -187,7 +179,7 @@ static int check_key(const struct envelope *env, const struct key_facts *key,
 	if (key->state != KS_ACTIVE)
 		return verdict(d, R_KEY_NOT_ACTIVE, "key '%s' is %s, not active", env->key,
 			       key_state_name(key->state));
-	if (!key_has_purpose(key, env->purpose))
+	if (name_index(key->purposes, key->npurposes, env->purpose) < 0)
 		return verdict(d, R_KEY_PURPOSE, "key '%s' was not created for purpose '%s'",
 			       env->key, env->purpose);
 	return R_PERMIT;

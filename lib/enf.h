@@ -33,6 +33,8 @@ int enf_report(int code);
 /* NAME and PURPOSE syntax: [a-z0-9][a-z0-9._-]{0,63}. */
 #define ENF_NAME_MAX 64
 int enf_valid_name(const char *s);
+/* The index of s in list[0..n), or -1. */
+int name_index(const char *const *list, size_t n, const char *s);
 
 /* Key life cycle (NIST SP 800-57), forward only. */
 enum key_state { KS_ACTIVE = 0, KS_DEACTIVATED, KS_COMPROMISED, KS_DESTROYED };

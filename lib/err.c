@@ -64,18 +64,18 @@ int enf_valid_name(const char *s)
 	return 1;
 }
 
-static const char *const state_names[] = { "active", "deactivated", "compromised", "destroyed" };
-static const char *const role_names[] = { "officer", "operator" };
-
-static int lookup(const char *const *names, int n, const char *s)
+int name_index(const char *const *list, size_t n, const char *s)
 {
-	for (int i = 0; s && i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
+	for (size_t i = 0; s && i < n; i++)
+		if (list[i] && strcmp(list[i], s) == 0)
+			return (int)i;
 	return -1;
 }
 
+static const char *const state_names[] = { "active", "deactivated", "compromised", "destroyed" };
+static const char *const role_names[] = { "officer", "operator" };
+
 const char *key_state_name(int st) { return st >= 0 && st < 4 ? state_names[st] : "?"; }
-int key_state_parse(const char *s) { return lookup(state_names, 4, s); }
+int key_state_parse(const char *s) { return name_index(state_names, 4, s); }
 const char *role_name(int r) { return r >= 0 && r < 2 ? role_names[r] : "?"; }
-int role_parse(const char *s) { return lookup(role_names, 2, s); }
+int role_parse(const char *s) { return name_index(role_names, 2, s); }

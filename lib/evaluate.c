@@ -97,14 +97,6 @@ void evaluation_free(struct evaluation *ev)
 	memset(ev, 0, sizeof *ev);
 }
 
-static int has_purpose(const struct ks_key *k, const char *purpose)
-{
-	for (size_t i = 0; i < k->npurposes; i++)
-		if (strcmp(k->purposes[i], purpose) == 0)
-			return 1;
-	return 0;
-}
-
 int policy_check_keystore(const struct policy *p, const struct keystore *ks, const char *fname,
 			  FILE *diag)
 {
@@ -119,7 +111,7 @@ int policy_check_keystore(const struct policy *p, const struct keystore *ks, con
 			snprintf(msg, sizeof msg, "is not in the keystore");
 		else if (k->state != KS_ACTIVE)
 			snprintf(msg, sizeof msg, "is %s, not active", key_state_name(k->state));
-		else if (!has_purpose(k, r->purpose))
+		else if (name_index((const char *const *)k->purposes, k->npurposes, r->purpose) < 0)
 			snprintf(msg, sizeof msg, "lacks purpose '%s'", r->purpose);
 		else
 			continue;

@@ -918,24 +918,3 @@ out:
 	}
 	return ENF_OK;
 }
-
-int privkey_ed25519_seed(const struct privkey *k, unsigned char seed[32])
-{
-	const unsigned char *p;
-	gcry_sexp_t h;
-	size_t n;
-	int rc = ENF_FAIL;
-
-	if (k->alg != ALG_ED25519 || !k->sexp)
-		return enf_err(ENF_FAIL, "not an Ed25519 key");
-	p = token_data(k->sexp, "d", &n, &h);
-	/* d is a byte string; should it ever lose leading zeros as a
-	 * number, the padding restores them. */
-	if (p && n <= 32) {
-		memset(seed, 0, 32 - n);
-		memcpy(seed + 32 - n, p, n);
-		rc = ENF_OK;
-	}
-	gcry_sexp_release(h);
-	return rc == ENF_OK ? rc : enf_err(ENF_FAIL, "cannot read the Ed25519 seed");
-}

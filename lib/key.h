@@ -64,8 +64,7 @@ int privkey_sign_ssh(const struct privkey *k, const void *data, size_t n, struct
 int privkey_sign_raw(const struct privkey *k, int hash_alg, const unsigned char *digest,
 		     struct wbuf *sig);
 
-/* Ed25519 from/to a 32-byte seed, for the instance identity. */
+/* Ed25519 from a 32-byte seed, for the instance identity. */
 int privkey_ed25519_from_seed(struct privkey *k, const unsigned char seed[32]);
-int privkey_ed25519_seed(const struct privkey *k, unsigned char seed[32]);
 
 #endif

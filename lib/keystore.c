@@ -722,9 +722,7 @@ const struct pubkey *ks_identity_pub(const struct keystore *ks) { return &ks->id
 const char *ks_instance_id(const struct keystore *ks) { return ks->instance_id; }
 const unsigned char *ks_x25519_pub(const struct keystore *ks) { return ks->x_pub; }
 int ks_binding(const struct keystore *ks) { return (int)ks->gov.binding; }
-unsigned ks_lockout_limit(const struct keystore *ks) { return ks->gov.lockout; }
 const char *ks_home(const struct keystore *ks) { return ks->home; }
-int64_t ks_created(const struct keystore *ks) { return ks->created; }
 
 int ks_instance_export(const struct keystore *ks, struct wbuf *out)
 {

@@ -71,9 +71,7 @@ const struct pubkey *ks_identity_pub(const struct keystore *ks);
 const char *ks_instance_id(const struct keystore *ks);	/* "SHA256:..." */
 const unsigned char *ks_x25519_pub(const struct keystore *ks);
 int ks_binding(const struct keystore *ks);
-unsigned ks_lockout_limit(const struct keystore *ks);
 const char *ks_home(const struct keystore *ks);
-int64_t ks_created(const struct keystore *ks);		/* UTC seconds */
 /* The public identity file: OpenSSH line of the identity key, a line
  * "enf-x25519 BASE64" — see enf-keygen(1) "instance". */
 int ks_instance_export(const struct keystore *ks, struct wbuf *out);

@@ -127,12 +127,10 @@ static void free_strs(char **v, size_t n)
 	free(v);
 }
 
-static int find_str(char *const *v, size_t n, const char *s)
+/* The policy's string lists are mutable char *; name_index reads them. */
+static int listed(char *const *v, size_t n, const char *s)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return (int)i;
-	return -1;
+	return name_index((const char *const *)v, n, s) >= 0;
 }
 
 static uint64_t ht_hash(const unsigned char *k, size_t n)
@@ -261,22 +259,22 @@ const struct pol_rule *policy_rule(const struct policy *p, const char *name)
 
 int policy_has_purpose(const struct policy *p, const char *s)
 {
-	return p && s && find_str(p->purposes, p->npurposes, s) >= 0;
+	return p && s && listed(p->purposes, p->npurposes, s);
 }
 
 int policy_revoked_identity(const struct policy *p, const char *s)
 {
-	return p && s && find_str(p->revoked_identities, p->nrevoked_identities, s) >= 0;
+	return p && s && listed(p->revoked_identities, p->nrevoked_identities, s);
 }
 
 int policy_revoked_key(const struct policy *p, const char *s)
 {
-	return p && s && find_str(p->revoked_keys, p->nrevoked_keys, s) >= 0;
+	return p && s && listed(p->revoked_keys, p->nrevoked_keys, s);
 }
 
 int policy_revoked_rule(const struct policy *p, const char *s)
 {
-	return p && s && find_str(p->revoked_rules, p->nrevoked_rules, s) >= 0;
+	return p && s && listed(p->revoked_rules, p->nrevoked_rules, s);
 }
 
 static int scope_char(char c)
@@ -567,7 +565,7 @@ static int rule_scopes(struct parser *ps, struct pol_rule *r, const char *v, uns
 			diag(ps, line, 1, "rule '%s': bad scope pattern '%.130s': scopes are "
 			     "[A-Za-z0-9._:/@+-]{1,128}, with '*' only at the end", r->name, s);
 			ok = 0;
-		} else if (find_str(r->scopes, r->nscopes, s) >= 0) {
+		} else if (listed(r->scopes, r->nscopes, s)) {
 			diag(ps, line, 0, "rule '%s': repeated scope pattern '%s'", r->name, s);
 		} else if (push_str(ps, &r->scopes, &r->nscopes, s) != 0) {
 			ok = 0;
