@@ -153,44 +153,41 @@ static int identity_id(const struct pubkey *k, unsigned char id[SEAL_ID_LEN])
 	return ENF_OK;
 }
 
-static int load_host(struct seal_self *me)
+/* The text of /etc/machine-id, for an instance bound to its host. */
+static int read_host(unsigned char **text)
 {
-	unsigned char *text = NULL;
 	size_t n = 0;
-	int rc;
 
-	me->bind_host = 1;
-	if (io_read_file(MACHINE_ID_PATH, 256, &text, &n) != ENF_OK) {
-		free(text);
+	*text = NULL;
+	if (io_read_file(MACHINE_ID_PATH, 256, text, &n) != ENF_OK) {
+		free(*text);
+		*text = NULL;
 		return fail(ENF_FAIL, "host-unavailable",
 			    "cannot read %s, to which this instance is bound", MACHINE_ID_PATH);
 	}
-	rc = seal_host_digest((const char *)text, n, me->host);
-	free(text);
-	return rc;
+	return ENF_OK;
 }
 
+/* Gathers the parts from the keystore and builds through seal_self_new, the
+ * same constructor the unit tests use. */
 int seal_self_load(struct keystore *ks, struct seal_self **out)
 {
-	struct seal_self *me = secure_alloc(sizeof *me);
-	int rc;
+	unsigned char id[SEAL_ID_LEN], root[SEAL_ROOT_LEN], xsk[X25519_LEN], *host = NULL;
+	int have_x, rc;
 
 	*out = NULL;
-	if (!me)
-		return fail(ENF_FAIL, "internal", "out of secure memory");
-	rc = identity_id(ks_identity_pub(ks), me->id);
-	if (rc == ENF_OK && ks_seal_root(ks, me->root) != ENF_OK)
+	rc = identity_id(ks_identity_pub(ks), id);
+	if (rc == ENF_OK && ks_seal_root(ks, root) != ENF_OK)
 		rc = fail(ENF_FAIL, "internal", "the seal root is not available");
-	if (rc == ENF_OK && ks_x25519_secret(ks, me->x25519_sk) == ENF_OK)
-		me->have_x25519 = 1;
+	have_x = rc == ENF_OK && ks_x25519_secret(ks, xsk) == ENF_OK;
 	if (rc == ENF_OK && ks_binding(ks) == BIND_HOST)
-		rc = load_host(me);
-	if (rc != ENF_OK) {
-		seal_self_free(me);
-		return rc;
-	}
-	*out = me;
-	return ENF_OK;
+		rc = read_host(&host);
+	if (rc == ENF_OK)
+		rc = seal_self_new(id, root, (const char *)host, have_x ? xsk : NULL, out);
+	wipe(root, sizeof root);
+	wipe(xsk, sizeof xsk);
+	free(host);
+	return rc;
 }
 
 void seal_id_string(const unsigned char id[SEAL_ID_LEN], char out[SEAL_ID_STR])

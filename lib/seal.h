@@ -67,7 +67,7 @@ struct seal_peer {
 /* The unlocked keystore's sealing material; BIND_HOST reads /etc/machine-id
  * (ENF_FAIL when it is missing or malformed).  Free with seal_self_free. */
 int seal_self_load(struct keystore *ks, struct seal_self **out);
-/* From raw parts (tests): host_id is the machine-id text or NULL;
+/* From raw parts (seal_self_load, and tests): host_id is the machine-id text or NULL;
  * x25519_sk may be NULL. */
 int seal_self_new(const unsigned char id[SEAL_ID_LEN], const unsigned char root[SEAL_ROOT_LEN],
 		  const char *host_id, const unsigned char *x25519_sk, struct seal_self **out);
