@@ -959,16 +959,14 @@ static int add_key(struct keystore *ks, struct gov_change *gc, const char *name,
 	k->alg = alg;
 	k->state = KS_ACTIVE;
 	k->created = (int64_t)time(NULL);
-	rc = enf_err(ENF_FAIL, "out of memory");
 	for (; k->npurposes < npurposes; k->npurposes++)
 		if (!(k->purposes[k->npurposes] = strdup(purposes[k->npurposes])))
-			goto out;
-	if (blob_pub(&k->pub, alg, priv.pub.blob, priv.pub.bloblen) < 0)
-		goto out;
+			break;
 	record_name(rec, sizeof rec, "key", name);
-	rc = seal_private(ks, name, &priv, change_put(&gc->extra, rec)) == ENF_OK
-		     ? ENF_OK : enf_err(ENF_FAIL, "cannot protect the new key");
-out:
+	if (k->npurposes < npurposes || blob_pub(&k->pub, alg, priv.pub.blob, priv.pub.bloblen) < 0)
+		rc = enf_err(ENF_FAIL, "out of memory");
+	else if (seal_private(ks, name, &priv, change_put(&gc->extra, rec)) != ENF_OK)
+		rc = enf_err(ENF_FAIL, "cannot protect the new key");
 	privkey_free(&priv);
 	return rc;
 }
