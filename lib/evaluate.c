@@ -14,7 +14,7 @@
  * whatever file may lie there; a file that is missing, differs from the
  * recorded digest or no longer parses is drift.  Only an unsafe file (or
  * I/O trouble) stops the evaluation. */
-static int load_policy(const struct keystore *ks, const char *home, struct evaluation *ev)
+static int load_policy(const struct keystore *ks, struct evaluation *ev)
 {
 	unsigned char recorded[32], *text = NULL;
 	char *path;
@@ -29,7 +29,7 @@ static int load_policy(const struct keystore *ks, const char *home, struct evalu
 		return ENF_OK;
 	}
 	ev->policy_status = POLICY_DRIFT;
-	if (!(path = home_path(home, POLICY_FILE)))
+	if (!(path = home_path(ks_home(ks), POLICY_FILE)))
 		return enf_err(ENF_FAIL, "out of memory");
 	if (lstat(path, &st) != 0 && errno == ENOENT) {
 		free(path);
@@ -60,7 +60,7 @@ static int load_policy(const struct keystore *ks, const char *home, struct evalu
 	return rc;
 }
 
-int evaluate_request(const struct keystore *ks, const char *home, const char *text, size_t n,
+int evaluate_request(const struct keystore *ks, const char *text, size_t n,
 		     struct evaluation *ev)
 {
 	struct key_facts kf;
@@ -69,7 +69,7 @@ int evaluate_request(const struct keystore *ks, const char *home, const char *te
 	int rc;
 
 	memset(ev, 0, sizeof *ev);
-	if ((rc = load_policy(ks, home, ev)) != ENF_OK)
+	if ((rc = load_policy(ks, ev)) != ENF_OK)
 		return rc;
 	rc = envelope_parse(&ev->env, text, n, 0, why, sizeof why);
 	if (rc == ENF_FAIL)

@@ -27,7 +27,7 @@ struct evaluation {
  * Returns ENF_OK (permit), ENF_NO (deny: ev->d says why), or ENF_FAIL when
  * the decision cannot be made at all (unsafe policy file, I/O, memory;
  * message recorded).  Free ev with evaluation_free() in every case. */
-int evaluate_request(const struct keystore *ks, const char *home, const char *text, size_t n,
+int evaluate_request(const struct keystore *ks, const char *text, size_t n,
 		     struct evaluation *ev);
 void evaluation_free(struct evaluation *ev);
 

@@ -531,6 +531,18 @@ int ks_open(const char *home, struct keystore **out)
 	return ENF_OK;
 }
 
+int ks_open_home(const char *opt, struct keystore **out)
+{
+	char *home = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = home_resolve(opt, &home)) == ENF_OK)
+		rc = ks_open(home, out);
+	free(home);
+	return rc;
+}
+
 static void forget_secrets(struct keystore *ks)
 {
 	if (ks->sec)

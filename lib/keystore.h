@@ -54,6 +54,8 @@ int ks_init(const char *home, const struct ks_init_opts *o, const struct secret 
 	    const struct secret *operator_, struct keystore **out);
 /* Open read-only (public view).  ENF_FAIL: missing, unsafe, corrupt. */
 int ks_open(const char *home, struct keystore **out);
+/* ks_open on the home -H gives (opt), else $ENF_HOME, else ~/.enf. */
+int ks_open_home(const char *opt, struct keystore **out);
 void ks_close(struct keystore *ks);
 
 /* Unlock a role: Argon2id, constant-time, lockout counted in the keystore

@@ -71,13 +71,6 @@ static int parse_argon2(const char *s, struct kdf_params *kp)
 	       parse_uint(p, 1, 16, &kp->parallelism) < 0 ? -1 : 0;
 }
 
-static int open_home(const struct opts *o, char **home, struct keystore **ks)
-{
-	int rc = home_resolve(o->home, home);
-
-	return rc != ENF_OK ? rc : ks_open(*home, ks);
-}
-
 static void record(struct keystore *ks, const char *op, const char *outcome, const char *reason,
 		   const char *key)
 {
@@ -349,8 +342,8 @@ static int run(const struct command *c, const struct opts *o, char **args)
 		free(home);
 		return rc;
 	}
-	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
-		goto out;
+	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
+		return rc;
 	if (strcmp(c->name, "new") == 0)
 		rc = cmd_new(o, ks, args[0]);
 	else if (strcmp(c->name, "list") == 0)
@@ -365,9 +358,7 @@ static int run(const struct command *c, const struct opts *o, char **args)
 		rc = cmd_passwd(o, ks);
 	else
 		rc = cmd_reset(o, ks);
-out:
 	ks_close(ks);
-	free(home);
 	return rc;
 }
 

@@ -46,16 +46,6 @@ static int read_text(const char *path, size_t max, struct text *t)
 	return rc;
 }
 
-static int open_home(const struct opts *o, char **home, struct keystore **ks)
-{
-	int rc;
-
-	*ks = NULL;
-	if ((rc = home_resolve(o->home, home)) != ENF_OK)
-		return rc;
-	return ks_open(*home, ks);
-}
-
 /* The installed policy says nothing unless its recorded digest vouches for
  * it; a reader is told so on stderr. */
 static void note_installed_state(const struct keystore *ks, const struct text *t)
@@ -76,14 +66,14 @@ static void note_installed_state(const struct keystore *ks, const struct text *t
 static int read_policy(const struct opts *o, const char *file, struct text *t)
 {
 	struct keystore *ks;
-	char *home = NULL, *path = NULL;
+	char *path = NULL;
 	int rc;
 
 	if (file)
 		return read_text(file, POLICY_SIZE_MAX, t);
-	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
 		goto out;
-	if (!(path = home_path(home, POLICY_FILE))) {
+	if (!(path = home_path(ks_home(ks), POLICY_FILE))) {
 		rc = enf_err(ENF_FAIL, "out of memory");
 		goto out;
 	}
@@ -95,7 +85,6 @@ static int read_policy(const struct opts *o, const char *file, struct text *t)
 out:
 	ks_close(ks);
 	free(path);
-	free(home);
 	return rc;
 }
 
@@ -104,17 +93,15 @@ static int cmd_check(const struct opts *o, const char *file)
 	struct text t = { 0 };
 	struct policy *p = NULL;
 	struct keystore *ks = NULL;
-	char *home = NULL;
 	int rc;
 
 	if ((rc = read_text(file, POLICY_SIZE_MAX, &t)) != ENF_OK)
 		return rc;
 	rc = policy_parse((char *)t.p, t.n, t.name, stderr, &p);
 	if (rc == ENF_OK && o->home) {
-		if ((rc = open_home(o, &home, &ks)) == ENF_OK)
+		if ((rc = ks_open_home(o->home, &ks)) == ENF_OK)
 			policy_check_keystore(p, ks, t.name, stderr);
 		ks_close(ks);
-		free(home);
 	}
 	policy_free(p);
 	free(t.p);
@@ -171,10 +158,9 @@ static void audit_install(struct keystore *ks, const struct policy *p, const str
 
 /* Record the digest, then the file: a crash between the two leaves a file
  * that does not match its digest, which denies everything (fail closed). */
-static int install(struct keystore *ks, const char *home, const struct policy *p,
-		   const struct text *t)
+static int install(struct keystore *ks, const struct policy *p, const struct text *t)
 {
-	char *path = home_path(home, POLICY_FILE);
+	char *path = home_path(ks_home(ks), POLICY_FILE);
 	int rc;
 
 	if (!path)
@@ -200,10 +186,9 @@ static int cmd_install(const struct opts *o, const char *file)
 	struct text t = { 0 };
 	struct policy *p = NULL;
 	struct keystore *ks = NULL;
-	char *home = NULL;
 	int rc;
 
-	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
 		goto out;
 	if ((rc = read_text(file, POLICY_SIZE_MAX, &t)) != ENF_OK)
 		goto out;
@@ -219,12 +204,11 @@ static int cmd_install(const struct opts *o, const char *file)
 	policy_check_keystore(p, ks, t.name, stderr);
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->officer_pass, "enf-policy", "install")) ==
 	    ENF_OK)
-		rc = install(ks, home, p, &t);
+		rc = install(ks, p, &t);
 out:
 	policy_free(p);
 	free(t.p);
 	ks_close(ks);
-	free(home);
 	return rc;
 }
 
@@ -233,10 +217,9 @@ static int cmd_eval(const struct opts *o, const char *file)
 	struct evaluation ev;
 	struct text t = { 0 };
 	struct keystore *ks = NULL;
-	char *home = NULL;
 	int rc;
 
-	if ((rc = open_home(o, &home, &ks)) != ENF_OK)
+	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
 		goto out;
 	rc = read_text(file, REQUEST_SIZE_MAX, &t);
 	if (rc == ENF_NO) {
@@ -246,7 +229,7 @@ static int cmd_eval(const struct opts *o, const char *file)
 	}
 	if (rc != ENF_OK)
 		goto out;
-	rc = evaluate_request(ks, home, (char *)t.p, t.n, &ev);
+	rc = evaluate_request(ks, (char *)t.p, t.n, &ev);
 	if (rc == ENF_OK)
 		printf("permit\n");
 	else if (rc == ENF_NO)
@@ -255,7 +238,6 @@ static int cmd_eval(const struct opts *o, const char *file)
 out:
 	free(t.p);
 	ks_close(ks);
-	free(home);
 	return rc;
 }
 

@@ -143,14 +143,9 @@ static int run(const struct opts *o)
 	struct job j = { .out = o->out };
 	unsigned char *text = NULL;
 	size_t n = 0;
-	char *home = NULL;
 	int rc, oversize = 0;
 
-	if ((rc = home_resolve(o->home, &home)) != ENF_OK)
-		return rc;
-	rc = ks_open(home, &j.ks);
-	free(home);
-	if (rc != ENF_OK)
+	if ((rc = ks_open_home(o->home, &j.ks)) != ENF_OK)
 		return rc;
 	rc = io_read_file(o->request, REQUEST_SIZE_MAX, &text, &n);
 	if (rc == ENF_NO)
@@ -159,7 +154,7 @@ static int run(const struct opts *o)
 		goto out;
 	if ((rc = unlock_role(j.ks, ROLE_OPERATOR, o->passfile, PROG, "sign")) != ENF_OK)
 		goto out;
-	rc = evaluate_request(j.ks, ks_home(j.ks), oversize ? "" : (const char *)text,
+	rc = evaluate_request(j.ks, oversize ? "" : (const char *)text,
 			      oversize ? 0 : n, &j.ev);
 	if (oversize && rc != ENF_FAIL)
 		snprintf(j.ev.d.detail, sizeof j.ev.d.detail,
