@@ -261,3 +261,56 @@ int digest_arg_parse(const char *s, int *alg, unsigned char *digest)
 			       2 * hash_len(*alg), name);
 	return ENF_OK;
 }
+
+/* The length of the UTF-8 sequence at s, or 0 when it is not one. */
+static int utf8_len(const unsigned char *s, size_t n)
+{
+	int len, i;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if ((size_t)len > n)
+		return 0;
+	cp = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+int json_string(struct wbuf *w, const void *str, size_t n)
+{
+	const unsigned char *s = str;
+	size_t i = 0;
+
+	wbuf_put(w, "\"", 1);
+	while (i < n) {
+		unsigned char c = s[i];
+		int l;
+		if (c == '"' || c == '\\') {
+			wbuf_u8(w, '\\');
+			wbuf_u8(w, c);
+		} else if (c < 0x20 || c == 0x7f) {
+			wbuf_printf(w, "\\u%04x", c);
+		} else if (c < 0x80) {
+			wbuf_u8(w, c);
+		} else if ((l = utf8_len(s + i, n - i)) > 0) {
+			wbuf_put(w, s + i, (size_t)l);
+			i += (size_t)l;
+			continue;
+		} else {
+			wbuf_printf(w, "\\ufffd");
+		}
+		i++;
+	}
+	wbuf_put(w, "\"", 1);
+	return w->failed ? -1 : 0;
+}

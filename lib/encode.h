@@ -18,6 +18,10 @@ int hex_decode(const char *s, size_t n, unsigned char *out, size_t outlen);
  * digest in lowercase hex).  ENF_USAGE with a message otherwise. */
 int digest_arg_parse(const char *s, int *alg, unsigned char *digest);
 
+/* A quoted JSON string of s[0..n): control bytes escaped, bytes that are not
+ * UTF-8 become U+FFFD, so that jq never sees a broken document. */
+int json_string(struct wbuf *w, const void *s, size_t n);
+
 /* Armor: "-----BEGIN LABEL-----\n" base64 lines of `width` chars
  * "-----END LABEL-----\n". */
 int armor_encode(struct wbuf *out, const char *label, const void *p, size_t n, int width);

@@ -14,6 +14,7 @@
 #include "enf.h"
 #include "crypto.h"
 #include "keyfmt.h"
+#include "encode.h"
 #include "policy.h"
 
 /* More digits than this is a typo, not a quorum; it also keeps the value
@@ -1023,21 +1024,14 @@ static int show_text(const struct policy *p, FILE *o)
 	return ENF_OK;
 }
 
-/* Everything the parser lets through is printable ASCII, but a JSON
- * string is escaped fully anyway so that jq never sees a broken document. */
 static void json_str(FILE *o, const char *s)
 {
-	fputc('"', o);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(o, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			fprintf(o, "\\u%04x", c);
-		else
-			fputc(c, o);
-	}
-	fputc('"', o);
+	struct wbuf w;
+
+	wbuf_init(&w, 0);
+	if (json_string(&w, s ? s : "", s ? strlen(s) : 0) == 0)
+		fwrite(w.p, 1, w.len, o);
+	wbuf_free(&w);
 }
 
 static void json_strs(FILE *o, char *const *v, size_t n)

@@ -731,17 +731,12 @@ static void close_input(int fd)
 /* Open the keystore and unlock the role (unlock_role audits a refusal). */
 static int begin(const struct seal_cmd *c, int role, const char *op, struct keystore **ks)
 {
-	char *home = NULL;
 	int rc;
 
 	*ks = NULL;
 	if ((rc = crypto_init()) != ENF_OK)
 		return rc;
-	if ((rc = home_resolve(c->home, &home)) != ENF_OK)
-		return rc;
-	rc = ks_open(home, ks);
-	free(home);
-	if (rc != ENF_OK)
+	if ((rc = ks_open_home(c->home, ks)) != ENF_OK)
 		return rc;
 	return unlock_role(*ks, role, c->passfile, PROGRAM, op);
 }

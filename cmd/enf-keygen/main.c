@@ -6,6 +6,7 @@
 #include <time.h>
 #include "audit.h"
 #include "crypto.h"
+#include "encode.h"
 #include "enf.h"
 #include "io.h"
 #include "keyfmt.h"
@@ -174,29 +175,25 @@ static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
 	return ENF_OK;
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
 static void list_json(const struct ks_key *k, const char *fp)
 {
-	printf("{\"name\":");
-	json_string(k->name);
-	printf(",\"algorithm\":\"%s\",\"state\":\"%s\",\"purposes\":[", alg_name(k->alg),
-	       key_state_name(k->state));
+	struct wbuf w;
+
+	wbuf_init(&w, 0);
+	wbuf_printf(&w, "{\"name\":");
+	json_string(&w, k->name, strlen(k->name));
+	wbuf_printf(&w, ",\"algorithm\":\"%s\",\"state\":\"%s\",\"purposes\":[",
+		    alg_name(k->alg), key_state_name(k->state));
 	for (size_t j = 0; j < k->npurposes; j++) {
 		if (j)
-			putchar(',');
-		json_string(k->purposes[j]);
+			wbuf_put(&w, ",", 1);
+		json_string(&w, k->purposes[j], strlen(k->purposes[j]));
 	}
-	printf("],\"fingerprint\":\"%s\",\"created\":%lld}\n", fp, (long long)k->created);
+	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":%lld}\n", fp,
+		    (long long)k->created);
+	if (!w.failed)
+		fwrite(w.p, 1, w.len, stdout);
+	wbuf_free(&w);
 }
 
 static void list_human(const struct ks_key *k, const char *fp)

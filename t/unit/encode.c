@@ -431,6 +431,19 @@ static void test_digest_arg(void)
 	ok(digest_arg_parse("sha256", &alg, d) == ENF_USAGE, "--digest refuses a missing colon");
 }
 
+static void test_json_string(void)
+{
+	struct wbuf w;
+	const char in[] = "a\"b\\c\n\x01\xc3\xa9\xff";
+
+	wbuf_init(&w, 0);
+	ok(json_string(&w, in, sizeof in - 1) == 0 && wbuf_cstr_terminate(&w) == 0 &&
+	   strcmp((char *)w.p, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\\ufffd\"") == 0,
+	   "json_string escapes quotes, backslashes and controls, keeps UTF-8, replaces bad bytes: %s",
+	   (char *)w.p);
+	wbuf_free(&w);
+}
+
 int main(void)
 {
 	if (crypto_init() != ENF_OK) {
@@ -445,5 +458,6 @@ int main(void)
 	test_lines();
 	test_allowed_signers();
 	test_digest_arg();
+	test_json_string();
 	return done_testing();
 }
