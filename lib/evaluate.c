@@ -2,6 +2,7 @@
  * share.  Everything that needs I/O happens here, before decide(), so that
  * decide() itself stays pure. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,7 +61,24 @@ static int load_policy(const struct keystore *ks, struct evaluation *ev)
 	return rc;
 }
 
-int evaluate_request(const struct keystore *ks, const char *text, size_t n,
+int request_read(const char *path, struct request_text *r)
+{
+	int rc = io_read_file(path, REQUEST_SIZE_MAX, &r->p, &r->n);
+
+	/* Too large is the request's fault, judged by decide(), not an error. */
+	r->oversize = rc == ENF_NO;
+	if (r->oversize)
+		enf_err_clear();
+	return rc == ENF_FAIL ? rc : ENF_OK;
+}
+
+void request_free(struct request_text *r)
+{
+	free(r->p);
+	memset(r, 0, sizeof *r);
+}
+
+int evaluate_request(const struct keystore *ks, const struct request_text *r,
 		     struct evaluation *ev)
 {
 	struct key_facts kf;
@@ -71,7 +89,12 @@ int evaluate_request(const struct keystore *ks, const char *text, size_t n,
 	memset(ev, 0, sizeof *ev);
 	if ((rc = load_policy(ks, ev)) != ENF_OK)
 		return rc;
-	rc = envelope_parse(&ev->env, text, n, 0, why, sizeof why);
+	if (r->oversize) {
+		snprintf(why, sizeof why, "request larger than %d bytes", REQUEST_SIZE_MAX);
+		rc = ENF_NO;
+	} else {
+		rc = envelope_parse(&ev->env, (const char *)r->p, r->n, 0, why, sizeof why);
+	}
 	if (rc == ENF_FAIL)
 		return rc;
 	ev->have_env = rc == ENF_OK;

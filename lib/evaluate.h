@@ -23,11 +23,23 @@ struct evaluation {
 	struct envelope env;		/* valid when have_env */
 };
 
-/* Evaluate the request text against the instance ks (open, any role).
+/* A request as read from a file or stdin.  One over REQUEST_SIZE_MAX is
+ * not an I/O error but a request to deny as malformed (and audit). */
+struct request_text {
+	unsigned char *p;
+	size_t n;
+	int oversize;
+};
+
+/* ENF_OK (possibly oversize) or ENF_FAIL (cannot read; message set). */
+int request_read(const char *path, struct request_text *r);
+void request_free(struct request_text *r);
+
+/* Evaluate the request against the instance ks (open, any role).
  * Returns ENF_OK (permit), ENF_NO (deny: ev->d says why), or ENF_FAIL when
  * the decision cannot be made at all (unsafe policy file, I/O, memory;
  * message recorded).  Free ev with evaluation_free() in every case. */
-int evaluate_request(const struct keystore *ks, const char *text, size_t n,
+int evaluate_request(const struct keystore *ks, const struct request_text *r,
 		     struct evaluation *ev);
 void evaluation_free(struct evaluation *ev);
 

@@ -466,3 +466,13 @@ installed_digest_is_recorded() {
 	run -3 enf-policy eval "$REQ"
 	[[ "$output" == *"$ENF_HOME/policy"* ]]
 }
+
+@test "eval denies a request over 1 MiB as malformed, as enf-sign does, and writes nothing" {
+	make_instance
+	head -c 1048577 /dev/zero | tr '\0' 'a' >"$BATS_TEST_TMPDIR/big.req"
+	before=$(audit_count)
+	run enf-policy eval "$BATS_TEST_TMPDIR/big.req"
+	[ "$status" -eq 1 ]
+	[ "$output" = "deny: malformed-request: request larger than 1048576 bytes" ]
+	[ "$(audit_count)" -eq "$before" ]
+}

@@ -215,28 +215,20 @@ out:
 static int cmd_eval(const struct opts *o, const char *file)
 {
 	struct evaluation ev;
-	struct text t = { 0 };
+	struct request_text req = { 0 };
 	struct keystore *ks = NULL;
 	int rc;
 
-	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
+	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK || (rc = request_read(file, &req)) != ENF_OK)
 		goto out;
-	rc = read_text(file, REQUEST_SIZE_MAX, &t);
-	if (rc == ENF_NO) {
-		printf("deny: %s: larger than %d bytes\n", reason_code(R_MALFORMED),
-		       REQUEST_SIZE_MAX);
-		goto out;
-	}
-	if (rc != ENF_OK)
-		goto out;
-	rc = evaluate_request(ks, (char *)t.p, t.n, &ev);
+	rc = evaluate_request(ks, &req, &ev);
 	if (rc == ENF_OK)
 		printf("permit\n");
 	else if (rc == ENF_NO)
 		printf("deny: %s: %s\n", reason_code(ev.d.reason), ev.d.detail);
 	evaluation_free(&ev);
 out:
-	free(t.p);
+	request_free(&req);
 	ks_close(ks);
 	return rc;
 }

@@ -141,24 +141,17 @@ static int permit(struct job *j)
 static int run(const struct opts *o)
 {
 	struct job j = { .out = o->out };
-	unsigned char *text = NULL;
-	size_t n = 0;
-	int rc, oversize = 0;
+	struct request_text req = { 0 };
+	int rc;
 
 	if ((rc = ks_open_home(o->home, &j.ks)) != ENF_OK)
 		return rc;
-	rc = io_read_file(o->request, REQUEST_SIZE_MAX, &text, &n);
-	if (rc == ENF_NO)
-		oversize = 1;	/* judged below: malformed, and audited */
-	else if (rc != ENF_OK)
+	/* Read before asking for the passphrase: an unreadable file stops here. */
+	if ((rc = request_read(o->request, &req)) != ENF_OK)
 		goto out;
 	if ((rc = unlock_role(j.ks, ROLE_OPERATOR, o->passfile, PROG, "sign")) != ENF_OK)
 		goto out;
-	rc = evaluate_request(j.ks, oversize ? "" : (const char *)text,
-			      oversize ? 0 : n, &j.ev);
-	if (oversize && rc != ENF_FAIL)
-		snprintf(j.ev.d.detail, sizeof j.ev.d.detail,
-			 "request larger than %d bytes", REQUEST_SIZE_MAX);
+	rc = evaluate_request(j.ks, &req, &j.ev);
 	if (rc == ENF_OK)
 		rc = permit(&j);
 	else if (rc == ENF_NO)
@@ -167,7 +160,7 @@ static int run(const struct opts *o)
 		rc = failed(&j, "evaluation-failed");
 out:
 	evaluation_free(&j.ev);
-	free(text);
+	request_free(&req);
 	ks_close(j.ks);
 	return rc;
 }
