@@ -302,13 +302,43 @@ static gcry_sexp_t hash_data(int hash_alg, const unsigned char *digest, const ch
 	return d;
 }
 
+/* The unsigned big-endian number p is in [lo, bound). */
+static int number_below(const unsigned char *p, size_t n, unsigned lo, gcry_mpi_t bound)
+{
+	gcry_mpi_t v = NULL;
+	int ok = bound && gcry_mpi_scan(&v, GCRYMPI_FMT_USG, p, n, NULL) == 0 &&
+		 gcry_mpi_cmp_ui(v, lo) >= 0 && gcry_mpi_cmp(v, bound) < 0;
+
+	gcry_mpi_release(v);
+	return ok;
+}
+
+/* r and s in [1, n-1] (SEC 1 4.1.4 step 1).  libgcrypt checks this too;
+ * enf does not rely on it, as it did not for RSA's s < n. */
+static int ecdsa_canonical(const struct pubkey *k, const unsigned char *r, size_t rlen,
+			   const unsigned char *s, size_t slen)
+{
+	gcry_ctx_t ctx = NULL;
+	gcry_mpi_t order = NULL;
+	int ok;
+
+	if (gcry_mpi_ec_new(&ctx, k->sexp, NULL))
+		return 0;
+	order = gcry_mpi_ec_get_mpi("n", ctx, 1);
+	ok = number_below(r, rlen, 1, order) && number_below(s, slen, 1, order);
+	gcry_mpi_release(order);
+	gcry_ctx_release(ctx);
+	return ok;
+}
+
 static int verify_ecdsa(const struct pubkey *k, int hash_alg, const unsigned char *digest,
 			const unsigned char *r, size_t rlen, const unsigned char *s, size_t slen)
 {
 	gcry_sexp_t sig = NULL;
 	size_t flen = kts[k->type].flen;
 
-	if (rlen == 0 || slen == 0 || rlen > flen || slen > flen)
+	if (rlen == 0 || slen == 0 || rlen > flen || slen > flen ||
+	    !ecdsa_canonical(k, r, rlen, s, slen))
 		return ENF_NO;
 	if (gcry_sexp_build(&sig, NULL, "(sig-val(ecdsa(r %b)(s %b)))", (int)rlen, r, (int)slen, s))
 		return ENF_NO;
@@ -317,12 +347,27 @@ static int verify_ecdsa(const struct pubkey *k, int hash_alg, const unsigned cha
 
 static size_t rsa_len(const struct pubkey *k) { return (k->bits + 7) / 8; }
 
+/* S exactly as long as the modulus (RFC 8017 8.2.2 step 1, RFC 8332) and
+ * below it (5.2.2 step 1).  libgcrypt 1.10.1 reduces s mod n unchecked, so
+ * without this s + n would be a second valid encoding of a signature. */
+static int rsa_canonical(const struct pubkey *k, const unsigned char *s, size_t slen)
+{
+	gcry_mpi_t n = NULL;
+	int ok;
+
+	if (slen != rsa_len(k) || gcry_sexp_extract_param(k->sexp, NULL, "n", &n, NULL))
+		return 0;
+	ok = number_below(s, slen, 0, n);
+	gcry_mpi_release(n);
+	return ok;
+}
+
 static int verify_rsa(const struct pubkey *k, int hash_alg, const unsigned char *digest,
 		      const unsigned char *s, size_t slen)
 {
 	gcry_sexp_t sig = NULL;
 
-	if (slen == 0 || slen > rsa_len(k))
+	if (!rsa_canonical(k, s, slen))
 		return ENF_NO;
 	if (gcry_sexp_build(&sig, NULL, "(sig-val(rsa(s %b)))", (int)slen, s))
 		return ENF_NO;
@@ -335,13 +380,31 @@ static int verify_rsa(const struct pubkey *k, int hash_alg, const unsigned char 
  * records, digests). */
 #define ED25519_MSG_MAX 65535
 
+/* The group order L = 2^252 + 27742317777372353535851937790883648493
+ * (RFC 8032 5.1), little-endian as S is encoded. */
+static const unsigned char ed25519_order[32] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+};
+
+int ed25519_s_canonical(const unsigned char s[32])
+{
+	int i;
+
+	for (i = 31; i >= 0; i--)
+		if (s[i] != ed25519_order[i])
+			return s[i] < ed25519_order[i];
+	return 0;
+}
+
 static int verify_ed25519(const struct pubkey *k, const void *data, size_t n,
 			  const unsigned char *s, size_t slen)
 {
 	gcry_sexp_t sig = NULL, d = NULL;
 
-	if (n > ED25519_MSG_MAX || slen != 64 || gcry_sexp_build(&sig, NULL, "(sig-val(eddsa(r %b)(s %b)))",
-					  32, s, 32, s + 32))
+	/* libgcrypt 1.10.1 takes S mod L: S + L would verify as well. */
+	if (n > ED25519_MSG_MAX || slen != 64 || !ed25519_s_canonical(s + 32) ||
+	    gcry_sexp_build(&sig, NULL, "(sig-val(eddsa(r %b)(s %b)))", 32, s, 32, s + 32))
 		return ENF_NO;
 	if (gcry_sexp_build(&d, NULL, "(data(flags eddsa)(hash-algo sha512)(value %b))",
 			    (int)n, data)) {
@@ -441,7 +504,7 @@ int pubkey_verify_raw(const struct pubkey *k, int hash_alg, const unsigned char 
 	if (!k->sexp || !hash_name(hash_alg))
 		return ENF_NO;
 	if (k->type == KT_RSA)
-		return siglen == rsa_len(k) ? verify_rsa(k, hash_alg, digest, sig, siglen) : ENF_NO;
+		return verify_rsa(k, hash_alg, digest, sig, siglen);
 	if (k->type != KT_P256 && k->type != KT_P384)
 		return ENF_NO;
 	if (der_parse_sig(sig, siglen, &r, &rlen, &s, &slen) < 0)

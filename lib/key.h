@@ -36,7 +36,11 @@ const char *pubkey_ssh_type(const struct pubkey *k);
 /* Verify an SSH signature blob (string alg, string sig) over data, as
  * RFC 8709 / RFC 5656 / RFC 8332 define it: Ed25519 over the data; ECDSA
  * with SHA-256 (P-256) or SHA-384 (P-384); RSA as rsa-sha2-256 or
- * rsa-sha2-512 (never ssh-rsa/SHA-1).  ENF_OK valid, ENF_NO not. */
+ * rsa-sha2-512 (never ssh-rsa/SHA-1).  ENF_OK valid, ENF_NO not.
+ * Both verifiers accept only canonical encodings: Ed25519 S < L, RSA s < n
+ * in exactly the modulus length, ECDSA r and s in [1, n-1] as minimal
+ * mpints or strict DER.  (ECDSA's (r, n - s) is a second valid signature
+ * by design; enf never uses signature bytes as an identifier.) */
 int pubkey_verify_ssh(const struct pubkey *k, const void *data, size_t n,
 		      const unsigned char *sig, size_t siglen);
 /* Verify a raw signature over a digest: DER ECDSA-Sig-Value or PKCS#1 v1.5
@@ -63,6 +67,10 @@ int privkey_sign_ssh(const struct privkey *k, const void *data, size_t n, struct
  * RSA; ENF_NO for Ed25519.  Deterministic. */
 int privkey_sign_raw(const struct privkey *k, int hash_alg, const unsigned char *digest,
 		     struct wbuf *sig);
+
+/* 1 when the S half of an Ed25519 signature (little-endian) is below the
+ * group order L, as RFC 8032 5.1.7 requires. */
+int ed25519_s_canonical(const unsigned char s[32]);
 
 /* Ed25519 from a 32-byte seed, for the instance identity. */
 int privkey_ed25519_from_seed(struct privkey *k, const unsigned char seed[32]);

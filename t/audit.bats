@@ -422,3 +422,22 @@ forge_next() { # FILE
 	run enf-audit show --all-signatures
 	[ "$status" -eq 2 ]
 }
+
+@test "verify --all-signatures refuses a record signature re-encoded with S + L" {
+	three_records
+	# Record 2's Ed25519 signature with S + L: the same signature in a
+	# second encoding (RFC 8032 5.1.7); its chain and hash stay intact.
+	python3 - "$(LOG)" <<'PY'
+import base64, re, sys
+L = 2**252 + 27742317777372353535851937790883648493
+lines = open(sys.argv[1]).read().splitlines()
+m = re.search(r" sig=(\S+)$", lines[1])
+b = base64.b64decode(m.group(1))
+s = int.from_bytes(b[-32:], "little") + L
+lines[1] = lines[1][:m.start(1)] + base64.b64encode(b[:-32] + s.to_bytes(32, "little")).decode()
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+	run enf-audit verify --all-signatures
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"record 2"* ]]
+}

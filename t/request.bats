@@ -284,6 +284,46 @@ allow() { # PRINCIPAL NAME
 		-s "$BATS_TEST_TMPDIR/sig" <"$DATA"
 }
 
+@test "enf-sign refuses a request or an approval whose signature was re-encoded (S + L)" {
+	make_instance
+	make_ssh_key alice
+	enf-keygen new -a ed25519 -p release rel >/dev/null
+	cat >"$BATS_TEST_TMPDIR/policy" <<-EOF
+	version 1
+	policy plain
+	purpose release
+	identity ci-bot $(cut -d' ' -f1,2 "$SSH/ci.pub")
+	identity alice $(cut -d' ' -f1,2 "$SSH/alice.pub")
+	group approvers alice
+	rule rel key=rel identity=ci-bot purpose=release scope=artifact:tarball approvals=1:approvers
+	EOF
+	enf-policy install "$BATS_TEST_TMPDIR/policy" >/dev/null 2>&1
+	enf-request "${ARGS[@]}" --unsigned "$DATA" >"$BATS_TEST_TMPDIR/body"
+	ssh-keygen -q -Y sign -n enf-request -f "$SSH/ci" <"$BATS_TEST_TMPDIR/body" \
+		>"$BATS_TEST_TMPDIR/req.sig"
+	ssh-keygen -q -Y sign -n enf-approve -f "$SSH/alice" <"$BATS_TEST_TMPDIR/body" \
+		>"$BATS_TEST_TMPDIR/alice.sig"
+	for s in req alice; do
+		"$BATS_TEST_DIRNAME/sshsig-reencode.py" s+L "$BATS_TEST_TMPDIR/$s.sig" \
+			"$BATS_TEST_TMPDIR/$s.sl"
+	done
+	cd "$BATS_TEST_TMPDIR"
+	cat body req.sig alice.sig >good
+	cat body req.sl alice.sig >bad-request
+	cat body req.sig alice.sl >bad-approval
+	for r in bad-request:bad-signature bad-approval:bad-approval; do
+		before=$(audit_count)
+		run --separate-stderr enf-sign -o out.sig "${r%%:*}"
+		[ "$status" -eq 1 ]
+		[ ! -e out.sig ]
+		[ "$(audit_count)" -eq $((before + 1)) ]
+		[ "$(enf-audit show --json "$(audit_count)" | jq -r .reason)" = "${r#*:}" ]
+	done
+	run enf-sign -o out.sig good
+	[ "$status" -eq 0 ]
+	[ -s out.sig ]
+}
+
 @test "--help, --version, and usage errors" {
 	run enf-request --help
 	[ "$status" -eq 0 ]

@@ -22,6 +22,9 @@ sign() {
 	ssh-keygen -q -Y sign -n "$2" -f "$T/$1" "${@:4}" "$f" 2>/dev/null
 }
 
+# reencode MODE IN OUT [PUB]: IN's signature value rewritten (see the script).
+reencode() { "$BATS_TEST_DIRNAME/sshsig-reencode.py" "$@"; }
+
 # Verifies one ssh-keygen key type every way the synopsis allows.
 interop() { # NAME TYPE [BITS]
 	ssh_key "$1" "$2" "$3"
@@ -116,6 +119,33 @@ interop() { # NAME TYPE [BITS]
 	[ "$status" -eq 1 ]
 	sed 's/$/\r/' "$T/data.sig" >"$T/crlf.sig"
 	run enf-verify -p release -k "$T/ed.pub" -s "$T/crlf.sig" "$T/data"
+	[ "$status" -eq 1 ]
+}
+
+@test "rejects an Ed25519 signature re-encoded with S + L (RFC 8032 5.1.7)" {
+	ssh_key ed ed25519
+	sign ed release
+	reencode s+L "$T/data.sig" "$T/sl.sig"
+	run enf-verify -p release -k "$T/ed.pub" -s "$T/data.sig" "$T/data"
+	[ "$status" -eq 0 ]
+	run enf-verify -p release -k "$T/ed.pub" -s "$T/sl.sig" "$T/data"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"invalid signature"* ]]
+}
+
+@test "rejects an RSA signature re-encoded as s + n, and s = n (RFC 8017 5.2.2)" {
+	# 2052 bits: the modulus leaves room in its 257 bytes, so s + n is as
+	# long as the signature and only the range check can refuse it.
+	ssh_key rsa rsa 2052
+	sign rsa release
+	reencode s+n "$T/data.sig" "$T/sn.sig" "$T/rsa.pub"
+	reencode s=n "$T/data.sig" "$T/n.sig" "$T/rsa.pub"
+	run enf-verify -p release -k "$T/rsa.pub" -s "$T/data.sig" "$T/data"
+	[ "$status" -eq 0 ]
+	run enf-verify -p release -k "$T/rsa.pub" -s "$T/sn.sig" "$T/data"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"invalid signature"* ]]
+	run enf-verify -p release -k "$T/rsa.pub" -s "$T/n.sig" "$T/data"
 	[ "$status" -eq 1 ]
 }
 
@@ -316,6 +346,26 @@ openssl_key() {
 	# A PSS signature is not PKCS#1 v1.5.
 	openssl dgst -sha512 -sigopt rsa_padding_mode:pss -sign "$T/rsa.key" -out "$T/pss" "$T/data"
 	run enf-verify --raw -a sha512 -p release -k "$T/rsa.pem" -s "$T/pss" "$T/data"
+	[ "$status" -eq 1 ]
+}
+
+@test "--raw: rejects an RSA signature re-encoded as s + n, and s = n" {
+	openssl_key rsa -algorithm RSA -pkeyopt rsa_keygen_bits:2052
+	openssl dgst -sha256 -sign "$T/rsa.key" -out "$T/data.p1" "$T/data"
+	n=$(openssl rsa -pubin -in "$T/rsa.pem" -noout -modulus | sed 's/^Modulus=//')
+	python3 - "$n" "$T/data.p1" "$T" <<'EOF'
+import sys
+n = int(sys.argv[1], 16)
+raw = open(sys.argv[2], "rb").read()
+assert len(raw) == 257
+open(sys.argv[3] + "/sn.p1", "wb").write((int.from_bytes(raw, "big") + n).to_bytes(257, "big"))
+open(sys.argv[3] + "/n.p1", "wb").write(n.to_bytes(257, "big"))
+EOF
+	run enf-verify --raw -p release -k "$T/rsa.pem" -s "$T/data.p1" "$T/data"
+	[ "$status" -eq 0 ]
+	run enf-verify --raw -p release -k "$T/rsa.pem" -s "$T/sn.p1" "$T/data"
+	[ "$status" -eq 1 ]
+	run enf-verify --raw -p release -k "$T/rsa.pem" -s "$T/n.p1" "$T/data"
 	[ "$status" -eq 1 ]
 }
 

@@ -1,6 +1,7 @@
 /* Unit tests for lib/key.c: RFC 8032 Ed25519 vector, then for each of the
  * five algorithms generation, save/load, deterministic signatures and
- * every rejection the verifiers must make. */
+ * every rejection the verifiers must make, non-canonical encodings of valid
+ * signatures included. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,286 @@ static void test_rfc6979(void)
 	privkey_free(&k);
 }
 
+/* Canonical signatures only (RFC 8032 5.1.7, RFC 8017 5.2.2 and 8.2.2,
+ * SEC 1 4.1.4): a second encoding of a valid signature must not verify. */
+
+/* The group order L of Ed25519 (RFC 8032 5.1), little-endian. */
+static const unsigned char ed25519_L[32] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+};
+
+/* a += b (little-endian, 32 bytes); 0 when it did not overflow. */
+static int le_add(unsigned char a[32], const unsigned char b[32])
+{
+	unsigned c = 0;
+
+	for (int i = 0; i < 32; i++) {
+		c += a[i] + b[i];
+		a[i] = (unsigned char)c;
+		c >>= 8;
+	}
+	return (int)c;
+}
+
+/* a += d at byte 0 (little-endian, with borrow or carry). */
+static void le_add_small(unsigned char a[32], int d)
+{
+	int c = d;
+
+	for (int i = 0; i < 32 && c; i++) {
+		c += a[i];
+		a[i] = (unsigned char)(c & 0xff);
+		c = c >= 0 ? c >> 8 : -1;
+	}
+}
+
+static int verify_parts(const struct pubkey *k, const char *alg, const void *data, size_t n,
+			const unsigned char *sig, size_t siglen)
+{
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w, 0);
+	wbuf_cstring(&w, alg);
+	wbuf_string(&w, sig, siglen);
+	rc = w.failed ? ENF_FAIL : pubkey_verify_ssh(k, data, n, w.p, w.len);
+	wbuf_free(&w);
+	return rc;
+}
+
+static void test_ed25519_canonical(void)
+{
+	unsigned char blob[100], sig[64], s[32];
+	struct pubkey k;
+	size_t bn;
+
+	bn = unhex(blob, "0000000b7373682d6564323535313900000020"
+		   "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+	unhex(sig, "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+		   "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+	if (pubkey_from_blob(&k, blob, bn) != ENF_OK) {
+		ok(0, "RFC 8032 TEST 1 public key parses");
+		return;
+	}
+	ok(verify_parts(&k, "ssh-ed25519", "", 0, sig, 64) == ENF_OK, "RFC 8032 TEST 1 verifies");
+	ok(!le_add(sig + 32, ed25519_L) &&
+	   verify_parts(&k, "ssh-ed25519", "", 0, sig, 64) == ENF_NO,
+	   "Ed25519: the same signature with S + L is refused");
+	ok(!le_add(sig + 32, ed25519_L) &&
+	   verify_parts(&k, "ssh-ed25519", "", 0, sig, 64) == ENF_NO,
+	   "Ed25519: and with S + 2L");
+	memcpy(s, ed25519_L, 32);
+	ok(!ed25519_s_canonical(s), "Ed25519: S = L is not canonical");
+	le_add_small(s, 1);
+	ok(!ed25519_s_canonical(s), "Ed25519: S = L + 1 is not canonical");
+	le_add_small(s, -2);
+	ok(ed25519_s_canonical(s), "Ed25519: S = L - 1 is canonical");
+	memset(s, 0xff, 32);
+	ok(!ed25519_s_canonical(s), "Ed25519: S = 2^256 - 1 is not canonical");
+	memset(s, 0, 32);
+	ok(ed25519_s_canonical(s), "Ed25519: S = 0 is canonical");
+	pubkey_free(&k);
+}
+
+/* An RSA key of 2052 bits: the modulus takes 257 bytes with room above
+ * it, so s + n still fits in a modulus-length signature. */
+struct rsa_fixture {
+	gcry_sexp_t priv;
+	gcry_mpi_t n;
+	struct pubkey pub;
+};
+
+static int mpi_bytes(gcry_mpi_t m, unsigned char *out, size_t len)
+{
+	size_t got = 0;
+
+	memset(out, 0, len);
+	if (gcry_mpi_get_nbits(m) > len * 8)
+		return -1;
+	return gcry_mpi_print(GCRYMPI_FMT_USG, out + len - (gcry_mpi_get_nbits(m) + 7) / 8,
+			      (gcry_mpi_get_nbits(m) + 7) / 8, &got, m) ? -1 : 0;
+}
+
+static int rsa_fixture(struct rsa_fixture *f)
+{
+	gcry_sexp_t parms = NULL, key = NULL;
+	gcry_mpi_t e = NULL;
+	unsigned char eb[8], nb[300];
+	struct wbuf w;
+	int rc = -1;
+
+	memset(f, 0, sizeof *f);
+	if (gcry_sexp_new(&parms, "(genkey(rsa(nbits 4:2052)(rsa-use-e 5:65537)))", 0, 1) ||
+	    gcry_pk_genkey(&key, parms))
+		goto out;
+	f->priv = gcry_sexp_find_token(key, "private-key", 0);
+	if (!f->priv || gcry_sexp_extract_param(f->priv, NULL, "ne", &f->n, &e, NULL) ||
+	    mpi_bytes(e, eb, 3) < 0 || mpi_bytes(f->n, nb, 257) < 0)
+		goto out;
+	wbuf_init(&w, 0);
+	wbuf_cstring(&w, "ssh-rsa");
+	wbuf_mpint(&w, eb, 3);
+	wbuf_mpint(&w, nb, 257);
+	rc = !w.failed && pubkey_from_blob(&f->pub, w.p, w.len) == ENF_OK ? 0 : -1;
+	wbuf_free(&w);
+out:
+	gcry_mpi_release(e);
+	gcry_sexp_release(parms);
+	gcry_sexp_release(key);
+	return rc;
+}
+
+/* PKCS#1 v1.5 signature over digest, as 257 bytes. */
+static int rsa_fixture_sign(const struct rsa_fixture *f, int hash_alg, const unsigned char *digest,
+			    unsigned char s[257], gcry_mpi_t *sm)
+{
+	gcry_sexp_t data = NULL, sig = NULL;
+	int rc = -1;
+
+	*sm = NULL;
+	if (!gcry_sexp_build(&data, NULL, "(data(flags pkcs1)(hash %s %b))", hash_name(hash_alg),
+			     (int)hash_len(hash_alg), digest) &&
+	    !gcry_pk_sign(&sig, data, f->priv) &&
+	    !gcry_sexp_extract_param(sig, "sig-val!rsa", "s", sm, NULL))
+		rc = mpi_bytes(*sm, s, 257);
+	gcry_sexp_release(data);
+	gcry_sexp_release(sig);
+	return rc;
+}
+
+static void test_rsa_canonical(void)
+{
+	struct rsa_fixture f;
+	unsigned char dg[HASH_MAX], s[257], t[257];
+	gcry_mpi_t sm = NULL, v = gcry_mpi_new(0);
+	char msg[32];
+	int i, found;
+
+	if (rsa_fixture(&f) < 0) {
+		ok(0, "RSA 2052 test key");
+		return;
+	}
+	ok(f.pub.bits == 2052, "RSA 2052 test key parses as a requester key");
+	hash_buf(HASH_SHA512, "x", 1, dg);
+	ok(rsa_fixture_sign(&f, HASH_SHA512, dg, s, &sm) == 0 &&
+	   verify_parts(&f.pub, "rsa-sha2-512", "x", 1, s, 257) == ENF_OK &&
+	   pubkey_verify_raw(&f.pub, HASH_SHA512, dg, s, 257) == ENF_OK,
+	   "RSA: the signature verifies, as SSH and raw");
+	gcry_mpi_add(v, sm, f.n);
+	ok(mpi_bytes(v, t, 257) == 0 && verify_parts(&f.pub, "rsa-sha2-512", "x", 1, t, 257) == ENF_NO,
+	   "RSA: the same signature as s + n is refused (SSH)");
+	ok(pubkey_verify_raw(&f.pub, HASH_SHA512, dg, t, 257) == ENF_NO,
+	   "RSA: the same signature as s + n is refused (raw)");
+	mpi_bytes(f.n, t, 257);
+	ok(verify_parts(&f.pub, "rsa-sha2-512", "x", 1, t, 257) == ENF_NO &&
+	   pubkey_verify_raw(&f.pub, HASH_SHA512, dg, t, 257) == ENF_NO, "RSA: s = n is refused");
+	gcry_mpi_release(sm);
+	/* A signature whose first byte is zero, sent one byte short. */
+	for (i = 0, found = 0; i < 400 && !found; i++) {
+		snprintf(msg, sizeof msg, "message %d", i);
+		hash_buf(HASH_SHA512, msg, strlen(msg), dg);
+		found = rsa_fixture_sign(&f, HASH_SHA512, dg, s, &sm) == 0 && s[0] == 0;
+		gcry_mpi_release(sm);
+	}
+	ok(found && verify_parts(&f.pub, "rsa-sha2-512", msg, strlen(msg), s, 257) == ENF_OK,
+	   "RSA: a signature with a leading zero byte verifies at full length");
+	ok(found && verify_parts(&f.pub, "rsa-sha2-512", msg, strlen(msg), s + 1, 256) == ENF_NO &&
+	   pubkey_verify_raw(&f.pub, HASH_SHA512, dg, s + 1, 256) == ENF_NO,
+	   "RSA: a signature shorter than the modulus is refused");
+	gcry_mpi_release(v);
+	gcry_mpi_release(f.n);
+	gcry_sexp_release(f.priv);
+	pubkey_free(&f.pub);
+}
+
+/* RFC 6979 A.2.5 (P-256, SHA-256, "sample"): both r and s have the top
+ * bit set, so their minimal encodings carry a zero byte in front. */
+static const char a25_q[] = "0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+	"7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299";
+static const char a25_r[] = "00efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716";
+static const char a25_s[] = "00f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8";
+/* The order n of P-256 (FIPS 186-4 D.1.2.3), and r + n. */
+static const char p256_n[] = "00ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+static const char a25_r_plus_n[] = "01efd48b29acb6a8fe1140dd9cd45e81d65a138228fdc29816b706d96b4b125c67";
+
+/* The ECDSA signature of r and s (hex, DER INTEGER = SSH mpint contents,
+ * written as given), as DER (raw) or SSH; verified over "sample". */
+static int a25_verify(const struct pubkey *k, int der, const char *rhex, const char *shex)
+{
+	unsigned char r[40], s[40], dg[32];
+	size_t rl = unhex(r, rhex), sl = unhex(s, shex);
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w, 0);
+	if (der) {
+		wbuf_u8(&w, 0x30);
+		wbuf_u8(&w, (uint8_t)(4 + rl + sl));
+		wbuf_u8(&w, 0x02);
+		wbuf_u8(&w, (uint8_t)rl);
+		wbuf_put(&w, r, rl);
+		wbuf_u8(&w, 0x02);
+		wbuf_u8(&w, (uint8_t)sl);
+		wbuf_put(&w, s, sl);
+		hash_buf(HASH_SHA256, "sample", 6, dg);
+		rc = w.failed ? ENF_FAIL : pubkey_verify_raw(k, HASH_SHA256, dg, w.p, w.len);
+	} else {
+		wbuf_string(&w, r, rl);
+		wbuf_string(&w, s, sl);
+		rc = w.failed ? ENF_FAIL : verify_parts(k, "ecdsa-sha2-nistp256", "sample", 6, w.p, w.len);
+	}
+	wbuf_free(&w);
+	return rc;
+}
+
+static void test_ecdsa_canonical(void)
+{
+	unsigned char q[65], der[80], dg[32];
+	struct pubkey k;
+	struct wbuf w;
+	size_t n;
+	int d;
+
+	wbuf_init(&w, 0);
+	wbuf_cstring(&w, "ecdsa-sha2-nistp256");
+	wbuf_cstring(&w, "nistp256");
+	wbuf_string(&w, q, unhex(q, a25_q));
+	if (w.failed || pubkey_from_blob(&k, w.p, w.len) != ENF_OK) {
+		ok(0, "RFC 6979 A.2.5 public key parses");
+		wbuf_free(&w);
+		return;
+	}
+	wbuf_free(&w);
+	for (d = 1; d >= 0; d--) {
+		const char *f = d ? "DER" : "SSH";
+
+		ok(a25_verify(&k, d, a25_r, a25_s) == ENF_OK, "ECDSA %s: RFC 6979 A.2.5 verifies", f);
+		ok(a25_verify(&k, d, a25_r + 2, a25_s) == ENF_NO,
+		   "ECDSA %s: r without its sign byte (negative) is refused", f);
+		ok(a25_verify(&k, d, a25_r, a25_s + 2) == ENF_NO,
+		   "ECDSA %s: s without its sign byte (negative) is refused", f);
+		ok(a25_verify(&k, d, "00" "00efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716",
+			      a25_s) == ENF_NO, "ECDSA %s: r with a needless zero byte is refused", f);
+		ok(a25_verify(&k, d, p256_n, a25_s) == ENF_NO, "ECDSA %s: r = n is refused", f);
+		ok(a25_verify(&k, d, a25_r, p256_n) == ENF_NO, "ECDSA %s: s = n is refused", f);
+		ok(a25_verify(&k, d, a25_r_plus_n, a25_s) == ENF_NO, "ECDSA %s: r + n is refused", f);
+		ok(a25_verify(&k, d, "00", a25_s) == ENF_NO && a25_verify(&k, d, a25_r, "00") == ENF_NO,
+		   "ECDSA %s: r = 0 and s = 0 (as one zero byte) are refused", f);
+	}
+	ok(a25_verify(&k, 0, "", a25_s) == ENF_NO && a25_verify(&k, 0, a25_r, "") == ENF_NO,
+	   "ECDSA SSH: r = 0 and s = 0 (as empty mpints) are refused");
+	/* The canonical DER signature with its length in long form. */
+	n = unhex(der, "3081460221");
+	n += unhex(der + n, a25_r);
+	n += unhex(der + n, "0221");
+	n += unhex(der + n, a25_s);
+	hash_buf(HASH_SHA256, "sample", 6, dg);
+	ok(n == 73 && pubkey_verify_raw(&k, HASH_SHA256, dg, der, n) == ENF_NO,
+	   "ECDSA DER: a long-form length under 128 is refused");
+	pubkey_free(&k);
+}
+
 /* libgcrypt aborts on S-expression data over 64 KiB: a long message must be
  * an error, never a crash. */
 static void test_long_message(void)
@@ -383,6 +664,9 @@ int main(void)
 	test_interop();
 	test_bad_points();
 	test_rfc6979();
+	test_ed25519_canonical();
+	test_rsa_canonical();
+	test_ecdsa_canonical();
 	test_garbage(&other);
 	privkey_free(&other);
 	test_long_message();
