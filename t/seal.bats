@@ -34,8 +34,10 @@ sealed_sample() {
 
 # No output file and no temp file beside it.
 no_output() {
+	local left
 	[ ! -e "$1" ]
-	! ls "$1".tmp* 2>/dev/null
+	left=$(compgen -G "$1.tmp*" || true)
+	[ -z "$left" ]
 }
 
 fp() { ssh-keygen -lf /dev/stdin <<<"$(head -n1 "$1")" | cut -d' ' -f2; }
@@ -94,8 +96,10 @@ fp() { ssh-keygen -lf /dev/stdin <<<"$(head -n1 "$1")" | cut -d' ' -f2; }
 	echo secret >"$BATS_TEST_TMPDIR/m"
 	enf-seal seal -o "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/m"
 	enf-seal seal -o "$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/m"
-	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
-	! grep -q secret "$BATS_TEST_TMPDIR/a"
+	run cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	[ "$status" -eq 1 ]
+	run grep -c secret "$BATS_TEST_TMPDIR/a"
+	[ "$output" = 0 ]
 }
 
 @test "info names the instance by its identity fingerprint, with no credential" {
@@ -448,6 +452,7 @@ other_machine() { # CMD...: run CMD with another /etc/machine-id
 	enf-seal open "$BATS_TEST_TMPDIR/s" >/dev/null
 	head -c 140 "$BATS_TEST_TMPDIR/s" >"$BATS_TEST_TMPDIR/t"
 	run enf-seal open "$BATS_TEST_TMPDIR/t"
+	[ "$status" -eq 1 ]
 	[ "$(audit_count)" -eq $((before + 3)) ]
 	tail -n3 "$ENF_HOME/audit.log" | sed -n 1p | grep -q "program=enf-seal op=seal outcome=ok"
 	tail -n3 "$ENF_HOME/audit.log" | sed -n 2p | grep -q "program=enf-seal op=open outcome=ok"
