@@ -184,6 +184,8 @@ int seal_self_load(struct keystore *ks, struct seal_self **out)
 		rc = read_host(&host);
 	if (rc == ENF_OK)
 		rc = seal_self_new(id, root, (const char *)host, have_x ? xsk : NULL, out);
+	if (rc == ENF_OK)
+		(*out)->identity = ks_identity_key(ks);
 	wipe(root, sizeof root);
 	wipe(xsk, sizeof xsk);
 	free(host);
@@ -298,6 +300,9 @@ static int check_fixed(struct seal_header *h)
 	h->chunk = get_u32(raw + 10);
 	if (h->version != SEAL_VERSION)
 		return fail(ENF_NO, "unsupported", "unsupported sealed-file version %d", h->version);
+	if (h->kind == SEAL_TRANSFERRED_UNSIGNED)
+		return fail(ENF_NO, "unsigned-transfer", "an unsigned transfer (enf 0.1.0) is "
+			    "refused: nothing proves its source; have it transferred again");
 	if (h->kind != SEAL_LOCAL && h->kind != SEAL_TRANSFERRED)
 		return fail(ENF_NO, "not-sealed", "unknown sealed-file kind %d", h->kind);
 	if ((h->kind == SEAL_LOCAL && (h->flags & ~SEAL_FLAG_HOST)) ||
@@ -308,6 +313,83 @@ static int check_fixed(struct seal_header *h)
 	memcpy(h->instance, raw + 14, SEAL_ID_LEN);
 	memcpy(h->file_id, raw + 46, 32);
 	return ENF_OK;
+}
+
+/* Transferred headers: the source's key, the box, the source's signature. */
+#define BOX_OFF (SEAL_FIXED_LEN + SEAL_SOURCE_KEY_LEN)
+#define SIG_OFF (BOX_OFF + SEAL_BOX_LEN)
+#define SIG_MSG_LEN (sizeof SEAL_TRANSFER_SIG_LABEL + SIG_OFF)
+
+/* The 32 bytes of an Ed25519 public key. */
+static int ed25519_key(const struct pubkey *k, const unsigned char **pk)
+{
+	struct rbuf r;
+
+	rbuf_init(&r, k->blob, k->bloblen);
+	return k->type == KT_ED25519 && rbuf_expect_cstring(&r, "ssh-ed25519") == 0 &&
+	       rbuf_fixed_string(&r, SEAL_SOURCE_KEY_LEN, pk) == 0 && rbuf_done(&r) ? ENF_OK : ENF_NO;
+}
+
+/* What the source signs: the label, its NUL, header bytes 0..SIG_OFF-1. */
+static void transfer_sig_msg(const unsigned char *raw, unsigned char msg[SIG_MSG_LEN])
+{
+	memcpy(msg, SEAL_TRANSFER_SIG_LABEL, sizeof SEAL_TRANSFER_SIG_LABEL);
+	memcpy(msg + sizeof SEAL_TRANSFER_SIG_LABEL, raw, SIG_OFF);
+}
+
+static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_TRANSFER])
+{
+	unsigned char msg[SIG_MSG_LEN];
+	const unsigned char *s;
+	struct wbuf sig;
+	struct rbuf r;
+	int rc;
+
+	transfer_sig_msg(raw, msg);
+	wbuf_init(&sig, 0);
+	rc = privkey_sign_ssh(key, msg, sizeof msg, &sig);
+	rbuf_init(&r, sig.p, sig.len);
+	if (rc == ENF_OK && rbuf_expect_cstring(&r, "ssh-ed25519") == 0 &&
+	    rbuf_fixed_string(&r, SEAL_SIG_LEN, &s) == 0 && rbuf_done(&r))
+		memcpy(raw + SIG_OFF, s, SEAL_SIG_LEN);
+	else
+		rc = fail(ENF_FAIL, "internal", "cannot sign the transfer");
+	wbuf_free(&sig);
+	return rc;
+}
+
+/* The signature of a transferred header verifies under the source key it
+ * carries, through the one verifier every signature in enf goes through;
+ * the source id is that key's. */
+static int transfer_verify(struct seal_header *h)
+{
+	unsigned char msg[SIG_MSG_LEN];
+	struct wbuf blob, sig;
+	struct pubkey k;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	wbuf_init(&blob, 0);
+	wbuf_init(&sig, 0);
+	wbuf_cstring(&blob, "ssh-ed25519");
+	wbuf_string(&blob, h->raw + SEAL_FIXED_LEN, SEAL_SOURCE_KEY_LEN);
+	wbuf_cstring(&sig, "ssh-ed25519");
+	wbuf_string(&sig, h->raw + SIG_OFF, SEAL_SIG_LEN);
+	transfer_sig_msg(h->raw, msg);
+	if (blob.failed || sig.failed)
+		rc = fail(ENF_FAIL, "internal", "out of memory");
+	else if (pubkey_from_blob(&k, blob.p, blob.len) != ENF_OK)
+		rc = fail(ENF_NO, "bad-transfer-signature",
+			  "transferred file names no valid source key");
+	else if (pubkey_verify_ssh(&k, msg, sizeof msg, sig.p, sig.len) != ENF_OK)
+		rc = fail(ENF_NO, "bad-transfer-signature", "transferred file is not signed by "
+			  "the instance it names as its source");
+	else
+		rc = identity_id(&k, h->source);
+	pubkey_free(&k);
+	wbuf_free(&blob);
+	wbuf_free(&sig);
+	return rc;
 }
 
 int seal_read_header(int fd, struct seal_header *h)
@@ -324,15 +406,17 @@ int seal_read_header(int fd, struct seal_header *h)
 		return not_sealed();
 	if ((rc = check_fixed(h)) != ENF_OK)
 		return rc;
-	rest = h->kind == SEAL_LOCAL ? SEAL_WRAP_LEN : SEAL_ID_LEN + SEAL_BOX_LEN;
+	rest = (h->kind == SEAL_LOCAL ? SEAL_HDR_LOCAL : SEAL_HDR_TRANSFER) - SEAL_FIXED_LEN;
 	r = read_full(fd, h->raw + SEAL_FIXED_LEN, rest);
 	if (r < 0)
 		return read_error();
 	if ((size_t)r < rest)
 		return fail(ENF_NO, "truncated", "sealed data is truncated (in its header)");
+	if (h->kind == SEAL_TRANSFERRED && (rc = transfer_verify(h)) != ENF_OK)
+		return rc;
+	/* Only now a header: callers (and the audit record) see nothing of
+	 * one whose source does not verify. */
 	h->rawlen = SEAL_FIXED_LEN + rest;
-	if (h->kind == SEAL_TRANSFERRED)
-		memcpy(h->source, h->raw + SEAL_FIXED_LEN, SEAL_ID_LEN);
 	return ENF_OK;
 }
 
@@ -390,8 +474,7 @@ static int header_content_key(const struct seal_self *me, const struct seal_head
 	}
 	if (!me->have_x25519)
 		return fail(ENF_FAIL, "internal", "the transfer key is not available");
-	rc = sealbox_open(me->x25519_sk, SEAL_TRANSFER_LABEL, h->raw,
-			  SEAL_FIXED_LEN + SEAL_ID_LEN, h->raw + SEAL_FIXED_LEN + SEAL_ID_LEN,
+	rc = sealbox_open(me->x25519_sk, SEAL_TRANSFER_LABEL, h->raw, BOX_OFF, h->raw + BOX_OFF,
 			  SEAL_BOX_LEN, k->ck);
 	if (rc == ENF_NO)
 		return fail(ENF_NO, "not-authentic",
@@ -554,8 +637,9 @@ static void work_free(struct work *w)
 	memset(w, 0, sizeof *w);
 }
 
-/* The parsed form of a header this module just wrote. */
-static void header_made(const unsigned char *raw, size_t n, struct seal_header *made)
+/* The parsed form of a header this module just wrote (by instance me). */
+static void header_made(const struct seal_self *me, const unsigned char *raw, size_t n,
+			struct seal_header *made)
 {
 	if (!made)
 		return;
@@ -564,7 +648,7 @@ static void header_made(const unsigned char *raw, size_t n, struct seal_header *
 	made->rawlen = n;
 	check_fixed(made);
 	if (made->kind == SEAL_TRANSFERRED)
-		memcpy(made->source, raw + SEAL_FIXED_LEN, SEAL_ID_LEN);
+		memcpy(made->source, me->id, SEAL_ID_LEN);
 }
 
 int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
@@ -589,7 +673,7 @@ int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
 		rc = fail(ENF_FAIL, "internal", "cannot wrap the content key");
 		goto out;
 	}
-	header_made(raw, sizeof raw, made);
+	header_made(me, raw, sizeof raw, made);
 	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
 		reason = "io-error";
 		goto out;
@@ -608,6 +692,12 @@ out:
 int seal_decrypt(const struct seal_self *me, int in, struct atomic_file *out,
 		 struct seal_header *h)
 {
+	return seal_decrypt_from(me, NULL, in, out, h);
+}
+
+int seal_decrypt_from(const struct seal_self *me, const unsigned char *source, int in,
+		      struct atomic_file *out, struct seal_header *h)
+{
 	struct chunk_stream s;
 	struct work w = { 0 };
 	int rc;
@@ -617,6 +707,9 @@ int seal_decrypt(const struct seal_self *me, int in, struct atomic_file *out,
 	released = 0;
 	if ((rc = seal_read_header(in, h)) != ENF_OK)
 		return rc;
+	if (source && (h->kind != SEAL_TRANSFERRED || memcmp(h->source, source, SEAL_ID_LEN) != 0))
+		return fail(ENF_NO, "unexpected-source",
+			    "not transferred from the instance --from names");
 	if ((rc = work_new(&w, 0)) != ENF_OK)
 		goto out;
 	if ((rc = header_content_key(me, h, w.k)) != ENF_OK)
@@ -630,21 +723,27 @@ out:
 	return rc;
 }
 
-/* The header of a transferred file: names the target and us, and holds the
- * new content key in a sealed box that only the target's X25519 key opens
- * (its associated data is everything before it). */
+/* The header of a transferred file: names the target, carries our identity
+ * key, holds the new content key in a sealed box that only the target's
+ * X25519 key opens (its associated data is everything before it), and ends
+ * with our signature over all of that, so that no one but this instance
+ * can make a file that names it as the source. */
 static int transfer_header(const struct seal_self *me, const struct seal_peer *to,
 			   const unsigned char ck[AEAD_KEY], unsigned char raw[SEAL_HDR_TRANSFER])
 {
-	unsigned char fid[32];
+	unsigned char fid[32], id[SEAL_ID_LEN];
+	const unsigned char *pk;
 
+	if (!me->identity || ed25519_key(&me->identity->pub, &pk) != ENF_OK ||
+	    identity_id(&me->identity->pub, id) != ENF_OK || memcmp(id, me->id, SEAL_ID_LEN) != 0)
+		return fail(ENF_FAIL, "internal", "the identity key is not available");
 	random_nonce(fid, sizeof fid);
 	header_fixed(raw, SEAL_TRANSFERRED, 0, to->id, fid);
-	memcpy(raw + SEAL_FIXED_LEN, me->id, SEAL_ID_LEN);
-	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, SEAL_FIXED_LEN + SEAL_ID_LEN,
-			 ck, AEAD_KEY, raw + SEAL_FIXED_LEN + SEAL_ID_LEN) != ENF_OK)
+	memcpy(raw + SEAL_FIXED_LEN, pk, SEAL_SOURCE_KEY_LEN);
+	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, BOX_OFF, ck, AEAD_KEY,
+			 raw + BOX_OFF) != ENF_OK)
 		return fail(ENF_NO, "bad-target", "cannot encrypt to the target's X25519 key");
-	return ENF_OK;
+	return transfer_sign(me->identity, raw);
 }
 
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
@@ -672,7 +771,7 @@ int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int i
 	random_nonce(w.k->ck2, AEAD_KEY);
 	if ((rc = transfer_header(me, to, w.k->ck2, raw)) != ENF_OK)
 		goto out;
-	header_made(raw, sizeof raw, made);
+	header_made(me, raw, sizeof raw, made);
 	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
 		reason = "io-error";
 		goto out;
@@ -842,7 +941,7 @@ static int run_stream(const struct seal_cmd *c, int verb, const struct seal_self
 	if (verb == V_SEAL)
 		rc = seal_encrypt(me, in, &out, made);
 	else if (verb == V_OPEN)
-		rc = seal_decrypt(me, in, &out, h);
+		rc = seal_decrypt_from(me, to ? to->id : NULL, in, &out, h);
 	else
 		rc = seal_reencrypt(me, to, in, &out, h, made);
 	rc = finish(&out, rc);
@@ -883,26 +982,46 @@ done:
 	return rc;
 }
 
-int seal_cmd_seal(const struct seal_cmd *c) { return run(c, V_SEAL, NULL); }
-int seal_cmd_open(const struct seal_cmd *c) { return run(c, V_OPEN, NULL); }
-
-int seal_cmd_transfer(const struct seal_cmd *c)
+/* Another instance's public identity file. */
+static int read_peer(const char *path, struct seal_peer *p)
 {
 	unsigned char *text = NULL;
-	struct seal_peer to;
 	size_t n = 0;
 	int rc;
 
 	if ((rc = crypto_init()) != ENF_OK)
 		return rc;
-	if ((rc = io_read_file(c->to, 64 * 1024, &text, &n)) != ENF_OK) {
+	if ((rc = io_read_file(path, 64 * 1024, &text, &n)) != ENF_OK) {
 		free(text);
-		return rc == ENF_NO ? enf_err(ENF_NO, "%s: too large for an identity file", c->to) : rc;
+		return rc == ENF_NO ? enf_err(ENF_NO, "%s: too large for an identity file", path) : rc;
 	}
-	rc = seal_peer_parse((const char *)text, n, &to);
+	rc = seal_peer_parse((const char *)text, n, p);
 	free(text);
-	if (rc != ENF_OK)
-		return prefix_err(rc, c->to);
+	return rc == ENF_OK ? ENF_OK : prefix_err(rc, path);
+}
+
+int seal_cmd_seal(const struct seal_cmd *c) { return run(c, V_SEAL, NULL); }
+
+/* With --from, run() gets the expected source where transfer has its target. */
+int seal_cmd_open(const struct seal_cmd *c)
+{
+	struct seal_peer from;
+	int rc;
+
+	if (!c->from)
+		return run(c, V_OPEN, NULL);
+	if ((rc = read_peer(c->from, &from)) != ENF_OK)
+		return rc;
+	return run(c, V_OPEN, &from);
+}
+
+int seal_cmd_transfer(const struct seal_cmd *c)
+{
+	struct seal_peer to;
+	int rc;
+
+	if ((rc = read_peer(c->to, &to)) != ENF_OK)
+		return rc;
 	return run(c, V_TRANSFER, &to);
 }
 

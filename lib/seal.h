@@ -5,7 +5,8 @@
  * A sealed file is a header (names the instance it is bound to, a random
  * file id and the content key, wrapped either under a key derived from the
  * instance's seal root or, after a transfer, in a sealed box to the target
- * instance's X25519 key) followed by 64 KiB chunks, each sealed with a
+ * instance's X25519 key, the whole header then signed by the source
+ * instance's identity key) followed by 64 KiB chunks, each sealed with a
  * counter nonce and associated data SHA-256(header) || index || final flag.
  * The last chunk is always shorter than 64 KiB (possibly empty) and marked
  * final, so truncation at any point, reordering and splicing all fail. */
@@ -25,16 +26,23 @@
 #define SEAL_FIXED_LEN 78		/* magic .. file id */
 #define SEAL_WRAP_LEN (32 + AEAD_TAG)
 #define SEAL_BOX_LEN (32 + SEALBOX_OVERHEAD)
+#define SEAL_SOURCE_KEY_LEN 32		/* the source's Ed25519 identity key */
+#define SEAL_SIG_LEN 64			/* Ed25519 signature by that key */
 #define SEAL_HDR_LOCAL (SEAL_FIXED_LEN + SEAL_WRAP_LEN)			/* 126 */
-#define SEAL_HDR_TRANSFER (SEAL_FIXED_LEN + SEAL_ID_LEN + SEAL_BOX_LEN)	/* 190 */
+#define SEAL_HDR_TRANSFER (SEAL_FIXED_LEN + SEAL_SOURCE_KEY_LEN + SEAL_BOX_LEN + \
+			   SEAL_SIG_LEN)					/* 254 */
 #define SEAL_HDR_MAX SEAL_HDR_TRANSFER
 #define SEAL_MAX_CHUNKS ((uint64_t)1 << 32)	/* 256 TiB */
 #define SEAL_FLAG_HOST 0x01
 #define SEAL_TRANSFER_LABEL "enf transfer"
+/* What the source signs: this label, its NUL, then header bytes 0..189. */
+#define SEAL_TRANSFER_SIG_LABEL "enf-seal v1 transfer"
 /* "SHA256:" + 43 characters of unpadded base64 + NUL. */
 #define SEAL_ID_STR 51
 
-enum seal_kind { SEAL_LOCAL = 1, SEAL_TRANSFERRED = 2 };
+/* Kind 2, enf 0.1.0's unsigned transfer, is refused: anyone with the two
+ * public identity files could make one naming any source. */
+enum seal_kind { SEAL_LOCAL = 1, SEAL_TRANSFERRED_UNSIGNED = 2, SEAL_TRANSFERRED = 3 };
 
 /* A parsed header: raw holds its exact bytes (hashed into every chunk). */
 struct seal_header {
@@ -43,7 +51,9 @@ struct seal_header {
 	uint32_t chunk;
 	unsigned char instance[SEAL_ID_LEN];	/* bound to */
 	unsigned char file_id[32];
-	unsigned char source[SEAL_ID_LEN];	/* transferred from (kind 2) */
+	unsigned char source[SEAL_ID_LEN];	/* transferred from (kind 3): the id
+						 * of the key whose signature the
+						 * header carries, checked on read */
 	unsigned char raw[SEAL_HDR_MAX];
 	size_t rawlen;
 };
@@ -56,6 +66,9 @@ struct seal_self {
 	unsigned char host[32];			/* machine digest when bind_host */
 	int have_x25519;
 	unsigned char x25519_sk[X25519_LEN];
+	/* The identity key whose id is `id`, borrowed from the unlocked
+	 * keystore (not owned): signs transfers.  NULL: cannot transfer. */
+	const struct privkey *identity;
 };
 
 /* Another instance, from its public identity file (enf-keygen instance). */
@@ -84,7 +97,9 @@ int seal_peer_parse(const char *text, size_t n, struct seal_peer *p);
 void seal_id_string(const unsigned char id[SEAL_ID_LEN], char out[SEAL_ID_STR]);
 
 /* Read and check a header from fd (consumes exactly its bytes).  ENF_NO:
- * not a sealed file, unsupported version, malformed; ENF_FAIL: I/O. */
+ * not a sealed file, unsupported version, malformed, a transferred header
+ * whose source signature does not verify; ENF_FAIL: I/O.  Needs no secret:
+ * a transferred header's source is authenticated here, for info too. */
 int seal_read_header(int fd, struct seal_header *h);
 
 /* Stream operations.  in: a readable fd; out: an atomic_open()ed file (also
@@ -96,13 +111,19 @@ int seal_read_header(int fd, struct seal_header *h);
  *   header names another instance; ENF_NO when anything does not
  *   authenticate.  Only authenticated chunks reach out.  h receives the
  *   header (valid when it could be read, h->rawlen != 0).
+ * seal_decrypt_from: the same, and when `source` is not NULL the file must
+ *   have been transferred from the instance of that id (ENF_NO
+ *   "unexpected-source" before any decryption otherwise).
  * seal_reencrypt: open as seal_decrypt and seal each authenticated chunk
- *   anew for `to`; the final chunk is written only when the input's final
- *   chunk authenticates, so an aborted transfer never opens. */
+ *   anew for `to`, under a header signed with me->identity; the final
+ *   chunk is written only when the input's final chunk authenticates, so
+ *   an aborted transfer never opens. */
 int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
 		 struct seal_header *made /* or NULL */);
 int seal_decrypt(const struct seal_self *me, int in, struct atomic_file *out,
 		 struct seal_header *h);
+int seal_decrypt_from(const struct seal_self *me, const unsigned char *source, int in,
+		      struct atomic_file *out, struct seal_header *h);
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
 		   struct atomic_file *out, struct seal_header *h,
 		   struct seal_header *made /* or NULL */);
@@ -117,6 +138,7 @@ struct seal_cmd {
 	const char *in, *out;
 	const char *passfile;		/* operator (seal, open) or officer (transfer) */
 	const char *to;			/* transfer: the target's identity file */
+	const char *from;		/* open: the expected source's identity file, or NULL */
 };
 int seal_cmd_seal(const struct seal_cmd *c);
 int seal_cmd_open(const struct seal_cmd *c);

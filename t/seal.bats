@@ -420,6 +420,89 @@ other_machine() { # CMD...: run CMD with another /etc/machine-id
 	[[ "$rec2" == *"file-id:$new"* ]]
 }
 
+# forge OUT [--unsigned]: a transfer to the other instance, naming this one
+# as its source, made from the two public identity files alone.
+forge() {
+	enf-keygen instance >"$BATS_TEST_TMPDIR/me.pub"
+	echo "forged secret" | "$BATS_TEST_DIRNAME/seal-forge.py" "${@:2}" \
+		"$BATS_TEST_TMPDIR/other.pub" "$BATS_TEST_TMPDIR/me.pub" >"$1"
+}
+
+# expect_refused FILE REASON: the other instance refuses to open FILE with
+# exit 1, writes nothing, and records REASON with no peer and no file id.
+expect_refused() {
+	local before rec
+	before=$(ENF_HOME="$OTHER" audit_count)
+	run env ENF_HOME="$OTHER" enf-seal open -o "$BATS_TEST_TMPDIR/out" "$1"
+	[ "$status" -eq 1 ]
+	[[ "$output" != *secret* ]]
+	no_output "$BATS_TEST_TMPDIR/out"
+	[ "$(ENF_HOME="$OTHER" audit_count)" -eq $((before + 1)) ]
+	rec=$(tail -n1 "$OTHER/audit.log")
+	[[ "$rec" == *"program=enf-seal op=open outcome=fail reason=$2 "* ]]
+	[[ "$rec" == *" peer=- detail=- "* ]]
+	# info vouches for no source either
+	run enf-seal info "$1"
+	[ "$status" -eq 1 ]
+}
+
+@test "a transfer forged from the two public identity files is refused, in either layout" {
+	other_instance
+	forge "$BATS_TEST_TMPDIR/unsigned" --unsigned
+	expect_refused "$BATS_TEST_TMPDIR/unsigned" unsigned-transfer
+	[[ "$output" == *"unsigned transfer"* ]]
+	forge "$BATS_TEST_TMPDIR/forged"
+	expect_refused "$BATS_TEST_TMPDIR/forged" bad-transfer-signature
+}
+
+@test "a transfer whose signature or source key was flipped is refused" {
+	other_instance
+	echo secret | enf-seal seal | enf-seal transfer --to "$BATS_TEST_TMPDIR/other.pub" \
+		-o "$BATS_TEST_TMPDIR/x"
+	[ "$(ENF_HOME="$OTHER" enf-seal open "$BATS_TEST_TMPDIR/x")" = secret ]
+	for off in 78 109 150 190 253; do	# source key, box, signature (enf-seal(5))
+		cp "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/t"
+		flip "$BATS_TEST_TMPDIR/t" "$off"
+		run cmp -s "$BATS_TEST_TMPDIR/t" "$BATS_TEST_TMPDIR/x"
+		[ "$status" -eq 1 ]
+		expect_refused "$BATS_TEST_TMPDIR/t" bad-transfer-signature
+	done
+}
+
+@test "open --from pins the source: another source or a local file is refused" {
+	other_instance
+	enf-keygen instance >"$BATS_TEST_TMPDIR/me.pub"
+	ENF_HOME="$BATS_TEST_TMPDIR/third" make_instance
+	ENF_HOME="$BATS_TEST_TMPDIR/third" enf-keygen instance >"$BATS_TEST_TMPDIR/third.pub"
+	echo secret | enf-seal seal | enf-seal transfer --to "$BATS_TEST_TMPDIR/other.pub" \
+		-o "$BATS_TEST_TMPDIR/x"
+	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 0 ]
+	[ "$output" = secret ]
+	before=$(ENF_HOME="$OTHER" audit_count)
+	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/third.pub" \
+		-o "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[ "$output" = "enf-seal: not transferred from the instance --from names" ]
+	no_output "$BATS_TEST_TMPDIR/out"
+	[ "$(ENF_HOME="$OTHER" audit_count)" -eq $((before + 1)) ]
+	rec=$(tail -n1 "$OTHER/audit.log")
+	[[ "$rec" == *"op=open outcome=fail reason=unexpected-source"* ]]
+	# the record names the source the signature proves, not the expected one
+	[[ "$rec" == *"peer=$(fp "$BATS_TEST_TMPDIR/me.pub")"* ]]
+	echo local | ENF_HOME="$OTHER" enf-seal seal -o "$BATS_TEST_TMPDIR/local"
+	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/local"
+	[ "$status" -eq 1 ]
+	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/nope.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 3 ]
+	run enf-seal seal --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/me.pub"
+	[ "$status" -eq 2 ]
+	run enf-seal transfer --from "$BATS_TEST_TMPDIR/me.pub" --to "$BATS_TEST_TMPDIR/other.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 2 ]
+	run enf-seal info --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 2 ]
+}
+
 @test "transfer refuses a file sealed to another instance, a tampered file and a bad identity file" {
 	other_instance
 	echo hi | ENF_HOME="$OTHER" enf-seal seal -o "$BATS_TEST_TMPDIR/theirs"

@@ -8,7 +8,8 @@
 
 static const char usage_text[] =
 	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F] [FILE|-]\n"
-	"       enf-seal [-H DIR] open [-o OUT] [--passphrase-file F] [FILE|-]\n"
+	"       enf-seal [-H DIR] open [-o OUT] [--passphrase-file F]\n"
+	"                [--from INSTANCE.pub] [FILE|-]\n"
 	"       enf-seal [-H DIR] transfer --to INSTANCE.pub [-o OUT]\n"
 	"                [--officer-passphrase-file F] [FILE|-]\n"
 	"       enf-seal info [FILE|-]\n";
@@ -19,7 +20,7 @@ static int usage(void)
 	return ENF_USAGE;
 }
 
-enum { OPT_PASS = 256, OPT_OFFICER, OPT_TO, OPT_VERSION };
+enum { OPT_PASS = 256, OPT_OFFICER, OPT_TO, OPT_VERSION, OPT_FROM };
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -29,6 +30,7 @@ static const struct option longopts[] = {
 	{ "passphrase-file", required_argument, NULL, OPT_PASS },
 	{ "officer-passphrase-file", required_argument, NULL, OPT_OFFICER },
 	{ "to", required_argument, NULL, OPT_TO },
+	{ "from", required_argument, NULL, OPT_FROM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
 		case OPT_PASS: operator_pass = optarg; break;
 		case OPT_OFFICER: officer_pass = optarg; break;
 		case OPT_TO: c.to = optarg; break;
+		case OPT_FROM: c.from = optarg; break;
 		default: return usage();
 		}
 	}
@@ -65,21 +68,21 @@ int main(int argc, char **argv)
 	c.in = optind + 1 < argc ? argv[optind + 1] : NULL;
 
 	if (strcmp(verb, "seal") == 0 || strcmp(verb, "open") == 0) {
-		if (officer_pass || c.to)
+		if (officer_pass || c.to || (c.from && verb[0] == 's'))
 			return usage();
 		c.passfile = operator_pass;
 		if (verb[0] == 's' && binary_to_tty(c.out) != ENF_OK)
 			return enf_report(ENF_USAGE);
 		rc = verb[0] == 's' ? seal_cmd_seal(&c) : seal_cmd_open(&c);
 	} else if (strcmp(verb, "transfer") == 0) {
-		if (operator_pass || !c.to)
+		if (operator_pass || !c.to || c.from)
 			return usage();
 		c.passfile = officer_pass;
 		if (binary_to_tty(c.out) != ENF_OK)
 			return enf_report(ENF_USAGE);
 		rc = seal_cmd_transfer(&c);
 	} else if (strcmp(verb, "info") == 0) {
-		if (operator_pass || officer_pass || c.to || has_out || !c.in)
+		if (operator_pass || officer_pass || c.to || c.from || has_out || !c.in)
 			return usage();
 		rc = seal_cmd_info(&c);
 	} else {

@@ -1,6 +1,6 @@
 /* Unit tests of lib/seal.c: the sealed-file format (enf-seal(5)) against
  * truncation, reordering, splicing, flipped bits, the wrong instance or
- * host, and transfer between instances. */
+ * host, and transfer between instances, signed by the source. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -107,6 +107,24 @@ static struct seal_self *self(unsigned char tag, const char *host, const unsigne
 	memset(root, tag ^ 0x5a, sizeof root);
 	if (seal_self_new(id, root, host, xsk, &me) != ENF_OK)
 		abort();
+	return me;
+}
+
+/* An instance whose id is its Ed25519 identity key's, as a real one is:
+ * it can sign transfers. */
+static struct seal_self *self_signing(unsigned char tag, const unsigned char *xsk,
+				      struct privkey *k)
+{
+	unsigned char seed[32], id[SEAL_ID_LEN], root[SEAL_ROOT_LEN];
+	struct seal_self *me;
+
+	memset(seed, tag, sizeof seed);
+	memset(root, tag ^ 0x5a, sizeof root);
+	if (privkey_ed25519_from_seed(k, seed) != ENF_OK ||
+	    hash_buf(HASH_SHA256, k->pub.blob, k->pub.bloblen, id) != ENF_OK ||
+	    seal_self_new(id, root, NULL, xsk, &me) != ENF_OK)
+		abort();
+	me->identity = k;
 	return me;
 }
 
@@ -276,12 +294,26 @@ static struct blob do_transfer(const struct seal_self *me, const struct seal_pee
 	return b;
 }
 
+/* Open ct at `at`, requiring (when not NULL) that it came from `source`. */
+static int opens_from(const struct seal_self *at, const unsigned char *source, const struct blob *ct)
+{
+	int in = fd_with(ct->p, ct->n), rc;
+	struct atomic_file o = mem_out();
+	struct seal_header h;
+
+	rc = seal_decrypt_from(at, source, in, &o, &h);
+	close(in);
+	close(o.fd);
+	return rc;
+}
+
 static void transfer(const struct seal_self *me, const struct blob *pt, const struct blob *ct)
 {
-	unsigned char sk[X25519_LEN];
+	unsigned char sk[X25519_LEN], esk[X25519_LEN], epk[X25519_LEN];
 	struct seal_peer to;
-	struct seal_self *target;
-	struct blob x, back, t, self_to;
+	struct seal_self *target, *evil, *mute;
+	struct privkey evil_key;
+	struct blob x, back, t, self_to, ev, evx;
 	struct seal_header h;
 	int rc, fd;
 
@@ -291,6 +323,11 @@ static void transfer(const struct seal_self *me, const struct blob *pt, const st
 	x = do_transfer(me, &to, ct, &rc);
 	ok(rc == ENF_OK && x.n == ct->n - SEAL_HDR_LOCAL + SEAL_HDR_TRANSFER,
 	   "transfer re-encrypts for the target");
+	if (rc != ENF_OK || x.n < SEAL_HDR_TRANSFER) {
+		free(x.p);
+		seal_self_free(target);
+		return;
+	}
 	ok(do_open(target, &x, &back) == ENF_OK && back.n == pt->n &&
 	   memcmp(back.p, pt->p, pt->n) == 0, "the target opens a transferred file");
 	free(back.p);
@@ -301,13 +338,61 @@ static void transfer(const struct seal_self *me, const struct blob *pt, const st
 	ok(opens(me, &t) == ENF_NO, "nor with the header edited to name the source");
 	memcpy(t.p, x.p, x.n);
 	t.p[SEAL_FIXED_LEN] ^= 1;
-	ok(opens(target, &t) == ENF_NO, "an edited transferred-from field fails at the target");
+	ok(opens(target, &t) == ENF_NO && strstr(enf_errmsg(), "source") != NULL,
+	   "an edited source key fails at the target: %s", enf_errmsg());
+	memcpy(t.p, x.p, x.n);
+	t.p[SEAL_HDR_TRANSFER - SEAL_SIG_LEN + 5] ^= 0x20;
+	ok(opens(target, &t) == ENF_NO && strstr(enf_errmsg(), "not signed") != NULL,
+	   "a flipped bit in the source's signature fails at the target");
+	memcpy(t.p, x.p, x.n);
+	t.p[SEAL_FIXED_LEN + SEAL_SOURCE_KEY_LEN + 40] ^= 1;
+	ok(opens(target, &t) == ENF_NO && strstr(enf_errmsg(), "not signed") != NULL,
+	   "a flipped bit in the sealed box breaks the signature first");
+	memcpy(t.p, x.p, x.n);
+	t.p[8] = SEAL_TRANSFERRED_UNSIGNED;
+	fd = fd_with(t.p, t.n);
+	ok(seal_read_header(fd, &h) == ENF_NO && strstr(enf_errmsg(), "unsigned transfer") != NULL &&
+	   h.rawlen == 0, "a header of the unsigned kind 2 is refused");
+	close(fd);
 	free(t.p);
 	fd = fd_with(x.p, x.n);
 	ok(seal_read_header(fd, &h) == ENF_OK && h.kind == SEAL_TRANSFERRED &&
 	   memcmp(h.source, me->id, SEAL_ID_LEN) == 0 && memcmp(h.instance, to.id, SEAL_ID_LEN) == 0,
 	   "the transferred header names target and source");
 	close(fd);
+	ok(opens_from(target, me->id, &x) == ENF_OK, "it opens with the source pinned");
+	ok(opens_from(target, target->id, &x) == ENF_NO &&
+	   strstr(enf_errmsg(), "not transferred from") != NULL,
+	   "and not with another instance pinned as the source");
+	ok(opens_from(me, me->id, ct) == ENF_NO, "a pinned source refuses a file sealed locally");
+
+	/* Another instance can transfer to the target too, under its own
+	 * name only: the signature proves which key made the transfer. */
+	x25519_keygen(esk, epk);
+	evil = self_signing(0x66, esk, &evil_key);
+	ev = do_seal(evil, pt, &rc);
+	evx = do_transfer(evil, &to, &ev, &rc);
+	fd = fd_with(evx.p, evx.n);
+	ok(rc == ENF_OK && seal_read_header(fd, &h) == ENF_OK &&
+	   memcmp(h.source, evil->id, SEAL_ID_LEN) == 0 && opens(target, &evx) == ENF_OK,
+	   "another instance's transfer opens and names that instance");
+	close(fd);
+	ok(opens_from(target, me->id, &evx) == ENF_NO,
+	   "and is refused when the expected source is pinned");
+	/* Without an identity key (or one that is not its id) nothing is signed. */
+	if (seal_self_new(me->id, me->root, NULL, NULL, &mute) != ENF_OK)
+		abort();
+	free(do_transfer(mute, &to, ct, &rc).p);
+	ok(rc == ENF_FAIL, "an instance without its identity key cannot transfer");
+	mute->identity = &evil_key;
+	free(do_transfer(mute, &to, ct, &rc).p);
+	ok(rc == ENF_FAIL, "nor with an identity key that is not its own");
+	seal_self_free(mute);
+	free(ev.p);
+	free(evx.p);
+	seal_self_free(evil);
+	privkey_free(&evil_key);
+
 	t.p = ct->p;
 	t.n = ct->n - 1;
 	free(x.p);
@@ -364,6 +449,7 @@ int main(void)
 {
 	unsigned char sk[X25519_LEN], pk[X25519_LEN];
 	struct seal_self *me;
+	struct privkey me_key;
 	struct blob pt, ct;
 	int rc;
 
@@ -371,7 +457,7 @@ int main(void)
 		return 1;
 	/* The source holds an X25519 key too: it must not open transfers. */
 	x25519_keygen(sk, pk);
-	me = self(1, NULL, sk);
+	me = self_signing(1, sk, &me_key);
 	round_trips(me);
 	pt = random_blob(3 * SEAL_CHUNK + 100);
 	ct = do_seal(me, &pt, &rc);
@@ -385,5 +471,6 @@ int main(void)
 	free(pt.p);
 	free(ct.p);
 	seal_self_free(me);
+	privkey_free(&me_key);
 	return done_testing();
 }
