@@ -166,8 +166,10 @@ static void other_instance(const struct seal_self *me, const struct blob *ct)
 	/* Same id, different seal root: what a forged keystore would hold. */
 	memcpy(id, me->id, sizeof id);
 	memset(root, 0x77, sizeof root);
-	seal_self_new(id, root, NULL, NULL, &clone_id);
-	ok(opens(clone_id, ct) == ENF_NO, "the instance id without its seal root does not open");
+	if (seal_self_new(id, root, NULL, NULL, &clone_id) != ENF_OK)
+		abort();
+	ok(opens(clone_id, ct) == ENF_NO && strstr(enf_errmsg(), "does not authenticate") != NULL,
+	   "the instance id without its seal root does not open");
 	seal_self_free(clone_id);
 	seal_self_free(other);
 	free(edited.p);
