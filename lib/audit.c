@@ -1205,10 +1205,13 @@ static size_t scan_threads(const struct audit_verify_opts *o, size_t len)
 
 static int scan(struct vstate *vs, const struct audit_map *m)
 {
-	const char *end = m->p + m->len;
+	const char *end;
 	unsigned char prev[32] = { 0 };
 	size_t threads;
 
+	if (m->len == 0)	/* an empty log is not mapped: m->p is NULL */
+		return ENF_OK;
+	end = m->p + m->len;
 	while (end > m->p && end[-1] != '\n')
 		end--;
 	vs->res->torn = (size_t)(m->p + m->len - end);

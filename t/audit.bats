@@ -422,3 +422,15 @@ forge_next() { # FILE
 	run enf-audit show --all-signatures
 	[ "$status" -eq 2 ]
 }
+
+@test "an empty log: show prints nothing, verify says no record" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/e"
+	"$APPENDER" pub "$SEED" >"$BATS_TEST_TMPDIR/e.pub"
+	install -m 600 /dev/null "$BATS_TEST_TMPDIR/e/audit.log"
+	run enf-audit show -f "$BATS_TEST_TMPDIR/e/audit.log"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/e.pub" "$BATS_TEST_TMPDIR/e/audit.log"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no complete record"* ]]
+}

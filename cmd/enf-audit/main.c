@@ -197,7 +197,7 @@ static int wanted(struct range *rs, size_t n, uint64_t seq)
 
 static int show_map(const struct opts *o, const struct audit_map *m, struct range *rs, size_t n)
 {
-	const char *p = m->p, *end = m->p + m->len;
+	const char *p = m->p, *end = m->p ? m->p + m->len : NULL;	/* empty: not mapped */
 	struct wbuf out;
 	uint64_t line = 0;
 	int rc = ENF_OK;

@@ -171,6 +171,24 @@ static int verify_dir(const char *dir, const struct pubkey *id, struct audit_ver
 	return audit_verify(&o, res);
 }
 
+/* An empty log is not mapped (NULL, 0): no pointer arithmetic on NULL. */
+static void test_empty_log(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-empty-XXXXXX", log[512];
+	struct audit_verify_opts o = { .log = log, .id = &k->pub };
+	struct audit_verify_result res;
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	f = fopen(log, "w");
+	ok(f && fclose(f) == 0, "empty log");
+	ok(audit_verify(&o, &res) == ENF_NO && strstr(res.why, "no complete record"),
+	   "an empty log is not intact: %s", res.why);
+	unlink(log);
+	rmdir(dir);
+}
+
 static void test_append(const struct privkey *k, const char *fp)
 {
 	char dir[] = "/tmp/enf-audit-unit-XXXXXX", log[512];
@@ -262,6 +280,7 @@ int main(int argc, char **argv)
 	test_encode_parse(&k, fp);
 	test_parse_rejects(fp);
 	test_sig_other_key(&k, fp);
+	test_empty_log(&k);
 	test_append(&k, fp);
 	test_parallel(&k, fp);
 	ok(audit_anchor_parse("12:" "00000000000000000000000000000000"
