@@ -420,6 +420,11 @@ int audit_rec_sig_ok(const struct audit_rec *r, const struct pubkey *id)
 	return ok;
 }
 
+int audit_rec_may_be_unsigned(const struct audit_rec *r)
+{
+	return r->v[AF_OUTCOME].len == 4 && memcmp(r->line + r->v[AF_OUTCOME].off, "fail", 4) == 0;
+}
+
 int audit_anchor_parse(const char *s, struct audit_anchor *a)
 {
 	const char *colon = strchr(s, ':');
@@ -433,8 +438,9 @@ int audit_anchor_parse(const char *s, struct audit_anchor *a)
 /* ------------------------------------------------------------------ head */
 
 /* audit.head: "enf-audit-head-1 TIPSEQ TIPHASH SSEQ SHASH SIG" where the
- * last three describe the last head an identity-holding writer signed
- * ("- - -" if none). */
+ * last three are the last signed record, signed by the identity (always
+ * present); the tip is the last record, which may be a refusal written
+ * without the key after it. */
 struct head {
 	uint64_t tip;
 	unsigned char tip_hash[32];
@@ -484,8 +490,8 @@ static int head_parse(char *text, size_t n, struct head *h)
 		t[i][strcspn(t[i], " \n")] = '\0';
 	if (parse_seq(t[0], strlen(t[0]), &h->tip) || parse_hash(t[1], strlen(t[1]), h->tip_hash))
 		return -1;
-	if (strcmp(t[2], "-") == 0)
-		return strcmp(t[3], "-") || strcmp(t[4], "-") ? -1 : 0;
+	/* The signed part is not optional: an unsigned head would let anyone
+	 * who can write the file point it wherever they like. */
 	if (parse_seq(t[2], strlen(t[2]), &h->sseq) || parse_hash(t[3], strlen(t[3]), h->shash) ||
 	    check_base64(t[4], strlen(t[4])) || h->sseq > h->tip)
 		return -1;
@@ -507,7 +513,8 @@ static int head_read(const char *path, struct head *h, int *present)
 	rc = io_read_file(path, 4096, &text, &n);
 	if (rc != ENF_OK)
 		return rc == ENF_NO ? enf_err(ENF_NO, "%s: malformed", path) : rc;
-	rc = head_parse((char *)text, n, h) ? enf_err(ENF_NO, "%s: malformed", path) : ENF_OK;
+	rc = head_parse((char *)text, n, h) ? enf_err(ENF_NO, "%s: malformed or without its signed "
+						   "part (see enf-audit(5), HEAD)", path) : ENF_OK;
 	free(text);
 	*present = rc == ENF_OK;
 	return rc;
@@ -557,7 +564,7 @@ static int head_encode(struct wbuf *w, uint64_t tip, const unsigned char tip_has
 		hex_encode(w, old->shash, 32);
 		wbuf_printf(w, " %s", old->sig);
 	} else {
-		wbuf_printf(w, " - - -");
+		return enf_err(ENF_FAIL, "no signed head to keep");
 	}
 	wbuf_put(w, "\n", 1);
 	return w->failed ? ENF_FAIL : ENF_OK;
@@ -674,26 +681,114 @@ damaged:
 		       "run enf-audit verify", path);
 }
 
-/* Refuse to write over evidence: a log shorter than, or different from,
- * what audit.head recorded was cut or altered, and appending would hide it. */
-static int tail_vs_head(const struct tail *t, const struct head *h, int present, const char *path)
+/* The records from the signed head's record to the end of [p, end) (whole
+ * lines): 1 when they are all there and good, 0 when the head's record is
+ * before p (read further back), ENF_FAIL (message set) when they are not. */
+static int walk_since_head(const char *p, const char *end, int from_start, const struct head *h,
+			   const struct pubkey *id, const char *path)
 {
-	if (!present)
-		return t->seq == 0 && t->dropped == 0 ? ENF_OK :
-			enf_err(ENF_FAIL, "%s holds records but " AUDIT_HEAD_FILE " is missing; "
-				"not appending (see enf-audit(5), RECOVERY)", path);
-	if (t->seq == 0 && h->tip)
-		return enf_err(ENF_FAIL, "%s is empty but " AUDIT_HEAD_FILE " records %llu: "
-			       "the log was cut short; not appending", path,
-			       (unsigned long long)h->tip);
+	struct audit_rec r;
+	unsigned char prev[32];
+	uint64_t expect = 0;
+	char why[128];
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		int parsed = audit_rec_parse(&r, p, (size_t)(nl - p), why, sizeof why) == ENF_OK;
+
+		p = nl + 1;
+		if (!expect) {
+			if (!parsed || r.seq < h->sseq)
+				continue;
+			if (r.seq > h->sseq)
+				return from_start ? enf_err(ENF_FAIL, "%s: record %llu, the last signed "
+							    "one by " AUDIT_HEAD_FILE ", is missing",
+							    path, (unsigned long long)h->sseq) : 0;
+			if (!audit_rec_hash_ok(&r) || memcmp(r.hash, h->shash, 32) != 0 || !r.has_sig)
+				return enf_err(ENF_FAIL, "%s: record %llu differs from the signed "
+					       AUDIT_HEAD_FILE, path, (unsigned long long)r.seq);
+			memcpy(prev, r.hash, 32);
+			expect = r.seq + 1;
+			continue;
+		}
+		if (!parsed || r.seq != expect || memcmp(r.prev, prev, 32) != 0 ||
+		    !audit_rec_hash_ok(&r))
+			return enf_err(ENF_FAIL, "%s: record %llu does not follow record %llu",
+				       path, (unsigned long long)expect, (unsigned long long)(expect - 1));
+		/* After the signed head only a refusal, or a signed record whose
+		 * head was never written (a crash), can stand: chaining onto
+		 * anything else would sign what the instance never wrote. */
+		if (r.has_sig ? !audit_rec_sig_ok(&r, id) : !audit_rec_may_be_unsigned(&r))
+			return enf_err(ENF_FAIL, "%s: record %llu %s", path, (unsigned long long)r.seq,
+				       r.has_sig ? "has a signature that does not verify" :
+				       "is not signed and not a refusal");
+		if (r.seq == h->tip && memcmp(r.hash, h->tip_hash, 32) != 0)
+			return enf_err(ENF_FAIL, "%s: record %llu differs from " AUDIT_HEAD_FILE,
+				       path, (unsigned long long)r.seq);
+		memcpy(prev, r.hash, 32);
+		expect++;
+	}
+	return expect ? 1 : from_start ? enf_err(ENF_FAIL, "%s: record %llu, the last signed one "
+						 "by " AUDIT_HEAD_FILE ", is missing", path,
+						 (unsigned long long)h->sseq) : 0;
+}
+
+/* Read back from the end of the log (keep bytes) until the signed head's
+ * record is in the window: usually it is the last record, or a few
+ * refusals before it. */
+static int check_since_head(int fd, off_t keep, const char *path, const struct head *h,
+			    const struct pubkey *id)
+{
+	size_t want = 3 * AUDIT_LINE_MAX;
+
+	for (;;) {
+		off_t start = keep > (off_t)want ? keep - (off_t)want : 0;
+		size_t n = (size_t)(keep - start);
+		char *buf = malloc(n ? n : 1);
+		const char *p;
+		int rc;
+
+		if (!buf)
+			return enf_err(ENF_FAIL, "out of memory");
+		if (pread(fd, buf, n, start) != (ssize_t)n) {
+			free(buf);
+			return enf_err(ENF_FAIL, "cannot read %s", path);
+		}
+		p = buf;
+		if (start > 0)		/* skip the partial first line */
+			p = (p = memchr(buf, '\n', n)) ? p + 1 : buf + n;
+		rc = walk_since_head(p, buf + n, start == 0, h, id, path);
+		free(buf);
+		if (rc != 0)
+			return rc == 1 ? ENF_OK : ENF_FAIL;
+		want *= 4;
+	}
+}
+
+/* Refuse to write over evidence: a log shorter than, or different from,
+ * what the signed audit.head recorded was cut or altered, and appending
+ * would hide it (and sign the result). */
+static int tail_vs_head(int fd, const struct tail *t, const struct head *h, int present,
+			const struct pubkey *id, int signing, const char *path)
+{
+	if (!present) {
+		if (t->seq || t->dropped)
+			return enf_err(ENF_FAIL, "%s holds records but " AUDIT_HEAD_FILE " is missing; "
+				       "not appending (see enf-audit(5), RECOVERY)", path);
+		return signing ? ENF_OK : enf_err(ENF_FAIL, "%s is empty, and a record without the "
+						  "instance key cannot start it", path);
+	}
+	if (t->dropped && !signing)
+		return enf_err(ENF_FAIL, "the end of %s needs a repair, which only a writer "
+			       "holding the instance key records", path);
 	if (t->seq < h->tip)
 		return enf_err(ENF_FAIL, "%s ends at record %llu but " AUDIT_HEAD_FILE
 			       " records %llu: the log was cut short; not appending", path,
 			       (unsigned long long)t->seq, (unsigned long long)h->tip);
-	if (t->seq == h->tip && memcmp(t->hash, h->tip_hash, 32) != 0)
-		return enf_err(ENF_FAIL, "%s: record %llu differs from " AUDIT_HEAD_FILE
-			       "; not appending", path, (unsigned long long)t->seq);
-	return ENF_OK;
+	if (!head_sig_ok(h, id))
+		return enf_err(ENF_FAIL, AUDIT_HEAD_FILE ": its signature does not verify; "
+			       "not appending to %s", path);
+	return check_since_head(fd, t->keep, path, h, id);
 }
 
 static int open_log(const char *path, int *fdp)
@@ -746,8 +841,9 @@ static int build_records(struct wbuf *w, const struct tail *t, const char *insta
 	return audit_rec_encode(w, *seq, now, instance_id, ev, prev, key, hash);
 }
 
-static int append_locked(int fd, const char *path, const char *home, const char *instance_id,
-			 const struct privkey *key, const struct audit_event *ev, uint64_t *seq)
+static int append_locked(int fd, const char *path, const char *home, const struct pubkey *id,
+			 const char *instance_id, const struct privkey *key,
+			 const struct audit_event *ev, uint64_t *seq)
 {
 	struct tail t;
 	struct head h;
@@ -766,7 +862,7 @@ static int append_locked(int fd, const char *path, const char *home, const char 
 		rc = enf_err(ENF_FAIL, "cannot stat %s: %s", path, strerror(errno));
 	else if ((rc = tail_scan(fd, st.st_size, path, &t)) == ENF_OK &&
 		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
-		 (rc = tail_vs_head(&t, &h, present, path)) == ENF_OK &&
+		 (rc = tail_vs_head(fd, &t, &h, present, id, key != NULL, path)) == ENF_OK &&
 		 (rc = build_records(&w, &t, instance_id, key, ev, seq, hash)) == ENF_OK &&
 		 (rc = head_encode(&hw, *seq, hash, key, &h)) == ENF_OK) {
 		if (t.dropped && ftruncate(fd, t.keep) < 0)
@@ -785,23 +881,39 @@ static int append_locked(int fd, const char *path, const char *home, const char 
 	return rc;
 }
 
-uint64_t audit_append_raw(const char *home, const char *instance_id,
+/* What may be appended at all: a record without the key only if it is a
+ * refusal, and never a repair of someone else's tail. */
+static int event_ok(const struct audit_event *ev, const struct privkey *key)
+{
+	if (!ev || !ev->program || !ev->op || !ev->outcome)
+		return enf_err(ENF_FAIL, "incomplete audit event");
+	if (!key && strcmp(ev->outcome, "fail") != 0)
+		return enf_err(ENF_FAIL, "only a refusal (outcome fail) may be recorded without "
+			       "the instance key");
+	return ENF_OK;
+}
+
+uint64_t audit_append_raw(const char *home, const struct pubkey *id,
 			  const struct privkey *key, const struct audit_event *ev)
 {
-	char saved[512], *path = NULL;
+	char saved[512], instance_id[FINGERPRINT_MAX], *path = NULL;
 	uint64_t seq = 0;
 	int fd = -1, rc;
 
 	/* The caller's pending error message must survive our own. */
 	snprintf(saved, sizeof saved, "%s", enf_errmsg());
-	if (!home || !instance_id || !ev || !ev->program || !ev->op || !ev->outcome)
-		rc = enf_err(ENF_FAIL, "incomplete audit event");
+	if (!home || !id)
+		rc = enf_err(ENF_FAIL, "no instance");
+	else if ((rc = event_ok(ev, key)) != ENF_OK)
+		;
 	else if (crypto_init() != ENF_OK)
 		rc = enf_err(ENF_FAIL, "cannot initialise the crypto library");
 	else if (!(path = home_path(home, AUDIT_FILE)))
 		rc = enf_err(ENF_FAIL, "out of memory");
-	else if ((rc = open_log(path, &fd)) == ENF_OK)
-		rc = append_locked(fd, path, home, instance_id, key, ev, &seq);
+	else if ((rc = open_log(path, &fd)) == ENF_OK) {
+		pubkey_fingerprint(id, instance_id);
+		rc = append_locked(fd, path, home, id, instance_id, key, ev, &seq);
+	}
 	if (rc != ENF_OK) {
 		enf_warn("audit: cannot write the record (%s %s %s): %s", ev && ev->program ?
 			 ev->program : "?", ev && ev->op ? ev->op : "?",
@@ -825,7 +937,7 @@ uint64_t audit_append(struct keystore *ks, const struct audit_event *ev)
 	}
 	if (ks_unlocked_role(ks) >= 0)
 		key = ks_identity_key(ks);
-	return audit_append_raw(ks_home(ks), ks_instance_id(ks), key, ev);
+	return audit_append_raw(ks_home(ks), ks_identity_pub(ks), key, ev);
 }
 
 /* ------------------------------------------------------------------- map */
@@ -953,8 +1065,9 @@ static int map_locked(struct audit_map *m, const char *path, struct vstate *vs)
 	flock(m->fd, LOCK_SH);
 	if (fstat(m->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		rc = enf_err(ENF_FAIL, "%s: not a regular file", path);
-	else if (vs->o->head)
-		rc = head_read(vs->o->head, &vs->head, &vs->head_present);
+	else if (vs->o->head && (rc = head_read(vs->o->head, &vs->head, &vs->head_present)) ==
+		 ENF_NO)
+		rc = bad(vs->res, 0, "%s", enf_errmsg());
 	m->len = rc == ENF_OK ? (size_t)st.st_size : 0;
 	flock(m->fd, LOCK_UN);
 	if (rc == ENF_OK && m->len) {
@@ -998,7 +1111,7 @@ static int checkpoints_setup(struct vstate *vs)
 		return o->head_required ? bad(vs->res, 0, "%s is missing: cannot tell whether the "
 					      "log was cut short", o->head) : ENF_OK;
 	rc = add_checkpoint(vs, vs->head.tip, vs->head.tip_hash, AUDIT_HEAD_FILE);
-	if (rc == ENF_OK && vs->head.sseq)
+	if (rc == ENF_OK)
 		rc = add_checkpoint(vs, vs->head.sseq, vs->head.shash, "the signed " AUDIT_HEAD_FILE);
 	return rc;
 }
@@ -1047,6 +1160,12 @@ static int check_record(struct vstate *vs, struct audit_rec *r, const char *line
 			vs->cp_bad = expect;
 			snprintf(vs->cp_why, sizeof vs->cp_why, "%s", vs->cp[i].what);
 		}
+	/* Only a refusal can be written without the key; anything else
+	 * unsigned was put there by someone without it. */
+	if (!r->has_sig && !audit_rec_may_be_unsigned(r))
+		return bad(res, expect, "not signed, and only a refusal (outcome=fail) may be");
+	if (!r->has_sig && vs->head_present && expect == vs->head.sseq)
+		return bad(res, expect, "not signed, but the signed %s names it", AUDIT_HEAD_FILE);
 	if (r->has_sig) {
 		if (vs->o->all_signatures && !audit_rec_sig_ok(r, vs->o->id))
 			return bad(res, expect, "signature does not verify");
@@ -1266,6 +1385,25 @@ static int check_last_signature(struct vstate *vs)
 	return bad(vs->res, r.seq, "signature does not verify (the log was rewritten from here on)");
 }
 
+/* Signed records after the signed head's: an append that wrote its record
+ * but not the head (a crash, or a head that could not be written).  The
+ * last signature covers them through the chain only if it is theirs, so
+ * each is verified (there is normally none). */
+static int check_head_lag(struct vstate *vs)
+{
+	struct audit_rec r;
+
+	for (size_t i = vs->nsig; i > 0; i--) {
+		int good = signed_at(vs, i - 1, &r);
+		if (r.seq <= vs->head.sseq)
+			break;
+		if (!good)
+			return bad(vs->res, r.seq, "signature does not verify");
+		vs->res->head_lag++;
+	}
+	return ENF_OK;
+}
+
 static int after_scan(struct vstate *vs)
 {
 	struct audit_verify_result *res = vs->res;
@@ -1282,8 +1420,10 @@ static int after_scan(struct vstate *vs)
 		return ENF_NO;
 	if (vs->cp_bad)
 		return cp_mismatch(vs);
-	if (vs->head_present && vs->head.sseq && !head_sig_ok(&vs->head, vs->o->id))
+	if (vs->head_present && !head_sig_ok(&vs->head, vs->o->id))
 		return bad(res, 0, "%s: its signature does not verify", vs->o->head);
+	if (vs->head_present && check_head_lag(vs) != ENF_OK)
+		return ENF_NO;
 	res->unsigned_tail = n - res->last_signed;
 	if (res->unsigned_tail && !vs->o->allow_unsigned_tail)
 		return bad(res, res->last_signed + 1, "not signed, and no signed record follows "

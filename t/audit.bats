@@ -434,3 +434,92 @@ forge_next() { # FILE
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no complete record"* ]]
 }
+
+# Record N's hash field.
+hash_of() { # FILE N
+	sed -n "${2}s/.* hash=\([0-9a-f]*\) .*/\1/p" "$1"
+}
+
+# Replace record N by its unsigned variant with `sed` expression E applied,
+# its hash recomputed (what a forger without the key can do to the last one).
+forge_unsigned() { # FILE N EXPR
+	local body h
+	body=$(sed -n "${2}p" "$1" | sed -e "$3" -e 's/ hash=.*//')
+	h=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+	sed -i "${2}c\\$body hash=$h sig=-" "$1"
+}
+
+@test "laundering: a signed record replaced by an unsigned one under an unsigned head is refused" {
+	three_records
+	enf-keygen instance >"$BATS_TEST_TMPDIR/inst.pub"
+	forge_unsigned "$(LOG)" 3 's/ key=k2 / key=k7 /'
+	printf 'enf-audit-head-1 3 %s - - -\n' "$(hash_of "$(LOG)" 3)" >"$ENF_HOME/audit.head"
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub" --all-signatures \
+		--allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.head"* ]]
+	# appends do not carry on over the forgery (and so never sign it)
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub" --all-signatures
+	[ "$status" -eq 1 ]
+}
+
+@test "an unsigned record that is not a refusal is rejected wherever it stands" {
+	three_records
+	enf-keygen new -p release k3 >/dev/null
+	# record 3 (new ok) unsigned: the rest re-chained but their signatures
+	# then fail; the kind alone must already be named
+	forge_unsigned "$(LOG)" 3 's/ key=k2 / key=k2 /'
+	run enf-audit verify --allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"record 3: not signed"*"outcome=fail"* ]]
+}
+
+@test "a refusal record put in place of the last signed one does not match the signed head" {
+	three_records
+	forge_unsigned "$(LOG)" 3 's/ outcome=ok / outcome=fail /'
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	h=$(hash_of "$(LOG)" 3)
+	# the head's tip moved to the forgery, its signed part kept
+	sed -i "s/^enf-audit-head-1 3 [0-9a-f]* /enf-audit-head-1 3 $h /" "$ENF_HOME/audit.head"
+	run enf-audit verify --allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"record 3: hash differs from the signed audit.head"* ]]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	# nor with no signed part at all
+	printf 'enf-audit-head-1 3 %s - - -\n' "$h" >"$ENF_HOME/audit.head"
+	run enf-audit verify --allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+}
+
+@test "a log cut to an earlier signed record under an unsigned head is refused, and not appended to" {
+	three_records
+	sed -i '$d' "$(LOG)"
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/cut"
+	printf 'enf-audit-head-1 2 %s - - -\n' "$(hash_of "$(LOG)" 2)" >"$ENF_HOME/audit.head"
+	run enf-audit verify --all-signatures
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.head"* ]]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/cut"
+}
+
+@test "an append refuses to chain onto a record whose signature does not verify" {
+	three_records
+	forge_next "$(LOG)"
+	sig=$(sed -n '3s/.* sig=//p' "$(LOG)")
+	sed -i "4s|sig=-\$|sig=$sig|" "$(LOG)"
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"*"record 4"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+}

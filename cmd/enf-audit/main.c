@@ -108,6 +108,10 @@ static void report_ok(const struct opts *o, const struct audit_verify_result *r)
 	if (r->torn)
 		enf_warn("warning: ignoring an incomplete last line (%zu bytes): an append was "
 			 "interrupted; the next append removes it and records a repair", r->torn);
+	if (r->head_lag)
+		enf_warn("warning: audit.head names an earlier signed record than the log's last "
+			 "%llu (an append did not write its head); their signatures were checked, "
+			 "and the next append updates the head", (unsigned long long)r->head_lag);
 	if (r->unsigned_tail)
 		enf_warn("warning: the last %llu record(s) are not signed and not covered by a "
 			 "signature (written without the instance key)",

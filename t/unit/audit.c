@@ -49,14 +49,15 @@ static int tool(int argc, char **argv)
 	if (argc == 5 && (strcmp(argv[1], "append") == 0 || strcmp(argv[1], "append-unsigned") == 0)) {
 		int n = atoi(argv[4]);
 		int sign = strcmp(argv[1], "append") == 0;
-		struct audit_event ev = { .program = "audit-test", .op = "test", .outcome = "ok",
-					  .scope = "a b\nc", .detail = "pid" };
+		struct audit_event ev = { .program = "audit-test", .op = "test",
+					  .outcome = sign ? "ok" : "fail", .scope = "a b\nc",
+					  .detail = "pid" };
 		char pid[32];
 		snprintf(pid, sizeof pid, "%d", (int)getpid());
 		ev.detail = pid;
 		int rc = 0;
 		for (int i = 0; i < n && rc == 0; i++)
-			if (!audit_append_raw(argv[2], fp, sign ? &k : NULL, &ev))
+			if (!audit_append_raw(argv[2], &k.pub, sign ? &k : NULL, &ev))
 				rc = 1;
 		privkey_free(&k);
 		return rc;
@@ -69,6 +70,11 @@ static const struct audit_event EV = {
 	.key = "k1", .identity = "alice", .purpose = "release",
 	.scope = "v1 2\n fake=1 hash=00%", .rule = "-", .policy_id = "",
 	.detail = "caf\xc3\xa9 \x01\xff",
+};
+/* What a program without the key may record: a refusal. */
+static const struct audit_event EV_FAIL = {
+	.program = "enf-keygen", .op = "new", .outcome = "fail", .reason = "bad-passphrase",
+	.identity = "officer",
 };
 
 static void test_encode_parse(const struct privkey *k, const char *fp)
@@ -189,7 +195,7 @@ static void test_empty_log(const struct privkey *k)
 	rmdir(dir);
 }
 
-static void test_append(const struct privkey *k, const char *fp)
+static void test_append(const struct privkey *k)
 {
 	char dir[] = "/tmp/enf-audit-unit-XXXXXX", log[512];
 	struct audit_verify_result res;
@@ -199,9 +205,9 @@ static void test_append(const struct privkey *k, const char *fp)
 
 	ok(mkdtemp(dir) != NULL, "temp dir");
 	snprintf(log, sizeof log, "%s/audit.log", dir);
-	s1 = audit_append_raw(dir, fp, k, &EV);
-	s2 = audit_append_raw(dir, fp, NULL, &EV);
-	s3 = audit_append_raw(dir, fp, k, &EV);
+	s1 = audit_append_raw(dir, &k->pub, k, &EV);
+	s2 = audit_append_raw(dir, &k->pub, NULL, &EV_FAIL);
+	s3 = audit_append_raw(dir, &k->pub, k, &EV);
 	ok(s1 == 1 && s2 == 2 && s3 == 3, "appends number records 1, 2, 3");
 	ok(stat(log, &st) == 0 && (st.st_mode & 0777) == 0600, "log is 0600");
 	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.records == 3 && res.last_signed == 3,
@@ -211,20 +217,71 @@ static void test_append(const struct privkey *k, const char *fp)
 	fputs("enf-audit-1 seq=4 time=20", f);
 	fclose(f);
 	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.torn == 25, "torn tail ignored by verify");
-	ok(audit_append_raw(dir, fp, k, &EV) == 5, "next append repairs (4) then records (5)");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 5, "next append repairs (4) then records (5)");
 	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.records == 5 && res.torn == 0,
 	   "verifies after repair: %s", res.why);
-	audit_append_raw(dir, fp, NULL, &EV);
+	audit_append_raw(dir, &k->pub, NULL, &EV_FAIL);
 	ok(verify_dir(dir, &k->pub, &res) == ENF_NO && res.bad == 6, "unsigned tail is named: %s",
 	   res.why);
-	ok(truncate(log, 0) == 0 && audit_append_raw(dir, fp, k, &EV) == 0,
+	ok(truncate(log, 0) == 0 && audit_append_raw(dir, &k->pub, k, &EV) == 0,
 	   "refuses to start over a log emptied behind audit.head's back");
 	snprintf(log, sizeof log, "rm -rf %s", dir);
 	ok(system(log) == 0, "cleanup");
 }
 
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Without the key: only refusals, never first, never a repair; and a head
+ * left behind by an interrupted append is caught up, not taken for a cut. */
+static void test_unsigned_rules(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-uns-XXXXXX", log[128], head[128], cmd[300];
+	struct audit_verify_result res;
+	long size;
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	snprintf(head, sizeof head, "%s/audit.head", dir);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 0 && file_size(log) == 0,
+	   "a refusal without the key cannot start a log");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 1, "a signed record starts it");
+	size = file_size(log);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV) == 0 && file_size(log) == size,
+	   "without the key, a record that is not a refusal is not written");
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 2, "a refusal is");
+	f = fopen(log, "a");
+	fputs("enf-audit-1 seq=3 time=20", f);
+	fclose(f);
+	size = file_size(log);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 0 && file_size(log) == size,
+	   "without the key a torn tail is neither repaired nor written after");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 4, "with it, repaired (3) and recorded (4)");
+	/* an append whose head was never written: keep the head of record 4 */
+	snprintf(cmd, sizeof cmd, "cp %s %s.4", head, head);
+	ok(system(cmd) == 0, "head of record 4 kept");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 5, "record 5");
+	snprintf(cmd, sizeof cmd, "mv %s.4 %s", head, head);
+	ok(system(cmd) == 0, "head set back to record 4");
+	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.head_lag == 1,
+	   "a signed record after the head's verifies, and is reported: %s", res.why);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 6 &&
+	   verify_dir(dir, &k->pub, &res) == ENF_NO && res.bad == 6,
+	   "a refusal chains after it, keeping the signed head");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 7 &&
+	   verify_dir(dir, &k->pub, &res) == ENF_OK && res.head_lag == 0,
+	   "the next signed append catches the head up: %s", res.why);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
 /* The parallel scan must agree with the serial one, on good and bad logs. */
-static void test_parallel(const struct privkey *k, const char *fp)
+static void test_parallel(const struct privkey *k)
 {
 	char dir[] = "/tmp/enf-audit-par-XXXXXX", log[512], head[512];
 	struct audit_verify_opts o = { .log = log, .head = head, .head_required = 1,
@@ -238,8 +295,8 @@ static void test_parallel(const struct privkey *k, const char *fp)
 	snprintf(log, sizeof log, "%s/audit.log", dir);
 	snprintf(head, sizeof head, "%s/audit.head", dir);
 	for (int i = 0; i < 50; i++)
-		audit_append_raw(dir, fp, i % 7 ? NULL : k, &EV);
-	audit_append_raw(dir, fp, k, &EV);
+		audit_append_raw(dir, &k->pub, i % 7 ? NULL : k, i % 7 ? &EV_FAIL : &EV);
+	audit_append_raw(dir, &k->pub, k, &EV);
 	for (unsigned t = 1; t <= 4; t++) {
 		o.threads = t;
 		ok(audit_verify(&o, &res) == ENF_OK && res.records == 51 && res.last_signed == 51,
@@ -281,8 +338,9 @@ int main(int argc, char **argv)
 	test_parse_rejects(fp);
 	test_sig_other_key(&k, fp);
 	test_empty_log(&k);
-	test_append(&k, fp);
-	test_parallel(&k, fp);
+	test_append(&k);
+	test_unsigned_rules(&k);
+	test_parallel(&k);
 	ok(audit_anchor_parse("12:" "00000000000000000000000000000000"
 			      "000000000000000000000000000000ff", &a) == ENF_OK && a.seq == 12 &&
 	   a.hash[31] == 0xff, "anchor parses");
