@@ -38,6 +38,7 @@ static const char *const field_names[AF_COUNT] = {
 static const char SIGCTX_RECORD[] = "enf-audit-1 record";
 static const char SIGCTX_HEAD[] = "enf-audit-1 head";
 #define HEAD_MAGIC "enf-audit-head-1"
+#define HEAD_MAX 1024		/* bytes: a head is about 250 */
 
 const char *audit_field_name(int f)
 {
@@ -499,25 +500,43 @@ static int head_parse(char *text, size_t n, struct head *h)
 	return h->sig ? 0 : -1;
 }
 
-/* ENF_OK with *present = 0 when there is no head file. */
+/* ENF_OK with *present = 0 when there is no head file; ENF_NO when it is
+ * not a regular file (a symbolic link is not followed: whoever planted it
+ * would choose what the head says) or does not parse. */
 static int head_read(const char *path, struct head *h, int *present)
 {
-	unsigned char *text;
-	size_t n;
-	int rc;
+	char text[HEAD_MAX + 1];
+	struct stat st;
+	size_t n = 0;
+	ssize_t r = 0;
+	int fd, rc;
 
 	memset(h, 0, sizeof *h);
 	*present = 0;
-	if (access(path, F_OK) != 0 && errno == ENOENT)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
 		return ENF_OK;
-	rc = io_read_file(path, 4096, &text, &n);
+	if (fd < 0)
+		return errno == ELOOP ? enf_err(ENF_NO, "%s is a symbolic link; refusing it", path) :
+			enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return enf_err(ENF_NO, "%s is not a regular file; refusing it", path);
+	}
+	while (n < sizeof text && ((r = read(fd, text + n, sizeof text - n)) > 0 ||
+				   (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	rc = r < 0 ? enf_err(ENF_FAIL, "%s: %s", path, strerror(errno)) : ENF_OK;
+	close(fd);
 	if (rc != ENF_OK)
-		return rc == ENF_NO ? enf_err(ENF_NO, "%s: malformed", path) : rc;
-	rc = head_parse((char *)text, n, h) ? enf_err(ENF_NO, "%s: malformed or without its signed "
-						   "part (see enf-audit(5), HEAD)", path) : ENF_OK;
-	free(text);
-	*present = rc == ENF_OK;
-	return rc;
+		return rc;
+	if (n <= HEAD_MAX)
+		text[n] = '\0';
+	if (n > HEAD_MAX || head_parse(text, n, h))
+		return enf_err(ENF_NO, "%s: malformed or without its signed part (see "
+			       "enf-audit(5), HEAD)", path);
+	*present = 1;
+	return ENF_OK;
 }
 
 static int head_sig_ok(const struct head *h, const struct pubkey *id)
@@ -575,20 +594,22 @@ static int head_encode(struct wbuf *w, uint64_t tip, const unsigned char tip_has
 static int head_write(const char *home, const struct wbuf *w)
 {
 	char *path = home_path(home, AUDIT_HEAD_FILE), *tmp = home_path(home, AUDIT_HEAD_FILE ".tmp");
-	int fd = -1, rc = ENF_FAIL;
+	int fd = -1, rc = ENF_FAIL, e = ENOMEM;
 
 	if (!path || !tmp)
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0)
-		goto out;
-	if (rename(tmp, path) == 0)
+	if (fd < 0 || io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+		e = errno;
+	else
 		rc = ENF_OK;
 out:
 	if (rc != ENF_OK)
-		enf_err(ENF_FAIL, "cannot write %s: %s", path ? path : AUDIT_HEAD_FILE, strerror(errno));
+		enf_err(ENF_FAIL, "cannot update %s: %s", path ? path : AUDIT_HEAD_FILE, strerror(e));
 	if (fd >= 0)
 		close(fd);
+	if (rc != ENF_OK && tmp)
+		unlink(tmp);
 	free(path);
 	free(tmp);
 	return rc;
@@ -869,8 +890,11 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 			rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
 		else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
 			rc = enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
-		else
-			rc = head_write(home, &hw);
+		else if (head_write(home, &hw) != ENF_OK)
+			/* The record is in the log: say so, not that it was lost.  The
+			 * next append finds it after the old head and catches up. */
+			enf_warn("audit: record %llu written, but %s; the next append updates "
+				 "it", (unsigned long long)*seq, enf_errmsg());
 	}
 	if (rc != ENF_OK && rc != ENF_FAIL)
 		rc = ENF_FAIL;

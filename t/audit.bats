@@ -53,9 +53,23 @@ forge_next() { # FILE
 	[ "$(audit_count)" -eq 3 ]
 	run enf-audit verify
 	[ "$status" -eq 0 ]
-	[ "$output" = "intact: 3 records, the last signed is 3" ]
+	[ "${lines[0]}" = "intact: 3 records, the last signed is 3" ]
 	run grep -c ' sig=-$' "$(LOG)"
 	[ "$output" -eq 0 ]
+}
+
+@test "verify says what the signatures were checked against, and that the keystore is not authenticated" {
+	three_records
+	enf-keygen instance >"$BATS_TEST_TMPDIR/inst.pub"
+	fp=$(head -n 1 "$BATS_TEST_TMPDIR/inst.pub" | ssh-keygen -lf - | cut -d' ' -f2)
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "signatures checked against the identity in the keystore ($fp), which is not authenticated: pass --instance FILE for that" ]
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "signatures checked against the identity in $BATS_TEST_TMPDIR/inst.pub ($fp)" ]
+	run enf-audit verify -q
+	[ -z "$output" ]
 }
 
 @test "the log and its head are private files (0600)" {
@@ -312,7 +326,7 @@ forge_next() { # FILE
 	[[ "$(jq -r .detail <<<"$output")" == "dropped 28 bytes (incomplete last line)"* ]]
 	run enf-audit verify
 	[ "$status" -eq 0 ]
-	[ "$output" = "intact: 5 records, the last signed is 5" ]
+	[ "${lines[0]}" = "intact: 5 records, the last signed is 5" ]
 }
 
 @test "a complete but malformed last line fails verify" {
@@ -332,7 +346,7 @@ forge_next() { # FILE
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/par/audit.log")" -eq 101 ]
 	run enf-audit verify --instance "$BATS_TEST_TMPDIR/par.pub" "$BATS_TEST_TMPDIR/par/audit.log"
 	[ "$status" -eq 0 ]
-	[ "$output" = "intact: 101 records, the last signed is 101" ]
+	[ "${lines[0]}" = "intact: 101 records, the last signed is 101" ]
 	[ "$(cut -d' ' -f2 "$BATS_TEST_TMPDIR/par/audit.log" | sort -u | wc -l)" -eq 101 ]
 }
 
@@ -426,7 +440,8 @@ forge_next() { # FILE
 @test "an empty log: show prints nothing, verify says no record" {
 	mkdir -m 700 "$BATS_TEST_TMPDIR/e"
 	"$APPENDER" pub "$SEED" >"$BATS_TEST_TMPDIR/e.pub"
-	install -m 600 /dev/null "$BATS_TEST_TMPDIR/e/audit.log"
+	: >"$BATS_TEST_TMPDIR/e/audit.log"
+	chmod 600 "$BATS_TEST_TMPDIR/e/audit.log"
 	run enf-audit show -f "$BATS_TEST_TMPDIR/e/audit.log"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -522,4 +537,34 @@ forge_unsigned() { # FILE N EXPR
 	run enf-keygen new -p release k3
 	[[ "$output" == *"audit: cannot write"*"record 4"* ]]
 	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+}
+
+@test "a symbolic link as audit.head is refused by verify and by the appender" {
+	three_records
+	mv "$ENF_HOME/audit.head" "$BATS_TEST_TMPDIR/head"
+	ln -s "$BATS_TEST_TMPDIR/head" "$ENF_HOME/audit.head"
+	run enf-audit verify
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.head is a symbolic link"* ]]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"*"symbolic link"* ]]
+	[ "$(audit_count)" -eq 3 ]
+}
+
+@test "a head that cannot be written is reported as such; the record is kept and the head catches up" {
+	three_records
+	mkdir "$ENF_HOME/audit.head.tmp"
+	run enf-keygen new -p release k3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"audit: record 4 written, but cannot update "*"audit.head"* ]]
+	[[ "$output" != *"cannot write the record"* ]]
+	[ "$(audit_count)" -eq 4 ]
+	rmdir "$ENF_HOME/audit.head.tmp"
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"audit.head names an earlier signed record"* ]]
+	enf-keygen new -p release k4 >/dev/null
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"earlier signed record"* ]]
 }

@@ -103,7 +103,23 @@ static char *head_beside(const char *log)
 	return p;
 }
 
-static void report_ok(const struct opts *o, const struct audit_verify_result *r)
+/* What the signatures were checked against: only an identity the user
+ * brought (--instance) is authenticated; the keystore's is whatever the
+ * home holds, which whoever could rewrite the log could rewrite too. */
+static void report_identity(const struct opts *o, const struct pubkey *id)
+{
+	char fp[FINGERPRINT_MAX];
+
+	pubkey_fingerprint(id, fp);
+	if (o->instance)
+		printf("signatures checked against the identity in %s (%s)\n", o->instance, fp);
+	else
+		printf("signatures checked against the identity in the keystore (%s), which is "
+		       "not authenticated: pass --instance FILE for that\n", fp);
+}
+
+static void report_ok(const struct opts *o, const struct audit_verify_result *r,
+		      const struct pubkey *id)
 {
 	if (r->torn)
 		enf_warn("warning: ignoring an incomplete last line (%zu bytes): an append was "
@@ -116,9 +132,11 @@ static void report_ok(const struct opts *o, const struct audit_verify_result *r)
 		enf_warn("warning: the last %llu record(s) are not signed and not covered by a "
 			 "signature (written without the instance key)",
 			 (unsigned long long)r->unsigned_tail);
-	if (!o->quiet)
-		printf("intact: %llu records, the last signed is %llu\n",
-		       (unsigned long long)r->records, (unsigned long long)r->last_signed);
+	if (o->quiet)
+		return;
+	printf("intact: %llu records, the last signed is %llu\n",
+	       (unsigned long long)r->records, (unsigned long long)r->last_signed);
+	report_identity(o, id);
 }
 
 static int cmd_verify(const struct opts *o, int argc, char **argv)
@@ -154,7 +172,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 	if (rc == ENF_NO)
 		rc = enf_err(ENF_NO, "%s: %s", log, res.why);
 	else if (rc == ENF_OK)
-		report_ok(o, &res);
+		report_ok(o, &res, &id);
 out_id:
 	pubkey_free(&id);
 out:
