@@ -568,3 +568,48 @@ forge_unsigned() { # FILE N EXPR
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"earlier signed record"* ]]
 }
+
+# An instance whose policy lets ci-bot sign with key rel under rule rel (no
+# approval) and rel2 (two approvals from managers alice and bob).
+sign_setup() {
+	make_instance
+	enf-keygen new -a ed25519 -p release rel >/dev/null
+	SSH="$BATS_TEST_TMPDIR/ssh"
+	for who in ci alice bob; do make_ssh_key "$who"; done
+	cat >"$BATS_TEST_TMPDIR/policy.txt" <<-EOF
+	version 1
+	policy audit-test
+	purpose release
+	identity ci-bot $(cut -d' ' -f1,2 "$SSH/ci.pub")
+	identity alice $(cut -d' ' -f1,2 "$SSH/alice.pub")
+	identity bob $(cut -d' ' -f1,2 "$SSH/bob.pub")
+	group managers alice bob
+	rule rel key=rel identity=ci-bot purpose=release scope=v1
+	rule rel2 key=rel identity=ci-bot purpose=release scope=v1 approvals=2:managers
+	EOF
+	enf-policy install "$BATS_TEST_TMPDIR/policy.txt" >/dev/null
+	DATA="$BATS_TEST_TMPDIR/data"
+	printf 'release bytes\n' >"$DATA"
+}
+
+request() { # OUT RULE [APPROVER...]
+	local out=$1 rule=$2 who
+	shift 2
+	enf-request -k rel -i ci-bot -p release -s v1 -r "$rule" --ssh-key "$SSH/ci" "$DATA" >"$out"
+	for who in "$@"; do
+		enf-request approve --ssh-key "$SSH/$who" -o "$out" "$out"
+	done
+}
+
+@test "a permit's record names the approvers whose signatures counted" {
+	sign_setup
+	request "$BATS_TEST_TMPDIR/r" rel2 bob alice
+	run enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 0 ]
+	rec=$(enf-audit show --json | tail -n 1)
+	[ "$(jq -r '.op + " " + .outcome' <<<"$rec")" = "sign permit" ]
+	[ "$(jq -r .detail <<<"$rec")" = "rule 'rel2' permits this request (2 approvals: bob, alice)" ]
+	request "$BATS_TEST_TMPDIR/r1" rel
+	enf-sign -o "$BATS_TEST_TMPDIR/sig1" "$BATS_TEST_TMPDIR/r1"
+	[ "$(enf-audit show --json | tail -n 1 | jq -r .detail)" = "rule 'rel' permits this request (no approval required)" ]
+}
