@@ -615,6 +615,175 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------- gap */
+
+/* A record that could not be written leaves a line in audit.gap beside the
+ * log (enf-audit(5), GAPS): a small file of its own, so that it can still
+ * be written when the log is refused or its disk has no room for a record.
+ * The next signed append records it and moves it to audit.gap.SEQ. */
+#define GAP_MAGIC "enf-audit-gap-1"
+#define GAP_SUMMARY_MAX 4096		/* bytes of the file quoted in the record */
+
+static int put_gap_value(struct wbuf *w, const char *name, const char *v)
+{
+	return wbuf_printf(w, " %s=", name) || put_value(w, v) ? -1 : 0;
+}
+
+static int gap_line(struct wbuf *w, const struct audit_event *ev, const char *why)
+{
+	char tbuf[32];
+	int bad = 0;
+
+	utc_time((int64_t)time(NULL), tbuf);
+	bad |= wbuf_printf(w, "%s time=%s", GAP_MAGIC, tbuf);
+	bad |= put_gap_value(w, "program", ev->program);
+	bad |= put_gap_value(w, "op", ev->op);
+	bad |= put_gap_value(w, "outcome", ev->outcome);
+	bad |= put_gap_value(w, "reason", ev->reason);
+	bad |= put_gap_value(w, "key", ev->key);
+	bad |= put_gap_value(w, "identity", ev->identity);
+	bad |= put_gap_value(w, "rule", ev->rule);
+	bad |= wbuf_printf(w, " request_digest=");
+	bad |= put_hex(w, ev->request_digest);
+	bad |= put_gap_value(w, "why", why);
+	bad |= wbuf_put(w, "\n", 1);
+	return bad || w->failed ? -1 : 0;
+}
+
+/* Open audit.gap to add to it, under its lock, and make sure the file we
+ * hold is still the one at the path (an append may have just moved it). */
+static int gap_open_append(const char *path)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		struct stat st, now;
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 077) || flock(fd, LOCK_EX) < 0) {
+			close(fd);
+			errno = EPERM;
+			return -1;
+		}
+		if (lstat(path, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			return fd;
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The trace of a record that could not be written.  Best effort: if even
+ * this fails, the message on stderr is all there is. */
+static void gap_note(const char *home, const struct audit_event *ev, const char *why)
+{
+	char *path = home_path(home, AUDIT_GAP_FILE);
+	struct wbuf w;
+	int fd = path ? gap_open_append(path) : -1;
+
+	wbuf_init(&w, 0);
+	if (fd < 0 || gap_line(&w, ev, why) < 0 || io_write_all(fd, w.p, w.len) < 0 ||
+	    fsync(fd) < 0)
+		enf_warn("audit: nor can %s record that it is missing: %s",
+			 path ? path : AUDIT_GAP_FILE, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	wbuf_free(&w);
+	free(path);
+}
+
+/* A pending audit.gap, opened and locked by the appender. */
+struct gap {
+	int fd;				/* -1: none */
+	char *path;
+	uint64_t lines, bytes;
+	unsigned char sha[32];
+	char first[GAP_SUMMARY_MAX + 1];	/* the start of the file, for the record */
+	uint64_t seq;			/* the gap record's number, once built */
+};
+
+static void gap_close(struct gap *g)
+{
+	if (g->fd >= 0)
+		close(g->fd);
+	free(g->path);
+	g->fd = -1;
+	g->path = NULL;
+}
+
+/* Only a writer holding the key takes audit.gap in: a record of it must be
+ * signed, and a refusal (the only unsigned kind) cannot say it. */
+static int gap_take(const char *home, struct gap *g)
+{
+	unsigned char buf[8192];
+	struct hash_ctx md;
+	struct stat st;
+	ssize_t r;
+
+	memset(g, 0, sizeof *g);
+	g->fd = -1;
+	if (!(g->path = home_path(home, AUDIT_GAP_FILE)))
+		return enf_err(ENF_FAIL, "out of memory");
+	g->fd = open(g->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (g->fd < 0)		/* none, or not a file we may read: verify reports it */
+		return ENF_OK;
+	if (fstat(g->fd, &st) < 0 || !S_ISREG(st.st_mode) || flock(g->fd, LOCK_EX) < 0 ||
+	    hash_begin(&md, HASH_SHA256) != ENF_OK) {
+		gap_close(g);
+		return ENF_OK;
+	}
+	while ((r = read(g->fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)) {
+		for (ssize_t i = 0; i < r; i++)
+			g->lines += buf[i] == '\n';
+		if (g->bytes < GAP_SUMMARY_MAX) {
+			size_t n = (size_t)r < GAP_SUMMARY_MAX - g->bytes ? (size_t)r :
+				GAP_SUMMARY_MAX - (size_t)g->bytes;
+			memcpy(g->first + g->bytes, buf, n);
+			g->first[g->bytes + n] = '\0';
+		}
+		g->bytes += r > 0 ? (uint64_t)r : 0;
+		hash_update(&md, buf, r > 0 ? (size_t)r : 0);
+	}
+	if (hash_end(&md, g->sha) != ENF_OK || r < 0)
+		gap_close(g);
+	return ENF_OK;
+}
+
+/* "N record(s) could not be written ...: <the first of them>" */
+static void gap_detail(const struct gap *g, uint64_t seq, char *out, size_t n)
+{
+	char hex[65];
+	const char *first = g->first;
+	size_t ml = strlen(GAP_MAGIC " ");
+	int k;
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", g->sha[i]);
+	if (strncmp(first, GAP_MAGIC " ", ml) == 0)
+		first += ml;
+	k = snprintf(out, n, "%llu record(s) could not be written (from audit.gap, not "
+		     "authenticated, %llu bytes, sha256 %s, kept as audit.gap.%llu)%s",
+		     (unsigned long long)g->lines, (unsigned long long)g->bytes, hex,
+		     (unsigned long long)seq, g->bytes ? "; the first: " : "");
+	if (k > 0 && (size_t)k < n)
+		snprintf(out + k, n - (size_t)k, "%.*s", (int)strcspn(first, "\n"), first);
+}
+
+/* The gap is in the log: move the file aside (under its lock, so that a
+ * writer adding to it either got in before or finds the path free). */
+static void gap_done(const char *home, struct gap *g)
+{
+	char suffix[40], *to;
+
+	snprintf(suffix, sizeof suffix, AUDIT_GAP_FILE ".%llu", (unsigned long long)g->seq);
+	to = home_path(home, suffix);
+	if (!to || rename(g->path, to) < 0)
+		enf_warn("audit: recorded %s as record %llu but cannot move it aside: %s",
+			 g->path, (unsigned long long)g->seq, strerror(errno));
+	free(to);
+}
+
 /* ---------------------------------------------------------------- append */
 
 /* What the end of the log holds: the last good record and what to drop. */
@@ -834,9 +1003,9 @@ static int open_log(const char *path, int *fdp)
 	return ENF_OK;
 }
 
-static int build_records(struct wbuf *w, const struct tail *t, const char *instance_id,
-			 const struct privkey *key, const struct audit_event *ev,
-			 uint64_t *seq, unsigned char hash[32])
+static int build_records(struct wbuf *w, const struct tail *t, struct gap *g,
+			 const char *instance_id, const struct privkey *key,
+			 const struct audit_event *ev, uint64_t *seq, unsigned char hash[32])
 {
 	static const unsigned char zero[32];
 	int64_t now = (int64_t)time(NULL);
@@ -859,6 +1028,18 @@ static int build_records(struct wbuf *w, const struct tail *t, const char *insta
 		prev = hash;
 		++*seq;
 	}
+	if (g->fd >= 0) {
+		char detail[AUDIT_VALUE_MAX + 1];
+		struct audit_event gr = {
+			.program = ev->program, .op = "gap", .outcome = "ok",
+			.reason = "unrecorded", .detail = detail,
+		};
+		gap_detail(g, *seq, detail, sizeof detail);
+		if ((rc = audit_rec_encode(w, *seq, now, instance_id, &gr, prev, key, hash)))
+			return rc;
+		prev = hash;
+		g->seq = (*seq)++;
+	}
 	return audit_rec_encode(w, *seq, now, instance_id, ev, prev, key, hash);
 }
 
@@ -868,11 +1049,12 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 {
 	struct tail t;
 	struct head h;
+	struct gap g = { .fd = -1 };
 	struct wbuf w, hw;
 	struct stat st;
 	unsigned char hash[32];
 	char *hpath = home_path(home, AUDIT_HEAD_FILE);
-	int present = 0, rc;
+	int present = 0, rc, written = 0;
 
 	wbuf_init(&w, 0);
 	wbuf_init(&hw, 0);
@@ -884,20 +1066,27 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 	else if ((rc = tail_scan(fd, st.st_size, path, &t)) == ENF_OK &&
 		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
 		 (rc = tail_vs_head(fd, &t, &h, present, id, key != NULL, path)) == ENF_OK &&
-		 (rc = build_records(&w, &t, instance_id, key, ev, seq, hash)) == ENF_OK &&
+		 (rc = key ? gap_take(home, &g) : ENF_OK) == ENF_OK &&
+		 (rc = build_records(&w, &t, &g, instance_id, key, ev, seq, hash)) == ENF_OK &&
 		 (rc = head_encode(&hw, *seq, hash, key, &h)) == ENF_OK) {
 		if (t.dropped && ftruncate(fd, t.keep) < 0)
 			rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
 		else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
 			rc = enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
-		else if (head_write(home, &hw) != ENF_OK)
+		else {
+			written = 1;
 			/* The record is in the log: say so, not that it was lost.  The
 			 * next append finds it after the old head and catches up. */
-			enf_warn("audit: record %llu written, but %s; the next append updates "
-				 "it", (unsigned long long)*seq, enf_errmsg());
+			if (head_write(home, &hw) != ENF_OK)
+				enf_warn("audit: record %llu written, but %s; the next append "
+					 "updates it", (unsigned long long)*seq, enf_errmsg());
+		}
 	}
 	if (rc != ENF_OK && rc != ENF_FAIL)
 		rc = ENF_FAIL;
+	if (written && g.fd >= 0)
+		gap_done(home, &g);
+	gap_close(&g);
 	head_free(&h);
 	wbuf_free(&w);
 	wbuf_free(&hw);
@@ -939,9 +1128,14 @@ uint64_t audit_append_raw(const char *home, const struct pubkey *id,
 		rc = append_locked(fd, path, home, id, instance_id, key, ev, &seq);
 	}
 	if (rc != ENF_OK) {
+		char why[256];
+
+		snprintf(why, sizeof why, "%s", enf_errmsg());
 		enf_warn("audit: cannot write the record (%s %s %s): %s", ev && ev->program ?
 			 ev->program : "?", ev && ev->op ? ev->op : "?",
-			 ev && ev->outcome ? ev->outcome : "?", enf_errmsg());
+			 ev && ev->outcome ? ev->outcome : "?", why);
+		if (home && ev && ev->program && ev->op && ev->outcome)
+			gap_note(home, ev, why);
 		seq = 0;
 	}
 	if (fd >= 0)
@@ -1190,6 +1384,8 @@ static int check_record(struct vstate *vs, struct audit_rec *r, const char *line
 		return bad(res, expect, "not signed, and only a refusal (outcome=fail) may be");
 	if (!r->has_sig && vs->head_present && expect == vs->head.sseq)
 		return bad(res, expect, "not signed, but the signed %s names it", AUDIT_HEAD_FILE);
+	if (r->v[AF_OP].len == 3 && memcmp(line + r->v[AF_OP].off, "gap", 3) == 0)
+		res->gaps++;
 	if (r->has_sig) {
 		if (vs->o->all_signatures && !audit_rec_sig_ok(r, vs->o->id))
 			return bad(res, expect, "signature does not verify");
@@ -1293,6 +1489,7 @@ static int chunks_join(struct vstate *vs, struct chunk *c, size_t n)
 				return 0;
 		if (c[i].res.last_signed)
 			vs->res->last_signed = c[i].res.last_signed;
+		vs->res->gaps += c[i].res.gaps;
 	}
 	vs->res->records = next - 1;
 	return 1;
@@ -1365,7 +1562,7 @@ static int scan(struct vstate *vs, const struct audit_map *m)
 		return ENF_OK;
 	/* serial: the only pass for small logs, the naming pass for bad ones */
 	vs->nsig = 0;
-	vs->res->last_signed = vs->res->records = 0;
+	vs->res->last_signed = vs->res->records = vs->res->gaps = 0;
 	return scan_range(vs, m->p, end, 1, prev, 1);
 }
 
@@ -1428,6 +1625,30 @@ static int check_head_lag(struct vstate *vs)
 	return ENF_OK;
 }
 
+/* A pending audit.gap: records that could not be written and that no
+ * append has recorded yet.  The log is then incomplete, whatever else holds. */
+static int check_gap(const char *path, struct audit_verify_result *res)
+{
+	unsigned char buf[8192];
+	struct stat st;
+	uint64_t lines = 0;
+	ssize_t r;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? ENF_OK : enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	fd = S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+	while (fd >= 0 && ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)))
+		for (ssize_t i = 0; i < r; i++)
+			lines += buf[i] == '\n';
+	if (fd >= 0)
+		close(fd);
+	res->gap_pending = lines ? lines : 1;
+	return bad(res, 0, "%s: %llu record(s) could not be written and are not in the log yet "
+		   "(the log is incomplete; the next signed append records them, see "
+		   "enf-audit(5), GAPS)", path, (unsigned long long)res->gap_pending);
+}
+
 static int after_scan(struct vstate *vs)
 {
 	struct audit_verify_result *res = vs->res;
@@ -1453,7 +1674,7 @@ static int after_scan(struct vstate *vs)
 		return bad(res, res->last_signed + 1, "not signed, and no signed record follows "
 			   "(%llu unauthenticated record(s) at the end)",
 			   (unsigned long long)res->unsigned_tail);
-	return ENF_OK;
+	return vs->o->gap ? check_gap(vs->o->gap, res) : ENF_OK;
 }
 
 int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *res)

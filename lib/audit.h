@@ -9,6 +9,7 @@
 
 #define AUDIT_FILE "audit.log"
 #define AUDIT_HEAD_FILE "audit.head"
+#define AUDIT_GAP_FILE "audit.gap"	/* records that could not be written */
 
 /* Fields a program fills; NULL means "not applicable" ("-" in the log). */
 struct audit_event {
@@ -99,6 +100,7 @@ int audit_anchor_parse(const char *s, struct audit_anchor *a);
 struct audit_verify_opts {
 	const char *log;		/* path */
 	const char *head;		/* audit.head to check against, or NULL */
+	const char *gap;		/* audit.gap that must not exist, or NULL */
 	int head_required;		/* a missing head file is a failure */
 	const struct pubkey *id;	/* the instance identity */
 	const struct audit_anchor *anchors;
@@ -114,6 +116,8 @@ struct audit_verify_result {
 	uint64_t last_signed;		/* seq of the last signed record, 0 if none */
 	uint64_t unsigned_tail;		/* records after last_signed */
 	uint64_t head_lag;		/* signed records after audit.head's signed one */
+	uint64_t gaps;			/* op=gap records: what earlier appends could not write */
+	uint64_t gap_pending;		/* lines of a pending audit.gap (a failure) */
 	uint64_t bad;			/* first bad record (0: none / whole log) */
 	size_t torn;			/* bytes of an incomplete last line ignored */
 	char why[256];

@@ -613,3 +613,35 @@ request() { # OUT RULE [APPROVER...]
 	enf-sign -o "$BATS_TEST_TMPDIR/sig1" "$BATS_TEST_TMPDIR/r1"
 	[ "$(enf-audit show --json | tail -n 1 | jq -r .detail)" = "rule 'rel' permits this request (no approval required)" ]
 }
+
+@test "a permit whose record cannot be written still exits 0, leaves audit.gap, and verify fails until it is recorded" {
+	sign_setup
+	request "$BATS_TEST_TMPDIR/r" rel
+	n=$(audit_count)
+	chmod 644 "$(LOG)"		# refused by every appender, even as root
+	run enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 0 ]
+	[ -s "$BATS_TEST_TMPDIR/sig" ]
+	[[ "$output" == *"audit: cannot write the record (enf-sign sign permit)"* ]]
+	chmod 600 "$(LOG)"
+	[ "$(audit_count)" -eq "$n" ]
+	[ "$(stat -c %a "$ENF_HOME/audit.gap")" = 600 ]
+	grep -q '^enf-audit-gap-1 time=[-0-9T:]*Z program=enf-sign op=sign outcome=permit reason=permit key=rel identity=ci-bot rule=rel request_digest=[0-9a-f]\{64\} why=' "$ENF_HOME/audit.gap"
+	run enf-audit verify
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.gap: 1 record(s) could not be written and are not in the log yet"* ]]
+	# a refusal (no key) cannot record it; the next signed append does
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad.pass"
+	run enf-keygen new -p release k9 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad.pass"
+	[ -e "$ENF_HOME/audit.gap" ]
+	enf-keygen new -p release k2 >/dev/null
+	[ ! -e "$ENF_HOME/audit.gap" ]
+	gapseq=$((n + 2))
+	[ -e "$ENF_HOME/audit.gap.$gapseq" ]
+	rec=$(enf-audit show --json "$gapseq")
+	[ "$(jq -r '.op + " " + .outcome + " " + .reason' <<<"$rec")" = "gap ok unrecorded" ]
+	[[ "$(jq -r .detail <<<"$rec")" == "1 record(s) could not be written (from audit.gap, not authenticated, "*"sha256 $(sha256sum <"$ENF_HOME/audit.gap.$gapseq" | cut -d' ' -f1), kept as audit.gap.$gapseq); the first: time="*"program=enf-sign op=sign outcome=permit"* ]]
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 record(s) of op gap"* ]]
+}

@@ -89,17 +89,17 @@ static int log_path(const struct opts *o, const char *file, char **home, char **
 	return io_check_private(*log);
 }
 
-/* The head file beside a log, if there is one. */
-static char *head_beside(const char *log)
+/* The file `name` (audit.head, audit.gap) beside a log. */
+static char *beside(const char *log, const char *name)
 {
 	const char *slash = strrchr(log, '/');
-	size_t dl = slash ? (size_t)(slash - log) + 1 : 0;
-	char *p = malloc(dl + sizeof AUDIT_HEAD_FILE);
+	size_t dl = slash ? (size_t)(slash - log) + 1 : 0, nl = strlen(name) + 1;
+	char *p = malloc(dl + nl);
 
 	if (!p)
 		return NULL;
 	memcpy(p, log, dl);
-	memcpy(p + dl, AUDIT_HEAD_FILE, sizeof AUDIT_HEAD_FILE);
+	memcpy(p + dl, name, nl);
 	return p;
 }
 
@@ -124,6 +124,10 @@ static void report_ok(const struct opts *o, const struct audit_verify_result *r,
 	if (r->torn)
 		enf_warn("warning: ignoring an incomplete last line (%zu bytes): an append was "
 			 "interrupted; the next append removes it and records a repair", r->torn);
+	if (r->gaps)
+		enf_warn("warning: %llu record(s) of op gap: decisions whose records could not be "
+			 "written at the time (enf-audit show --json | jq 'select(.op == \"gap\")')",
+			 (unsigned long long)r->gaps);
 	if (r->head_lag)
 		enf_warn("warning: audit.head names an earlier signed record than the log's last "
 			 "%llu (an append did not write its head); their signatures were checked, "
@@ -144,7 +148,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 	struct audit_verify_opts vo = { 0 };
 	struct audit_verify_result res;
 	struct pubkey id;
-	char *home = NULL, *log = NULL, *head = NULL;
+	char *home = NULL, *log = NULL, *head = NULL, *gap = NULL;
 	int rc;
 
 	if (argc > 1)
@@ -153,7 +157,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 		goto out;
 	if ((rc = load_identity(o, home, &id)) != ENF_OK)
 		goto out;
-	if (!(head = head_beside(log))) {
+	if (!(head = beside(log, AUDIT_HEAD_FILE)) || !(gap = beside(log, AUDIT_GAP_FILE))) {
 		rc = enf_err(ENF_FAIL, "out of memory");
 		goto out_id;
 	}
@@ -162,6 +166,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 	 * a head copied beside it, if any, and against --anchor. */
 	vo.head_required = argc == 0;
 	vo.head = vo.head_required || access(head, F_OK) == 0 ? head : NULL;
+	vo.gap = gap;
 	vo.id = &id;
 	vo.anchors = o->anchors;
 	vo.nanchors = o->nanchors;
@@ -179,6 +184,7 @@ out:
 	free(home);
 	free(log);
 	free(head);
+	free(gap);
 	return rc;
 }
 

@@ -236,8 +236,31 @@ static long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+static int exists(const char *dir, const char *name)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+static int verify_gap(const char *dir, const struct pubkey *id, struct audit_verify_result *res)
+{
+	char log[128], head[128], gap[128];
+	struct audit_verify_opts o = { .log = log, .head = head, .head_required = 1, .gap = gap,
+				       .id = id };
+
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	snprintf(head, sizeof head, "%s/audit.head", dir);
+	snprintf(gap, sizeof gap, "%s/audit.gap", dir);
+	return audit_verify(&o, res);
+}
+
 /* Without the key: only refusals, never first, never a repair; and a head
- * left behind by an interrupted append is caught up, not taken for a cut. */
+ * left behind by an interrupted append is caught up, not taken for a cut.
+ * Every record that could not be written leaves a line in audit.gap, which
+ * the next signed append records (op=gap) and moves to audit.gap.SEQ. */
 static void test_unsigned_rules(const struct privkey *k)
 {
 	char dir[] = "/tmp/enf-audit-uns-XXXXXX", log[128], head[128], cmd[300];
@@ -250,32 +273,44 @@ static void test_unsigned_rules(const struct privkey *k)
 	snprintf(head, sizeof head, "%s/audit.head", dir);
 	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 0 && file_size(log) == 0,
 	   "a refusal without the key cannot start a log");
-	ok(audit_append_raw(dir, &k->pub, k, &EV) == 1, "a signed record starts it");
+	ok(exists(dir, "audit.gap"), "the record that could not be written is in audit.gap");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 2 && !exists(dir, "audit.gap") &&
+	   exists(dir, "audit.gap.1"), "a signed append records the gap (1), then itself (2)");
+	ok(verify_gap(dir, &k->pub, &res) == ENF_OK && res.gaps == 1, "intact, one gap record: %s",
+	   res.why);
 	size = file_size(log);
 	ok(audit_append_raw(dir, &k->pub, NULL, &EV) == 0 && file_size(log) == size,
 	   "without the key, a record that is not a refusal is not written");
-	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 2, "a refusal is");
+	ok(verify_gap(dir, &k->pub, &res) == ENF_NO && res.gap_pending == 1 &&
+	   strstr(res.why, "audit.gap: 1 record(s) could not be written"),
+	   "verify fails while audit.gap is pending: %s", res.why);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 3 && exists(dir, "audit.gap"),
+	   "a refusal is written, and does not take the gap in (it cannot sign it)");
 	f = fopen(log, "a");
-	fputs("enf-audit-1 seq=3 time=20", f);
+	fputs("enf-audit-1 seq=4 time=20", f);
 	fclose(f);
 	size = file_size(log);
 	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 0 && file_size(log) == size,
 	   "without the key a torn tail is neither repaired nor written after");
-	ok(audit_append_raw(dir, &k->pub, k, &EV) == 4, "with it, repaired (3) and recorded (4)");
-	/* an append whose head was never written: keep the head of record 4 */
-	snprintf(cmd, sizeof cmd, "cp %s %s.4", head, head);
-	ok(system(cmd) == 0, "head of record 4 kept");
-	ok(audit_append_raw(dir, &k->pub, k, &EV) == 5, "record 5");
-	snprintf(cmd, sizeof cmd, "mv %s.4 %s", head, head);
-	ok(system(cmd) == 0, "head set back to record 4");
-	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.head_lag == 1,
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 6 && exists(dir, "audit.gap.5") &&
+	   !exists(dir, "audit.gap"), "with it: repair (4), the gap of two (5), the record (6)");
+	/* an append whose head was never written: keep the head of record 6 */
+	snprintf(cmd, sizeof cmd, "cp %s %s.6", head, head);
+	ok(system(cmd) == 0, "head of record 6 kept");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 7, "record 7");
+	snprintf(cmd, sizeof cmd, "mv %s.6 %s", head, head);
+	ok(system(cmd) == 0, "head set back to record 6");
+	ok(verify_gap(dir, &k->pub, &res) == ENF_OK && res.head_lag == 1 && res.gaps == 2,
 	   "a signed record after the head's verifies, and is reported: %s", res.why);
-	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 6 &&
-	   verify_dir(dir, &k->pub, &res) == ENF_NO && res.bad == 6,
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 8 &&
+	   verify_gap(dir, &k->pub, &res) == ENF_NO && res.bad == 8,
 	   "a refusal chains after it, keeping the signed head");
-	ok(audit_append_raw(dir, &k->pub, k, &EV) == 7 &&
-	   verify_dir(dir, &k->pub, &res) == ENF_OK && res.head_lag == 0,
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 9 &&
+	   verify_gap(dir, &k->pub, &res) == ENF_OK && res.head_lag == 0,
 	   "the next signed append catches the head up: %s", res.why);
+	snprintf(cmd, sizeof cmd, "grep -q ' op=gap .*detail=2%%20record(s)%%20could%%20not' %s",
+		 log);
+	ok(system(cmd) == 0, "the gap record says how many");
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ok(system(cmd) == 0, "cleanup");
 }
