@@ -1730,18 +1730,53 @@ int audit_rec_format_json(const struct audit_rec *r, struct wbuf *out)
 	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }
 
-/* Values stay in their escaped form: safe to print on a terminal. */
+/* A decoded value for a human: as is when it is one plain token, else in
+ * double quotes with \" \\ and every byte outside printable ASCII as \xHH, so
+ * that nothing reaches the terminal but printable ASCII and no value can
+ * pose as another field. */
+static void put_text_value(struct wbuf *out, const unsigned char *v, size_t n)
+{
+	int plain = n > 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e || v[i] == '"' || v[i] == '\\')
+			plain = 0;
+	if (plain) {
+		wbuf_put(out, v, n);
+		return;
+	}
+	wbuf_put(out, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '"' || v[i] == '\\')
+			wbuf_printf(out, "\\%c", v[i]);
+		else if (v[i] < 0x20 || v[i] > 0x7e)
+			wbuf_printf(out, "\\x%02x", v[i]);
+		else
+			wbuf_put(out, &v[i], 1);
+	}
+	wbuf_put(out, "\"", 1);
+}
+
 int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out)
 {
 	static const int head[] = { AF_SEQ, AF_TIME, AF_PROGRAM, AF_OP, AF_OUTCOME };
+	struct wbuf v;
+	int failed;
 
-	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
-		wbuf_printf(out, "%s%.*s", i ? " " : "", (int)r->v[head[i]].len,
-			    r->line + r->v[head[i]].off);
+	wbuf_init(&v, 0);
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) {
+		if (i)
+			wbuf_put(out, " ", 1);
+		if (audit_rec_value(r, head[i], &v) == ENF_OK)
+			put_text_value(out, v.p, v.len);
+	}
 	for (int f = AF_REASON; f <= AF_DETAIL; f++)
-		if (!audit_rec_absent(r, f))
-			wbuf_printf(out, " %s=%.*s", field_names[f], (int)r->v[f].len,
-				    r->line + r->v[f].off);
+		if (audit_rec_value(r, f, &v) == ENF_OK) {
+			wbuf_printf(out, " %s=", field_names[f]);
+			put_text_value(out, v.p, v.len);
+		}
 	wbuf_printf(out, "%s\n", r->has_sig ? "" : " (unsigned)");
-	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+	failed = out->failed || v.failed;
+	wbuf_free(&v);
+	return failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }

@@ -645,3 +645,18 @@ request() { # OUT RULE [APPROVER...]
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"1 record(s) of op gap"* ]]
 }
+
+@test "show decodes values for the human line, quoting any with a space and escaping what is not printable" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/d"
+	"$APPENDER" append "$BATS_TEST_TMPDIR/d" "$SEED" 1
+	run enf-audit show -f "$BATS_TEST_TMPDIR/d/audit.log"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "1 "*" audit-test test ok scope=\"a b\\x0ac\" detail="[0-9]* ]]
+	[[ "$output" != *%* ]]
+	three_records
+	printf 'enf-audit-1 seq=4 time=2026-' >>"$(LOG)"
+	enf-keygen new -p release k3 >/dev/null
+	run enf-audit show 4
+	[[ "$output" == "4 "*" enf-keygen repair ok reason=torn-tail detail=\"dropped 28 bytes (incomplete last line), sha256 "[0-9a-f]*'"' ]]
+	[[ "$output" != *%* ]]
+}
