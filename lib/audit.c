@@ -871,9 +871,12 @@ damaged:
 		       "run enf-audit verify", path);
 }
 
+#define NOT_IN_WINDOW (-1)
+
 /* The records from the signed head's record to the end of [p, end) (whole
- * lines): 1 when they are all there and good, 0 when the head's record is
- * before p (read further back), ENF_FAIL (message set) when they are not. */
+ * lines): ENF_OK when they are all there and good, NOT_IN_WINDOW when the
+ * head's record is before p (read further back), ENF_FAIL (message set)
+ * when they are not. */
 static int walk_since_head(const char *p, const char *end, int from_start, const struct head *h,
 			   const struct pubkey *id, const char *path)
 {
@@ -891,9 +894,7 @@ static int walk_since_head(const char *p, const char *end, int from_start, const
 			if (!parsed || r.seq < h->sseq)
 				continue;
 			if (r.seq > h->sseq)
-				return from_start ? enf_err(ENF_FAIL, "%s: record %llu, the last signed "
-							    "one by " AUDIT_HEAD_FILE ", is missing",
-							    path, (unsigned long long)h->sseq) : 0;
+				break;
 			if (!audit_rec_hash_ok(&r) || memcmp(r.hash, h->shash, 32) != 0 || !r.has_sig)
 				return enf_err(ENF_FAIL, "%s: record %llu differs from the signed "
 					       AUDIT_HEAD_FILE, path, (unsigned long long)r.seq);
@@ -918,9 +919,11 @@ static int walk_since_head(const char *p, const char *end, int from_start, const
 		memcpy(prev, r.hash, 32);
 		expect++;
 	}
-	return expect ? 1 : from_start ? enf_err(ENF_FAIL, "%s: record %llu, the last signed one "
-						 "by " AUDIT_HEAD_FILE ", is missing", path,
-						 (unsigned long long)h->sseq) : 0;
+	if (expect)
+		return ENF_OK;
+	return from_start ? enf_err(ENF_FAIL, "%s: record %llu, the last signed one by "
+				    AUDIT_HEAD_FILE ", is missing", path,
+				    (unsigned long long)h->sseq) : NOT_IN_WINDOW;
 }
 
 /* Read back from the end of the log (keep bytes) until the signed head's
@@ -949,8 +952,8 @@ static int check_since_head(int fd, off_t keep, const char *path, const struct h
 			p = (p = memchr(buf, '\n', n)) ? p + 1 : buf + n;
 		rc = walk_since_head(p, buf + n, start == 0, h, id, path);
 		free(buf);
-		if (rc != 0)
-			return rc == 1 ? ENF_OK : ENF_FAIL;
+		if (rc != NOT_IN_WINDOW)
+			return rc;
 		want *= 4;
 	}
 }

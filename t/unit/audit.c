@@ -315,6 +315,37 @@ static void test_unsigned_rules(const struct privkey *k)
 	ok(system(cmd) == 0, "cleanup");
 }
 
+/* Refusals after the signed head filling more than the appender's first
+ * read: it reads further back to the head's record, and still checks them. */
+static void test_long_unsigned_tail(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-long-XXXXXX", log[128], cmd[300];
+	struct audit_verify_result res;
+	uint64_t seq = 0;
+	long size;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	for (int i = 0; i < 200; i++)
+		seq = audit_append_raw(dir, &k->pub, NULL, &EV_FAIL);
+	ok(seq == 201 && file_size(log) > 3 * AUDIT_LINE_MAX, "200 refusals, %ld bytes",
+	   file_size(log));
+	/* record 2, far behind the first window, altered: the appender must
+	 * notice it that far back */
+	snprintf(cmd, sizeof cmd, "sed -i '2s/ outcome=fail / outcome=okay /' %s", log);
+	ok(system(cmd) == 0, "record 2 altered");
+	size = file_size(log);
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 0 && file_size(log) == size,
+	   "the appender reads back to the signed head and refuses");
+	snprintf(cmd, sizeof cmd, "sed -i '2s/ outcome=okay / outcome=fail /' %s", log);
+	ok(system(cmd) == 0 && unlink(strcat(strcpy(cmd, dir), "/audit.gap")) == 0, "restored");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 202 &&
+	   verify_dir(dir, &k->pub, &res) == ENF_OK, "and appends when it is intact: %s", res.why);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
 /* The parallel scan must agree with the serial one, on good and bad logs. */
 static void test_parallel(const struct privkey *k)
 {
@@ -375,6 +406,7 @@ int main(int argc, char **argv)
 	test_empty_log(&k);
 	test_append(&k);
 	test_unsigned_rules(&k);
+	test_long_unsigned_tail(&k);
 	test_parallel(&k);
 	ok(audit_anchor_parse("12:" "00000000000000000000000000000000"
 			      "000000000000000000000000000000ff", &a) == ENF_OK && a.seq == 12 &&
