@@ -1,7 +1,8 @@
 /* bench/audit-gen: real audit logs through libenf for bench/audit.sh.
  *   audit-gen pub                 the identity's OpenSSH line (fixed seed)
  *   audit-gen gen HOME N [EVERY]  a log of N records, every EVERY-th signed
- *                                 (default 1: all), written in bulk through
+ *                                 (default 1: all; the others are refusals,
+ *                                 the only kind that may be unsigned), written in bulk through
  *                                 audit_rec_encode; the last one through
  *                                 audit_append_raw, which writes the head
  *   audit-gen append HOME N       N appends, each flock'ed and fsynced */
@@ -24,6 +25,10 @@ static const struct audit_event EV = {
 	.policy_digest = (const unsigned char *)"0123456789abcdef0123456789abcdef",
 	.request_digest = (const unsigned char *)"fedcba9876543210fedcba9876543210",
 };
+static const struct audit_event EV_FAIL = {
+	.program = "enf-sign", .op = "sign", .outcome = "fail", .reason = "bad-passphrase",
+	.identity = "operator",
+};
 
 static int gen(const char *home, unsigned long n, unsigned long every,
 	       const struct privkey *k, const char *fp)
@@ -37,21 +42,22 @@ static int gen(const char *home, unsigned long n, unsigned long every,
 	/* record 1 and the head through the real append, the bulk behind it
 	 * (a log ahead of its head is what a crash after the write leaves),
 	 * the last record through the real append again */
-	if (audit_append_raw(home, fp, k, &EV) != 1 || audit_head(path, &seq, prev) != ENF_OK ||
+	if (audit_append_raw(home, &k->pub, k, &EV) != 1 || audit_head(path, &seq, prev) != ENF_OK ||
 	    !(f = fopen(path, "a")))
 		return 1;
 	free(path);
 	wbuf_init(&w, 0);
 	for (unsigned long i = 2; i < n; i++) {
 		wbuf_reset(&w);
-		if (audit_rec_encode(&w, i, (int64_t)time(NULL), fp, &EV, prev,
-				     i % every == 0 ? k : NULL, prev) != ENF_OK)
+		int sign = i % every == 0;
+		if (audit_rec_encode(&w, i, (int64_t)time(NULL), fp, sign ? &EV : &EV_FAIL, prev,
+				     sign ? k : NULL, prev) != ENF_OK)
 			return 1;
 		fwrite(w.p, 1, w.len, f);
 	}
 	if (fclose(f) != 0)
 		return 1;
-	return audit_append_raw(home, fp, k, &EV) == n ? 0 : 1;
+	return audit_append_raw(home, &k->pub, k, &EV) == n ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -80,7 +86,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "append") == 0 && argc == 4) {
 		unsigned long n = strtoul(argv[3], NULL, 10);
 		for (unsigned long i = 0; i < n; i++)
-			if (!audit_append_raw(argv[2], fp, &k, &EV))
+			if (!audit_append_raw(argv[2], &k.pub, &k, &EV))
 				return 1;
 		return 0;
 	}

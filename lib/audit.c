@@ -38,6 +38,7 @@ static const char *const field_names[AF_COUNT] = {
 static const char SIGCTX_RECORD[] = "enf-audit-1 record";
 static const char SIGCTX_HEAD[] = "enf-audit-1 head";
 #define HEAD_MAGIC "enf-audit-head-1"
+#define HEAD_MAX 1024		/* bytes: a head is about 250 */
 
 const char *audit_field_name(int f)
 {
@@ -420,6 +421,11 @@ int audit_rec_sig_ok(const struct audit_rec *r, const struct pubkey *id)
 	return ok;
 }
 
+int audit_rec_may_be_unsigned(const struct audit_rec *r)
+{
+	return r->v[AF_OUTCOME].len == 4 && memcmp(r->line + r->v[AF_OUTCOME].off, "fail", 4) == 0;
+}
+
 int audit_anchor_parse(const char *s, struct audit_anchor *a)
 {
 	const char *colon = strchr(s, ':');
@@ -433,8 +439,9 @@ int audit_anchor_parse(const char *s, struct audit_anchor *a)
 /* ------------------------------------------------------------------ head */
 
 /* audit.head: "enf-audit-head-1 TIPSEQ TIPHASH SSEQ SHASH SIG" where the
- * last three describe the last head an identity-holding writer signed
- * ("- - -" if none). */
+ * last three are the last signed record, signed by the identity (always
+ * present); the tip is the last record, which may be a refusal written
+ * without the key after it. */
 struct head {
 	uint64_t tip;
 	unsigned char tip_hash[32];
@@ -484,8 +491,8 @@ static int head_parse(char *text, size_t n, struct head *h)
 		t[i][strcspn(t[i], " \n")] = '\0';
 	if (parse_seq(t[0], strlen(t[0]), &h->tip) || parse_hash(t[1], strlen(t[1]), h->tip_hash))
 		return -1;
-	if (strcmp(t[2], "-") == 0)
-		return strcmp(t[3], "-") || strcmp(t[4], "-") ? -1 : 0;
+	/* The signed part is not optional: an unsigned head would let anyone
+	 * who can write the file point it wherever they like. */
 	if (parse_seq(t[2], strlen(t[2]), &h->sseq) || parse_hash(t[3], strlen(t[3]), h->shash) ||
 	    check_base64(t[4], strlen(t[4])) || h->sseq > h->tip)
 		return -1;
@@ -493,24 +500,43 @@ static int head_parse(char *text, size_t n, struct head *h)
 	return h->sig ? 0 : -1;
 }
 
-/* ENF_OK with *present = 0 when there is no head file. */
+/* ENF_OK with *present = 0 when there is no head file; ENF_NO when it is
+ * not a regular file (a symbolic link is not followed: whoever planted it
+ * would choose what the head says) or does not parse. */
 static int head_read(const char *path, struct head *h, int *present)
 {
-	unsigned char *text;
-	size_t n;
-	int rc;
+	char text[HEAD_MAX + 1];
+	struct stat st;
+	size_t n = 0;
+	ssize_t r = 0;
+	int fd, rc;
 
 	memset(h, 0, sizeof *h);
 	*present = 0;
-	if (access(path, F_OK) != 0 && errno == ENOENT)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
 		return ENF_OK;
-	rc = io_read_file(path, 4096, &text, &n);
+	if (fd < 0)
+		return errno == ELOOP ? enf_err(ENF_NO, "%s is a symbolic link; refusing it", path) :
+			enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return enf_err(ENF_NO, "%s is not a regular file; refusing it", path);
+	}
+	while (n < sizeof text && ((r = read(fd, text + n, sizeof text - n)) > 0 ||
+				   (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	rc = r < 0 ? enf_err(ENF_FAIL, "%s: %s", path, strerror(errno)) : ENF_OK;
+	close(fd);
 	if (rc != ENF_OK)
-		return rc == ENF_NO ? enf_err(ENF_NO, "%s: malformed", path) : rc;
-	rc = head_parse((char *)text, n, h) ? enf_err(ENF_NO, "%s: malformed", path) : ENF_OK;
-	free(text);
-	*present = rc == ENF_OK;
-	return rc;
+		return rc;
+	if (n <= HEAD_MAX)
+		text[n] = '\0';
+	if (n > HEAD_MAX || head_parse(text, n, h))
+		return enf_err(ENF_NO, "%s: malformed or without its signed part (see "
+			       "enf-audit(5), HEAD)", path);
+	*present = 1;
+	return ENF_OK;
 }
 
 static int head_sig_ok(const struct head *h, const struct pubkey *id)
@@ -557,7 +583,7 @@ static int head_encode(struct wbuf *w, uint64_t tip, const unsigned char tip_has
 		hex_encode(w, old->shash, 32);
 		wbuf_printf(w, " %s", old->sig);
 	} else {
-		wbuf_printf(w, " - - -");
+		return enf_err(ENF_FAIL, "no signed head to keep");
 	}
 	wbuf_put(w, "\n", 1);
 	return w->failed ? ENF_FAIL : ENF_OK;
@@ -568,23 +594,194 @@ static int head_encode(struct wbuf *w, uint64_t tip, const unsigned char tip_has
 static int head_write(const char *home, const struct wbuf *w)
 {
 	char *path = home_path(home, AUDIT_HEAD_FILE), *tmp = home_path(home, AUDIT_HEAD_FILE ".tmp");
-	int fd = -1, rc = ENF_FAIL;
+	int fd = -1, rc = ENF_FAIL, e = ENOMEM;
 
 	if (!path || !tmp)
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0)
-		goto out;
-	if (rename(tmp, path) == 0)
+	if (fd < 0 || io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+		e = errno;
+	else
 		rc = ENF_OK;
 out:
 	if (rc != ENF_OK)
-		enf_err(ENF_FAIL, "cannot write %s: %s", path ? path : AUDIT_HEAD_FILE, strerror(errno));
+		enf_err(ENF_FAIL, "cannot update %s: %s", path ? path : AUDIT_HEAD_FILE, strerror(e));
 	if (fd >= 0)
 		close(fd);
+	if (rc != ENF_OK && tmp)
+		unlink(tmp);
 	free(path);
 	free(tmp);
 	return rc;
+}
+
+/* ------------------------------------------------------------------- gap */
+
+/* A record that could not be written leaves a line in audit.gap beside the
+ * log (enf-audit(5), GAPS): a small file of its own, so that it can still
+ * be written when the log is refused or its disk has no room for a record.
+ * The next signed append records it and moves it to audit.gap.SEQ. */
+#define GAP_MAGIC "enf-audit-gap-1"
+#define GAP_SUMMARY_MAX 4096		/* bytes of the file quoted in the record */
+
+static int put_gap_value(struct wbuf *w, const char *name, const char *v)
+{
+	return wbuf_printf(w, " %s=", name) || put_value(w, v) ? -1 : 0;
+}
+
+static int gap_line(struct wbuf *w, const struct audit_event *ev, const char *why)
+{
+	char tbuf[32];
+	int bad = 0;
+
+	utc_time((int64_t)time(NULL), tbuf);
+	bad |= wbuf_printf(w, "%s time=%s", GAP_MAGIC, tbuf);
+	bad |= put_gap_value(w, "program", ev->program);
+	bad |= put_gap_value(w, "op", ev->op);
+	bad |= put_gap_value(w, "outcome", ev->outcome);
+	bad |= put_gap_value(w, "reason", ev->reason);
+	bad |= put_gap_value(w, "key", ev->key);
+	bad |= put_gap_value(w, "identity", ev->identity);
+	bad |= put_gap_value(w, "rule", ev->rule);
+	bad |= wbuf_printf(w, " request_digest=");
+	bad |= put_hex(w, ev->request_digest);
+	bad |= put_gap_value(w, "why", why);
+	bad |= wbuf_put(w, "\n", 1);
+	return bad || w->failed ? -1 : 0;
+}
+
+/* Open audit.gap to add to it, under its lock, and make sure the file we
+ * hold is still the one at the path (an append may have just moved it). */
+static int gap_open_append(const char *path)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		struct stat st, now;
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 077) || flock(fd, LOCK_EX) < 0) {
+			close(fd);
+			errno = EPERM;
+			return -1;
+		}
+		if (lstat(path, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			return fd;
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The trace of a record that could not be written.  Best effort: if even
+ * this fails, the message on stderr is all there is. */
+static void gap_note(const char *home, const struct audit_event *ev, const char *why)
+{
+	char *path = home_path(home, AUDIT_GAP_FILE);
+	struct wbuf w;
+	int fd = path ? gap_open_append(path) : -1;
+
+	wbuf_init(&w, 0);
+	if (fd < 0 || gap_line(&w, ev, why) < 0 || io_write_all(fd, w.p, w.len) < 0 ||
+	    fsync(fd) < 0)
+		enf_warn("audit: nor can %s record that it is missing: %s",
+			 path ? path : AUDIT_GAP_FILE, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	wbuf_free(&w);
+	free(path);
+}
+
+/* A pending audit.gap, opened and locked by the appender. */
+struct gap {
+	int fd;				/* -1: none */
+	char *path;
+	uint64_t lines, bytes;
+	unsigned char sha[32];
+	char first[GAP_SUMMARY_MAX + 1];	/* the start of the file, for the record */
+	uint64_t seq;			/* the gap record's number, once built */
+};
+
+static void gap_close(struct gap *g)
+{
+	if (g->fd >= 0)
+		close(g->fd);
+	free(g->path);
+	g->fd = -1;
+	g->path = NULL;
+}
+
+/* Only a writer holding the key takes audit.gap in: a record of it must be
+ * signed, and a refusal (the only unsigned kind) cannot say it. */
+static int gap_take(const char *home, struct gap *g)
+{
+	unsigned char buf[8192];
+	struct hash_ctx md;
+	struct stat st;
+	ssize_t r;
+
+	memset(g, 0, sizeof *g);
+	g->fd = -1;
+	if (!(g->path = home_path(home, AUDIT_GAP_FILE)))
+		return enf_err(ENF_FAIL, "out of memory");
+	g->fd = open(g->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (g->fd < 0)		/* none, or not a file we may read: verify reports it */
+		return ENF_OK;
+	if (fstat(g->fd, &st) < 0 || !S_ISREG(st.st_mode) || flock(g->fd, LOCK_EX) < 0 ||
+	    hash_begin(&md, HASH_SHA256) != ENF_OK) {
+		gap_close(g);
+		return ENF_OK;
+	}
+	while ((r = read(g->fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)) {
+		for (ssize_t i = 0; i < r; i++)
+			g->lines += buf[i] == '\n';
+		if (g->bytes < GAP_SUMMARY_MAX) {
+			size_t n = (size_t)r < GAP_SUMMARY_MAX - g->bytes ? (size_t)r :
+				GAP_SUMMARY_MAX - (size_t)g->bytes;
+			memcpy(g->first + g->bytes, buf, n);
+			g->first[g->bytes + n] = '\0';
+		}
+		g->bytes += r > 0 ? (uint64_t)r : 0;
+		hash_update(&md, buf, r > 0 ? (size_t)r : 0);
+	}
+	if (hash_end(&md, g->sha) != ENF_OK || r < 0)
+		gap_close(g);
+	return ENF_OK;
+}
+
+/* "N record(s) could not be written ...: <the first of them>" */
+static void gap_detail(const struct gap *g, uint64_t seq, char *out, size_t n)
+{
+	char hex[65];
+	const char *first = g->first;
+	size_t ml = strlen(GAP_MAGIC " ");
+	int k;
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", g->sha[i]);
+	if (strncmp(first, GAP_MAGIC " ", ml) == 0)
+		first += ml;
+	k = snprintf(out, n, "%llu record(s) could not be written (from audit.gap, not "
+		     "authenticated, %llu bytes, sha256 %s, kept as audit.gap.%llu)%s",
+		     (unsigned long long)g->lines, (unsigned long long)g->bytes, hex,
+		     (unsigned long long)seq, g->bytes ? "; the first: " : "");
+	if (k > 0 && (size_t)k < n)
+		snprintf(out + k, n - (size_t)k, "%.*s", (int)strcspn(first, "\n"), first);
+}
+
+/* The gap is in the log: move the file aside (under its lock, so that a
+ * writer adding to it either got in before or finds the path free). */
+static void gap_done(const char *home, struct gap *g)
+{
+	char suffix[40], *to;
+
+	snprintf(suffix, sizeof suffix, AUDIT_GAP_FILE ".%llu", (unsigned long long)g->seq);
+	to = home_path(home, suffix);
+	if (!to || rename(g->path, to) < 0)
+		enf_warn("audit: recorded %s as record %llu but cannot move it aside: %s",
+			 g->path, (unsigned long long)g->seq, strerror(errno));
+	free(to);
 }
 
 /* ---------------------------------------------------------------- append */
@@ -674,26 +871,117 @@ damaged:
 		       "run enf-audit verify", path);
 }
 
-/* Refuse to write over evidence: a log shorter than, or different from,
- * what audit.head recorded was cut or altered, and appending would hide it. */
-static int tail_vs_head(const struct tail *t, const struct head *h, int present, const char *path)
+#define NOT_IN_WINDOW (-1)
+
+/* The records from the signed head's record to the end of [p, end) (whole
+ * lines): ENF_OK when they are all there and good, NOT_IN_WINDOW when the
+ * head's record is before p (read further back), ENF_FAIL (message set)
+ * when they are not. */
+static int walk_since_head(const char *p, const char *end, int from_start, const struct head *h,
+			   const struct pubkey *id, const char *path)
 {
-	if (!present)
-		return t->seq == 0 && t->dropped == 0 ? ENF_OK :
-			enf_err(ENF_FAIL, "%s holds records but " AUDIT_HEAD_FILE " is missing; "
-				"not appending (see enf-audit(5), RECOVERY)", path);
-	if (t->seq == 0 && h->tip)
-		return enf_err(ENF_FAIL, "%s is empty but " AUDIT_HEAD_FILE " records %llu: "
-			       "the log was cut short; not appending", path,
-			       (unsigned long long)h->tip);
+	struct audit_rec r;
+	unsigned char prev[32];
+	uint64_t expect = 0;
+	char why[128];
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		int parsed = audit_rec_parse(&r, p, (size_t)(nl - p), why, sizeof why) == ENF_OK;
+
+		p = nl + 1;
+		if (!expect) {
+			if (!parsed || r.seq < h->sseq)
+				continue;
+			if (r.seq > h->sseq)
+				break;
+			if (!audit_rec_hash_ok(&r) || memcmp(r.hash, h->shash, 32) != 0 || !r.has_sig)
+				return enf_err(ENF_FAIL, "%s: record %llu differs from the signed "
+					       AUDIT_HEAD_FILE, path, (unsigned long long)r.seq);
+			memcpy(prev, r.hash, 32);
+			expect = r.seq + 1;
+			continue;
+		}
+		if (!parsed || r.seq != expect || memcmp(r.prev, prev, 32) != 0 ||
+		    !audit_rec_hash_ok(&r))
+			return enf_err(ENF_FAIL, "%s: record %llu does not follow record %llu",
+				       path, (unsigned long long)expect, (unsigned long long)(expect - 1));
+		/* After the signed head only a refusal, or a signed record whose
+		 * head was never written (a crash), can stand: chaining onto
+		 * anything else would sign what the instance never wrote. */
+		if (r.has_sig ? !audit_rec_sig_ok(&r, id) : !audit_rec_may_be_unsigned(&r))
+			return enf_err(ENF_FAIL, "%s: record %llu %s", path, (unsigned long long)r.seq,
+				       r.has_sig ? "has a signature that does not verify" :
+				       "is not signed and not a refusal");
+		if (r.seq == h->tip && memcmp(r.hash, h->tip_hash, 32) != 0)
+			return enf_err(ENF_FAIL, "%s: record %llu differs from " AUDIT_HEAD_FILE,
+				       path, (unsigned long long)r.seq);
+		memcpy(prev, r.hash, 32);
+		expect++;
+	}
+	if (expect)
+		return ENF_OK;
+	return from_start ? enf_err(ENF_FAIL, "%s: record %llu, the last signed one by "
+				    AUDIT_HEAD_FILE ", is missing", path,
+				    (unsigned long long)h->sseq) : NOT_IN_WINDOW;
+}
+
+/* Read back from the end of the log (keep bytes) until the signed head's
+ * record is in the window: usually it is the last record, or a few
+ * refusals before it. */
+static int check_since_head(int fd, off_t keep, const char *path, const struct head *h,
+			    const struct pubkey *id)
+{
+	size_t want = 3 * AUDIT_LINE_MAX;
+
+	for (;;) {
+		off_t start = keep > (off_t)want ? keep - (off_t)want : 0;
+		size_t n = (size_t)(keep - start);
+		char *buf = malloc(n ? n : 1);
+		const char *p;
+		int rc;
+
+		if (!buf)
+			return enf_err(ENF_FAIL, "out of memory");
+		if (pread(fd, buf, n, start) != (ssize_t)n) {
+			free(buf);
+			return enf_err(ENF_FAIL, "cannot read %s", path);
+		}
+		p = buf;
+		if (start > 0)		/* skip the partial first line */
+			p = (p = memchr(buf, '\n', n)) ? p + 1 : buf + n;
+		rc = walk_since_head(p, buf + n, start == 0, h, id, path);
+		free(buf);
+		if (rc != NOT_IN_WINDOW)
+			return rc;
+		want *= 4;
+	}
+}
+
+/* Refuse to write over evidence: a log shorter than, or different from,
+ * what the signed audit.head recorded was cut or altered, and appending
+ * would hide it (and sign the result). */
+static int tail_vs_head(int fd, const struct tail *t, const struct head *h, int present,
+			const struct pubkey *id, int signing, const char *path)
+{
+	if (!present) {
+		if (t->seq || t->dropped)
+			return enf_err(ENF_FAIL, "%s holds records but " AUDIT_HEAD_FILE " is missing; "
+				       "not appending (see enf-audit(5), RECOVERY)", path);
+		return signing ? ENF_OK : enf_err(ENF_FAIL, "%s is empty, and a record without the "
+						  "instance key cannot start it", path);
+	}
+	if (t->dropped && !signing)
+		return enf_err(ENF_FAIL, "the end of %s needs a repair, which only a writer "
+			       "holding the instance key records", path);
 	if (t->seq < h->tip)
 		return enf_err(ENF_FAIL, "%s ends at record %llu but " AUDIT_HEAD_FILE
 			       " records %llu: the log was cut short; not appending", path,
 			       (unsigned long long)t->seq, (unsigned long long)h->tip);
-	if (t->seq == h->tip && memcmp(t->hash, h->tip_hash, 32) != 0)
-		return enf_err(ENF_FAIL, "%s: record %llu differs from " AUDIT_HEAD_FILE
-			       "; not appending", path, (unsigned long long)t->seq);
-	return ENF_OK;
+	if (!head_sig_ok(h, id))
+		return enf_err(ENF_FAIL, AUDIT_HEAD_FILE ": its signature does not verify; "
+			       "not appending to %s", path);
+	return check_since_head(fd, t->keep, path, h, id);
 }
 
 static int open_log(const char *path, int *fdp)
@@ -718,9 +1006,9 @@ static int open_log(const char *path, int *fdp)
 	return ENF_OK;
 }
 
-static int build_records(struct wbuf *w, const struct tail *t, const char *instance_id,
-			 const struct privkey *key, const struct audit_event *ev,
-			 uint64_t *seq, unsigned char hash[32])
+static int build_records(struct wbuf *w, const struct tail *t, struct gap *g,
+			 const char *instance_id, const struct privkey *key,
+			 const struct audit_event *ev, uint64_t *seq, unsigned char hash[32])
 {
 	static const unsigned char zero[32];
 	int64_t now = (int64_t)time(NULL);
@@ -743,19 +1031,33 @@ static int build_records(struct wbuf *w, const struct tail *t, const char *insta
 		prev = hash;
 		++*seq;
 	}
+	if (g->fd >= 0) {
+		char detail[AUDIT_VALUE_MAX + 1];
+		struct audit_event gr = {
+			.program = ev->program, .op = "gap", .outcome = "ok",
+			.reason = "unrecorded", .detail = detail,
+		};
+		gap_detail(g, *seq, detail, sizeof detail);
+		if ((rc = audit_rec_encode(w, *seq, now, instance_id, &gr, prev, key, hash)))
+			return rc;
+		prev = hash;
+		g->seq = (*seq)++;
+	}
 	return audit_rec_encode(w, *seq, now, instance_id, ev, prev, key, hash);
 }
 
-static int append_locked(int fd, const char *path, const char *home, const char *instance_id,
-			 const struct privkey *key, const struct audit_event *ev, uint64_t *seq)
+static int append_locked(int fd, const char *path, const char *home, const struct pubkey *id,
+			 const char *instance_id, const struct privkey *key,
+			 const struct audit_event *ev, uint64_t *seq)
 {
 	struct tail t;
 	struct head h;
+	struct gap g = { .fd = -1 };
 	struct wbuf w, hw;
 	struct stat st;
 	unsigned char hash[32];
 	char *hpath = home_path(home, AUDIT_HEAD_FILE);
-	int present = 0, rc;
+	int present = 0, rc, written = 0;
 
 	wbuf_init(&w, 0);
 	wbuf_init(&hw, 0);
@@ -766,18 +1068,28 @@ static int append_locked(int fd, const char *path, const char *home, const char 
 		rc = enf_err(ENF_FAIL, "cannot stat %s: %s", path, strerror(errno));
 	else if ((rc = tail_scan(fd, st.st_size, path, &t)) == ENF_OK &&
 		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
-		 (rc = tail_vs_head(&t, &h, present, path)) == ENF_OK &&
-		 (rc = build_records(&w, &t, instance_id, key, ev, seq, hash)) == ENF_OK &&
+		 (rc = tail_vs_head(fd, &t, &h, present, id, key != NULL, path)) == ENF_OK &&
+		 (rc = key ? gap_take(home, &g) : ENF_OK) == ENF_OK &&
+		 (rc = build_records(&w, &t, &g, instance_id, key, ev, seq, hash)) == ENF_OK &&
 		 (rc = head_encode(&hw, *seq, hash, key, &h)) == ENF_OK) {
 		if (t.dropped && ftruncate(fd, t.keep) < 0)
 			rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
 		else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
 			rc = enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
-		else
-			rc = head_write(home, &hw);
+		else {
+			written = 1;
+			/* The record is in the log: say so, not that it was lost.  The
+			 * next append finds it after the old head and catches up. */
+			if (head_write(home, &hw) != ENF_OK)
+				enf_warn("audit: record %llu written, but %s; the next append "
+					 "updates it", (unsigned long long)*seq, enf_errmsg());
+		}
 	}
 	if (rc != ENF_OK && rc != ENF_FAIL)
 		rc = ENF_FAIL;
+	if (written && g.fd >= 0)
+		gap_done(home, &g);
+	gap_close(&g);
 	head_free(&h);
 	wbuf_free(&w);
 	wbuf_free(&hw);
@@ -785,27 +1097,48 @@ static int append_locked(int fd, const char *path, const char *home, const char 
 	return rc;
 }
 
-uint64_t audit_append_raw(const char *home, const char *instance_id,
+/* What may be appended at all: a record without the key only if it is a
+ * refusal, and never a repair of someone else's tail. */
+static int event_ok(const struct audit_event *ev, const struct privkey *key)
+{
+	if (!ev || !ev->program || !ev->op || !ev->outcome)
+		return enf_err(ENF_FAIL, "incomplete audit event");
+	if (!key && strcmp(ev->outcome, "fail") != 0)
+		return enf_err(ENF_FAIL, "only a refusal (outcome fail) may be recorded without "
+			       "the instance key");
+	return ENF_OK;
+}
+
+uint64_t audit_append_raw(const char *home, const struct pubkey *id,
 			  const struct privkey *key, const struct audit_event *ev)
 {
-	char saved[512], *path = NULL;
+	char saved[512], instance_id[FINGERPRINT_MAX], *path = NULL;
 	uint64_t seq = 0;
 	int fd = -1, rc;
 
 	/* The caller's pending error message must survive our own. */
 	snprintf(saved, sizeof saved, "%s", enf_errmsg());
-	if (!home || !instance_id || !ev || !ev->program || !ev->op || !ev->outcome)
-		rc = enf_err(ENF_FAIL, "incomplete audit event");
+	if (!home || !id)
+		rc = enf_err(ENF_FAIL, "no instance");
+	else if ((rc = event_ok(ev, key)) != ENF_OK)
+		;
 	else if (crypto_init() != ENF_OK)
 		rc = enf_err(ENF_FAIL, "cannot initialise the crypto library");
 	else if (!(path = home_path(home, AUDIT_FILE)))
 		rc = enf_err(ENF_FAIL, "out of memory");
-	else if ((rc = open_log(path, &fd)) == ENF_OK)
-		rc = append_locked(fd, path, home, instance_id, key, ev, &seq);
+	else if ((rc = open_log(path, &fd)) == ENF_OK) {
+		pubkey_fingerprint(id, instance_id);
+		rc = append_locked(fd, path, home, id, instance_id, key, ev, &seq);
+	}
 	if (rc != ENF_OK) {
+		char why[256];
+
+		snprintf(why, sizeof why, "%s", enf_errmsg());
 		enf_warn("audit: cannot write the record (%s %s %s): %s", ev && ev->program ?
 			 ev->program : "?", ev && ev->op ? ev->op : "?",
-			 ev && ev->outcome ? ev->outcome : "?", enf_errmsg());
+			 ev && ev->outcome ? ev->outcome : "?", why);
+		if (home && ev && ev->program && ev->op && ev->outcome)
+			gap_note(home, ev, why);
 		seq = 0;
 	}
 	if (fd >= 0)
@@ -825,7 +1158,7 @@ uint64_t audit_append(struct keystore *ks, const struct audit_event *ev)
 	}
 	if (ks_unlocked_role(ks) >= 0)
 		key = ks_identity_key(ks);
-	return audit_append_raw(ks_home(ks), ks_instance_id(ks), key, ev);
+	return audit_append_raw(ks_home(ks), ks_identity_pub(ks), key, ev);
 }
 
 /* ------------------------------------------------------------------- map */
@@ -953,8 +1286,9 @@ static int map_locked(struct audit_map *m, const char *path, struct vstate *vs)
 	flock(m->fd, LOCK_SH);
 	if (fstat(m->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		rc = enf_err(ENF_FAIL, "%s: not a regular file", path);
-	else if (vs->o->head)
-		rc = head_read(vs->o->head, &vs->head, &vs->head_present);
+	else if (vs->o->head && (rc = head_read(vs->o->head, &vs->head, &vs->head_present)) ==
+		 ENF_NO)
+		rc = bad(vs->res, 0, "%s", enf_errmsg());
 	m->len = rc == ENF_OK ? (size_t)st.st_size : 0;
 	flock(m->fd, LOCK_UN);
 	if (rc == ENF_OK && m->len) {
@@ -998,7 +1332,7 @@ static int checkpoints_setup(struct vstate *vs)
 		return o->head_required ? bad(vs->res, 0, "%s is missing: cannot tell whether the "
 					      "log was cut short", o->head) : ENF_OK;
 	rc = add_checkpoint(vs, vs->head.tip, vs->head.tip_hash, AUDIT_HEAD_FILE);
-	if (rc == ENF_OK && vs->head.sseq)
+	if (rc == ENF_OK)
 		rc = add_checkpoint(vs, vs->head.sseq, vs->head.shash, "the signed " AUDIT_HEAD_FILE);
 	return rc;
 }
@@ -1047,6 +1381,14 @@ static int check_record(struct vstate *vs, struct audit_rec *r, const char *line
 			vs->cp_bad = expect;
 			snprintf(vs->cp_why, sizeof vs->cp_why, "%s", vs->cp[i].what);
 		}
+	/* Only a refusal can be written without the key; anything else
+	 * unsigned was put there by someone without it. */
+	if (!r->has_sig && !audit_rec_may_be_unsigned(r))
+		return bad(res, expect, "not signed, and only a refusal (outcome=fail) may be");
+	if (!r->has_sig && vs->head_present && expect == vs->head.sseq)
+		return bad(res, expect, "not signed, but the signed %s names it", AUDIT_HEAD_FILE);
+	if (r->v[AF_OP].len == 3 && memcmp(line + r->v[AF_OP].off, "gap", 3) == 0)
+		res->gaps++;
 	if (r->has_sig) {
 		if (vs->o->all_signatures && !audit_rec_sig_ok(r, vs->o->id))
 			return bad(res, expect, "signature does not verify");
@@ -1150,6 +1492,7 @@ static int chunks_join(struct vstate *vs, struct chunk *c, size_t n)
 				return 0;
 		if (c[i].res.last_signed)
 			vs->res->last_signed = c[i].res.last_signed;
+		vs->res->gaps += c[i].res.gaps;
 	}
 	vs->res->records = next - 1;
 	return 1;
@@ -1205,10 +1548,13 @@ static size_t scan_threads(const struct audit_verify_opts *o, size_t len)
 
 static int scan(struct vstate *vs, const struct audit_map *m)
 {
-	const char *end = m->p + m->len;
+	const char *end;
 	unsigned char prev[32] = { 0 };
 	size_t threads;
 
+	if (m->len == 0)	/* an empty log is not mapped: m->p is NULL */
+		return ENF_OK;
+	end = m->p + m->len;
 	while (end > m->p && end[-1] != '\n')
 		end--;
 	vs->res->torn = (size_t)(m->p + m->len - end);
@@ -1219,7 +1565,7 @@ static int scan(struct vstate *vs, const struct audit_map *m)
 		return ENF_OK;
 	/* serial: the only pass for small logs, the naming pass for bad ones */
 	vs->nsig = 0;
-	vs->res->last_signed = vs->res->records = 0;
+	vs->res->last_signed = vs->res->records = vs->res->gaps = 0;
 	return scan_range(vs, m->p, end, 1, prev, 1);
 }
 
@@ -1263,6 +1609,49 @@ static int check_last_signature(struct vstate *vs)
 	return bad(vs->res, r.seq, "signature does not verify (the log was rewritten from here on)");
 }
 
+/* Signed records after the signed head's: an append that wrote its record
+ * but not the head (a crash, or a head that could not be written).  The
+ * last signature covers them through the chain only if it is theirs, so
+ * each is verified (there is normally none). */
+static int check_head_lag(struct vstate *vs)
+{
+	struct audit_rec r;
+
+	for (size_t i = vs->nsig; i > 0; i--) {
+		int good = signed_at(vs, i - 1, &r);
+		if (r.seq <= vs->head.sseq)
+			break;
+		if (!good)
+			return bad(vs->res, r.seq, "signature does not verify");
+		vs->res->head_lag++;
+	}
+	return ENF_OK;
+}
+
+/* A pending audit.gap: records that could not be written and that no
+ * append has recorded yet.  The log is then incomplete, whatever else holds. */
+static int check_gap(const char *path, struct audit_verify_result *res)
+{
+	unsigned char buf[8192];
+	struct stat st;
+	uint64_t lines = 0;
+	ssize_t r;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? ENF_OK : enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	fd = S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+	while (fd >= 0 && ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)))
+		for (ssize_t i = 0; i < r; i++)
+			lines += buf[i] == '\n';
+	if (fd >= 0)
+		close(fd);
+	res->gap_pending = lines ? lines : 1;
+	return bad(res, 0, "%s: %llu record(s) could not be written and are not in the log yet "
+		   "(the log is incomplete; the next signed append records them, see "
+		   "enf-audit(5), GAPS)", path, (unsigned long long)res->gap_pending);
+}
+
 static int after_scan(struct vstate *vs)
 {
 	struct audit_verify_result *res = vs->res;
@@ -1279,14 +1668,16 @@ static int after_scan(struct vstate *vs)
 		return ENF_NO;
 	if (vs->cp_bad)
 		return cp_mismatch(vs);
-	if (vs->head_present && vs->head.sseq && !head_sig_ok(&vs->head, vs->o->id))
+	if (vs->head_present && !head_sig_ok(&vs->head, vs->o->id))
 		return bad(res, 0, "%s: its signature does not verify", vs->o->head);
+	if (vs->head_present && check_head_lag(vs) != ENF_OK)
+		return ENF_NO;
 	res->unsigned_tail = n - res->last_signed;
 	if (res->unsigned_tail && !vs->o->allow_unsigned_tail)
 		return bad(res, res->last_signed + 1, "not signed, and no signed record follows "
 			   "(%llu unauthenticated record(s) at the end)",
 			   (unsigned long long)res->unsigned_tail);
-	return ENF_OK;
+	return vs->o->gap ? check_gap(vs->o->gap, res) : ENF_OK;
 }
 
 int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *res)
@@ -1342,18 +1733,53 @@ int audit_rec_format_json(const struct audit_rec *r, struct wbuf *out)
 	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }
 
-/* Values stay in their escaped form: safe to print on a terminal. */
+/* A decoded value for a human: as is when it is one plain token, else in
+ * double quotes with \" \\ and every byte outside printable ASCII as \xHH, so
+ * that nothing reaches the terminal but printable ASCII and no value can
+ * pose as another field. */
+static void put_text_value(struct wbuf *out, const unsigned char *v, size_t n)
+{
+	int plain = n > 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e || v[i] == '"' || v[i] == '\\')
+			plain = 0;
+	if (plain) {
+		wbuf_put(out, v, n);
+		return;
+	}
+	wbuf_put(out, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '"' || v[i] == '\\')
+			wbuf_printf(out, "\\%c", v[i]);
+		else if (v[i] < 0x20 || v[i] > 0x7e)
+			wbuf_printf(out, "\\x%02x", v[i]);
+		else
+			wbuf_put(out, &v[i], 1);
+	}
+	wbuf_put(out, "\"", 1);
+}
+
 int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out)
 {
 	static const int head[] = { AF_SEQ, AF_TIME, AF_PROGRAM, AF_OP, AF_OUTCOME };
+	struct wbuf v;
+	int failed;
 
-	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
-		wbuf_printf(out, "%s%.*s", i ? " " : "", (int)r->v[head[i]].len,
-			    r->line + r->v[head[i]].off);
+	wbuf_init(&v, 0);
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) {
+		if (i)
+			wbuf_put(out, " ", 1);
+		if (audit_rec_value(r, head[i], &v) == ENF_OK)
+			put_text_value(out, v.p, v.len);
+	}
 	for (int f = AF_REASON; f <= AF_DETAIL; f++)
-		if (!audit_rec_absent(r, f))
-			wbuf_printf(out, " %s=%.*s", field_names[f], (int)r->v[f].len,
-				    r->line + r->v[f].off);
+		if (audit_rec_value(r, f, &v) == ENF_OK) {
+			wbuf_printf(out, " %s=", field_names[f]);
+			put_text_value(out, v.p, v.len);
+		}
 	wbuf_printf(out, "%s\n", r->has_sig ? "" : " (unsigned)");
-	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+	failed = out->failed || v.failed;
+	wbuf_free(&v);
+	return failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }

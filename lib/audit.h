@@ -9,6 +9,7 @@
 
 #define AUDIT_FILE "audit.log"
 #define AUDIT_HEAD_FILE "audit.head"
+#define AUDIT_GAP_FILE "audit.gap"	/* records that could not be written */
 
 /* Fields a program fills; NULL means "not applicable" ("-" in the log). */
 struct audit_event {
@@ -32,10 +33,14 @@ struct audit_event {
  * reports on stderr itself and which must never change a decision. */
 uint64_t audit_append(struct keystore *ks, const struct audit_event *ev);
 
-/* The same without a keystore: the log in `home`, records naming
- * `instance_id`, signed with `key` when it is not NULL.  audit_append is this
- * with ks_home / ks_instance_id / ks_identity_key. */
-uint64_t audit_append_raw(const char *home, const char *instance_id,
+/* The same without a keystore: the log in `home` of the instance whose
+ * identity is `id`, records signed with `key` (id's private half) when it is
+ * not NULL.  Without the key only a refusal (outcome "fail") can be written,
+ * and only after a signed record.  Every append checks the log's end against
+ * the signed audit.head (enf-audit(5), APPENDING) and refuses to chain onto
+ * a log that does not match it.  audit_append is this with ks_home /
+ * ks_identity_pub / ks_identity_key. */
+uint64_t audit_append_raw(const char *home, const struct pubkey *id,
 			  const struct privkey *key, const struct audit_event *ev);
 
 /* --- Records (enf-audit(5)) --- */
@@ -75,6 +80,9 @@ int audit_rec_hash_ok(const struct audit_rec *r);
 int audit_rec_absent(const struct audit_rec *r, int f);
 /* Decoded value of field f (NUL-terminated in out); ENF_NO if absent. */
 int audit_rec_value(const struct audit_rec *r, int f, struct wbuf *out);
+/* 1 when the record may stand without a signature: a refusal (outcome
+ * "fail"), written by a program that verified no credential. */
+int audit_rec_may_be_unsigned(const struct audit_rec *r);
 /* Verify the record's signature under the instance identity. */
 int audit_rec_sig_ok(const struct audit_rec *r, const struct pubkey *id);
 
@@ -92,6 +100,7 @@ int audit_anchor_parse(const char *s, struct audit_anchor *a);
 struct audit_verify_opts {
 	const char *log;		/* path */
 	const char *head;		/* audit.head to check against, or NULL */
+	const char *gap;		/* audit.gap that must not exist, or NULL */
 	int head_required;		/* a missing head file is a failure */
 	const struct pubkey *id;	/* the instance identity */
 	const struct audit_anchor *anchors;
@@ -106,6 +115,9 @@ struct audit_verify_result {
 	uint64_t records;		/* complete records read */
 	uint64_t last_signed;		/* seq of the last signed record, 0 if none */
 	uint64_t unsigned_tail;		/* records after last_signed */
+	uint64_t head_lag;		/* signed records after audit.head's signed one */
+	uint64_t gaps;			/* op=gap records: what earlier appends could not write */
+	uint64_t gap_pending;		/* lines of a pending audit.gap (a failure) */
 	uint64_t bad;			/* first bad record (0: none / whole log) */
 	size_t torn;			/* bytes of an incomplete last line ignored */
 	char why[256];

@@ -116,13 +116,29 @@ static int in_group(const struct policy *pol, const struct pol_group *g,
 	return 0;
 }
 
+/* Add one approver's name to d->approvers; past the room left, count the
+ * rest and say "and N more" (room for it is kept). */
+static void name_approver(struct decision *d, const char *name, size_t *unnamed)
+{
+	size_t len = strlen(d->approvers), room = sizeof d->approvers - 24;
+	size_t need = (len ? 2 : 0) + strlen(name);
+
+	if (*unnamed || len + need >= room) {
+		++*unnamed;
+		return;
+	}
+	snprintf(d->approvers + len, sizeof d->approvers - len, "%s%s", len ? ", " : "", name);
+}
+
 /* Distinct members of the rule's group, other than the requester and not
- * revoked, that signed a valid approval (step 2 verified them all). */
+ * revoked, that signed a valid approval (step 2 verified them all); their
+ * names go to d->approvers. */
 static size_t count_approvals(const struct envelope *env, const struct policy *pol,
-			      const struct pol_rule *r, const struct pol_identity **signer)
+			      const struct pol_rule *r, const struct pol_identity **signer,
+			      struct decision *d)
 {
 	const struct pol_group *g = policy_group(pol, r->group);
-	size_t n = 0;
+	size_t n = 0, unnamed = 0;
 
 	if (!g)
 		return 0;
@@ -135,8 +151,14 @@ static size_t count_approvals(const struct envelope *env, const struct policy *p
 			continue;
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = signer[j] == s;
-		if (!seen)
+		if (!seen) {
 			n++;
+			name_approver(d, s->name, &unnamed);
+		}
+	}
+	if (unnamed) {
+		size_t len = strlen(d->approvers);
+		snprintf(d->approvers + len, sizeof d->approvers - len, ", and %zu more", unnamed);
 	}
 	return n;
 }
@@ -194,20 +216,25 @@ static int evaluate(const struct envelope *env, const struct policy *pol,
 
 	if (check_rule(env, pol, &r, d) != R_PERMIT || check_key(env, key, d) != R_PERMIT)
 		return d->reason;
-	d->approvals = r->approvals ? count_approvals(env, pol, r, signer) : 0;
+	d->approvals = r->approvals ? count_approvals(env, pol, r, signer, d) : 0;
 	if (d->approvals < r->approvals)
 		return verdict(d, R_APPROVALS, "rule '%s' needs %u approval%s from group '%s' "
-			       "(requester and revoked identities excluded), got %zu", r->name,
+			       "(requester and revoked identities excluded), got %zu%s%s%s", r->name,
 			       r->approvals, r->approvals == 1 ? "" : "s", r->group,
-			       d->approvals);
+			       d->approvals, d->approvals ? " (" : "", d->approvers,
+			       d->approvals ? ")" : "");
 	if (env->format == FMT_RAW && (key->npurposes != 1 || key->alg == ALG_ED25519))
 		return verdict(d, R_RAW_NOT_ALLOWED, "format raw needs a key with exactly one "
 			       "purpose that is not Ed25519; key '%s' is %s with %zu purpose%s",
 			       env->key, alg_name(key->alg), key->npurposes,
 			       key->npurposes == 1 ? "" : "s");
-	/* Key, identity, purpose and scope are in the audit record beside it. */
-	return verdict(d, R_PERMIT, "rule '%s' permits this request (%zu approval%s)", r->name,
-		       d->approvals, d->approvals == 1 ? "" : "s");
+	/* Key, identity, purpose and scope are in the audit record beside it;
+	 * who approved is only here. */
+	if (d->approvals)
+		return verdict(d, R_PERMIT, "rule '%s' permits this request (%zu approval%s: %s)",
+			       r->name, d->approvals, d->approvals == 1 ? "" : "s", d->approvers);
+	return verdict(d, R_PERMIT, "rule '%s' permits this request (no approval required)",
+		       r->name);
 }
 
 int decide(const struct envelope *env, const char *parse_why, const struct policy *pol,

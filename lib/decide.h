@@ -49,8 +49,13 @@ enum policy_status { POLICY_OK = 0, POLICY_NONE, POLICY_DRIFT };
 
 struct decision {
 	int reason;			/* enum reason */
-	char detail[256];		/* for the audit log and eval, never the caller of enf-sign */
+	char detail[512];		/* for the audit log and eval, never the caller of enf-sign */
 	size_t approvals;		/* distinct valid approvals from the rule's group */
+	/* The identities whose approvals counted, in the order they appear in
+	 * the request, ", "-separated ("" when none); a permit's detail names
+	 * them, so that its audit record says who approved.  If they do not
+	 * all fit, the list ends in "and N more". */
+	char approvers[384];
 };
 
 /* env is NULL when step 1 failed (detail then holds the parser's why).

@@ -53,9 +53,23 @@ forge_next() { # FILE
 	[ "$(audit_count)" -eq 3 ]
 	run enf-audit verify
 	[ "$status" -eq 0 ]
-	[ "$output" = "intact: 3 records, the last signed is 3" ]
+	[ "${lines[0]}" = "intact: 3 records, the last signed is 3" ]
 	run grep -c ' sig=-$' "$(LOG)"
 	[ "$output" -eq 0 ]
+}
+
+@test "verify says what the signatures were checked against, and that the keystore is not authenticated" {
+	three_records
+	enf-keygen instance >"$BATS_TEST_TMPDIR/inst.pub"
+	fp=$(head -n 1 "$BATS_TEST_TMPDIR/inst.pub" | ssh-keygen -lf - | cut -d' ' -f2)
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "signatures checked against the identity in the keystore ($fp), which is not authenticated: pass --instance FILE for that" ]
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "signatures checked against the identity in $BATS_TEST_TMPDIR/inst.pub ($fp)" ]
+	run enf-audit verify -q
+	[ -z "$output" ]
 }
 
 @test "the log and its head are private files (0600)" {
@@ -312,7 +326,7 @@ forge_next() { # FILE
 	[[ "$(jq -r .detail <<<"$output")" == "dropped 28 bytes (incomplete last line)"* ]]
 	run enf-audit verify
 	[ "$status" -eq 0 ]
-	[ "$output" = "intact: 5 records, the last signed is 5" ]
+	[ "${lines[0]}" = "intact: 5 records, the last signed is 5" ]
 }
 
 @test "a complete but malformed last line fails verify" {
@@ -332,7 +346,7 @@ forge_next() { # FILE
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/par/audit.log")" -eq 101 ]
 	run enf-audit verify --instance "$BATS_TEST_TMPDIR/par.pub" "$BATS_TEST_TMPDIR/par/audit.log"
 	[ "$status" -eq 0 ]
-	[ "$output" = "intact: 101 records, the last signed is 101" ]
+	[ "${lines[0]}" = "intact: 101 records, the last signed is 101" ]
 	[ "$(cut -d' ' -f2 "$BATS_TEST_TMPDIR/par/audit.log" | sort -u | wc -l)" -eq 101 ]
 }
 
@@ -440,4 +454,228 @@ PY
 	run enf-audit verify --all-signatures
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"record 2"* ]]
+}
+
+@test "an empty log: show prints nothing, verify says no record" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/e"
+	"$APPENDER" pub "$SEED" >"$BATS_TEST_TMPDIR/e.pub"
+	: >"$BATS_TEST_TMPDIR/e/audit.log"
+	chmod 600 "$BATS_TEST_TMPDIR/e/audit.log"
+	run enf-audit show -f "$BATS_TEST_TMPDIR/e/audit.log"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/e.pub" "$BATS_TEST_TMPDIR/e/audit.log"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no complete record"* ]]
+}
+
+# Record N's hash field.
+hash_of() { # FILE N
+	sed -n "${2}s/.* hash=\([0-9a-f]*\) .*/\1/p" "$1"
+}
+
+# Replace record N by its unsigned variant with `sed` expression E applied,
+# its hash recomputed (what a forger without the key can do to the last one).
+forge_unsigned() { # FILE N EXPR
+	local body h
+	body=$(sed -n "${2}p" "$1" | sed -e "$3" -e 's/ hash=.*//')
+	h=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+	sed -i "${2}c\\$body hash=$h sig=-" "$1"
+}
+
+@test "laundering: a signed record replaced by an unsigned one under an unsigned head is refused" {
+	three_records
+	enf-keygen instance >"$BATS_TEST_TMPDIR/inst.pub"
+	forge_unsigned "$(LOG)" 3 's/ key=k2 / key=k7 /'
+	printf 'enf-audit-head-1 3 %s - - -\n' "$(hash_of "$(LOG)" 3)" >"$ENF_HOME/audit.head"
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub" --all-signatures \
+		--allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.head"* ]]
+	# appends do not carry on over the forgery (and so never sign it)
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	run enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub" --all-signatures
+	[ "$status" -eq 1 ]
+}
+
+@test "an unsigned record that is not a refusal is rejected wherever it stands" {
+	three_records
+	enf-keygen new -p release k3 >/dev/null
+	# record 3 (new ok) unsigned: the rest re-chained but their signatures
+	# then fail; the kind alone must already be named
+	forge_unsigned "$(LOG)" 3 's/ key=k2 / key=k2 /'
+	run enf-audit verify --allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"record 3: not signed"*"outcome=fail"* ]]
+}
+
+@test "a refusal record put in place of the last signed one does not match the signed head" {
+	three_records
+	forge_unsigned "$(LOG)" 3 's/ outcome=ok / outcome=fail /'
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	h=$(hash_of "$(LOG)" 3)
+	# the head's tip moved to the forgery, its signed part kept
+	sed -i "s/^enf-audit-head-1 3 [0-9a-f]* /enf-audit-head-1 3 $h /" "$ENF_HOME/audit.head"
+	run enf-audit verify --allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"record 3: hash differs from the signed audit.head"* ]]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	# nor with no signed part at all
+	printf 'enf-audit-head-1 3 %s - - -\n' "$h" >"$ENF_HOME/audit.head"
+	run enf-audit verify --allow-unsigned-tail
+	[ "$status" -eq 1 ]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+}
+
+@test "a log cut to an earlier signed record under an unsigned head is refused, and not appended to" {
+	three_records
+	sed -i '$d' "$(LOG)"
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/cut"
+	printf 'enf-audit-head-1 2 %s - - -\n' "$(hash_of "$(LOG)" 2)" >"$ENF_HOME/audit.head"
+	run enf-audit verify --all-signatures
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.head"* ]]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/cut"
+}
+
+@test "an append refuses to chain onto a record whose signature does not verify" {
+	three_records
+	forge_next "$(LOG)"
+	sig=$(sed -n '3s/.* sig=//p' "$(LOG)")
+	sed -i "4s|sig=-\$|sig=$sig|" "$(LOG)"
+	cp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"*"record 4"* ]]
+	cmp "$(LOG)" "$BATS_TEST_TMPDIR/forged"
+}
+
+@test "a symbolic link as audit.head is refused by verify and by the appender" {
+	three_records
+	mv "$ENF_HOME/audit.head" "$BATS_TEST_TMPDIR/head"
+	ln -s "$BATS_TEST_TMPDIR/head" "$ENF_HOME/audit.head"
+	run enf-audit verify
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.head is a symbolic link"* ]]
+	run enf-keygen new -p release k3
+	[[ "$output" == *"audit: cannot write"*"symbolic link"* ]]
+	[ "$(audit_count)" -eq 3 ]
+}
+
+@test "a head that cannot be written is reported as such; the record is kept and the head catches up" {
+	three_records
+	mkdir "$ENF_HOME/audit.head.tmp"
+	run enf-keygen new -p release k3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"audit: record 4 written, but cannot update "*"audit.head"* ]]
+	[[ "$output" != *"cannot write the record"* ]]
+	[ "$(audit_count)" -eq 4 ]
+	rmdir "$ENF_HOME/audit.head.tmp"
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"audit.head names an earlier signed record"* ]]
+	enf-keygen new -p release k4 >/dev/null
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"earlier signed record"* ]]
+}
+
+# An instance whose policy lets ci-bot sign with key rel under rule rel (no
+# approval) and rel2 (two approvals from managers alice and bob).
+sign_setup() {
+	make_instance
+	enf-keygen new -a ed25519 -p release rel >/dev/null
+	SSH="$BATS_TEST_TMPDIR/ssh"
+	for who in ci alice bob; do make_ssh_key "$who"; done
+	cat >"$BATS_TEST_TMPDIR/policy.txt" <<-EOF
+	version 1
+	policy audit-test
+	purpose release
+	identity ci-bot $(cut -d' ' -f1,2 "$SSH/ci.pub")
+	identity alice $(cut -d' ' -f1,2 "$SSH/alice.pub")
+	identity bob $(cut -d' ' -f1,2 "$SSH/bob.pub")
+	group managers alice bob
+	rule rel key=rel identity=ci-bot purpose=release scope=v1
+	rule rel2 key=rel identity=ci-bot purpose=release scope=v1 approvals=2:managers
+	EOF
+	enf-policy install "$BATS_TEST_TMPDIR/policy.txt" >/dev/null
+	DATA="$BATS_TEST_TMPDIR/data"
+	printf 'release bytes\n' >"$DATA"
+}
+
+request() { # OUT RULE [APPROVER...]
+	local out=$1 rule=$2 who
+	shift 2
+	enf-request -k rel -i ci-bot -p release -s v1 -r "$rule" --ssh-key "$SSH/ci" "$DATA" >"$out"
+	for who in "$@"; do
+		enf-request approve --ssh-key "$SSH/$who" -o "$out" "$out"
+	done
+}
+
+@test "a permit's record names the approvers whose signatures counted" {
+	sign_setup
+	request "$BATS_TEST_TMPDIR/r" rel2 bob alice
+	run enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 0 ]
+	rec=$(enf-audit show --json | tail -n 1)
+	[ "$(jq -r '.op + " " + .outcome' <<<"$rec")" = "sign permit" ]
+	[ "$(jq -r .detail <<<"$rec")" = "rule 'rel2' permits this request (2 approvals: bob, alice)" ]
+	request "$BATS_TEST_TMPDIR/r1" rel
+	enf-sign -o "$BATS_TEST_TMPDIR/sig1" "$BATS_TEST_TMPDIR/r1"
+	[ "$(enf-audit show --json | tail -n 1 | jq -r .detail)" = "rule 'rel' permits this request (no approval required)" ]
+}
+
+@test "a permit whose record cannot be written still exits 0, leaves audit.gap, and verify fails until it is recorded" {
+	sign_setup
+	request "$BATS_TEST_TMPDIR/r" rel
+	n=$(audit_count)
+	chmod 644 "$(LOG)"		# refused by every appender, even as root
+	run enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 0 ]
+	[ -s "$BATS_TEST_TMPDIR/sig" ]
+	[[ "$output" == *"audit: cannot write the record (enf-sign sign permit)"* ]]
+	chmod 600 "$(LOG)"
+	[ "$(audit_count)" -eq "$n" ]
+	[ "$(stat -c %a "$ENF_HOME/audit.gap")" = 600 ]
+	grep -q '^enf-audit-gap-1 time=[-0-9T:]*Z program=enf-sign op=sign outcome=permit reason=permit key=rel identity=ci-bot rule=rel request_digest=[0-9a-f]\{64\} why=' "$ENF_HOME/audit.gap"
+	run enf-audit verify
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"audit.gap: 1 record(s) could not be written and are not in the log yet"* ]]
+	# a refusal (no key) cannot record it; the next signed append does
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad.pass"
+	run enf-keygen new -p release k9 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad.pass"
+	[ -e "$ENF_HOME/audit.gap" ]
+	enf-keygen new -p release k2 >/dev/null
+	[ ! -e "$ENF_HOME/audit.gap" ]
+	gapseq=$((n + 2))
+	[ -e "$ENF_HOME/audit.gap.$gapseq" ]
+	rec=$(enf-audit show --json "$gapseq")
+	[ "$(jq -r '.op + " " + .outcome + " " + .reason' <<<"$rec")" = "gap ok unrecorded" ]
+	[[ "$(jq -r .detail <<<"$rec")" == "1 record(s) could not be written (from audit.gap, not authenticated, "*"sha256 $(sha256sum <"$ENF_HOME/audit.gap.$gapseq" | cut -d' ' -f1), kept as audit.gap.$gapseq); the first: time="*"program=enf-sign op=sign outcome=permit"* ]]
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 record(s) of op gap"* ]]
+}
+
+@test "show decodes values for the human line, quoting any with a space and escaping what is not printable" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/d"
+	"$APPENDER" append "$BATS_TEST_TMPDIR/d" "$SEED" 1
+	run enf-audit show -f "$BATS_TEST_TMPDIR/d/audit.log"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "1 "*" audit-test test ok scope=\"a b\\x0ac\" detail="[0-9]* ]]
+	[[ "$output" != *%* ]]
+	three_records
+	printf 'enf-audit-1 seq=4 time=2026-' >>"$(LOG)"
+	enf-keygen new -p release k3 >/dev/null
+	run enf-audit show 4
+	[[ "$output" == "4 "*" enf-keygen repair ok reason=torn-tail detail=\"dropped 28 bytes (incomplete last line), sha256 "[0-9a-f]*'"' ]]
+	[[ "$output" != *%* ]]
 }

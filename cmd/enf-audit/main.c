@@ -89,32 +89,58 @@ static int log_path(const struct opts *o, const char *file, char **home, char **
 	return io_check_private(*log);
 }
 
-/* The head file beside a log, if there is one. */
-static char *head_beside(const char *log)
+/* The file `name` (audit.head, audit.gap) beside a log. */
+static char *beside(const char *log, const char *name)
 {
 	const char *slash = strrchr(log, '/');
-	size_t dl = slash ? (size_t)(slash - log) + 1 : 0;
-	char *p = malloc(dl + sizeof AUDIT_HEAD_FILE);
+	size_t dl = slash ? (size_t)(slash - log) + 1 : 0, nl = strlen(name) + 1;
+	char *p = malloc(dl + nl);
 
 	if (!p)
 		return NULL;
 	memcpy(p, log, dl);
-	memcpy(p + dl, AUDIT_HEAD_FILE, sizeof AUDIT_HEAD_FILE);
+	memcpy(p + dl, name, nl);
 	return p;
 }
 
-static void report_ok(const struct opts *o, const struct audit_verify_result *r)
+/* What the signatures were checked against: only an identity the user
+ * brought (--instance) is authenticated; the keystore's is whatever the
+ * home holds, which whoever could rewrite the log could rewrite too. */
+static void report_identity(const struct opts *o, const struct pubkey *id)
+{
+	char fp[FINGERPRINT_MAX];
+
+	pubkey_fingerprint(id, fp);
+	if (o->instance)
+		printf("signatures checked against the identity in %s (%s)\n", o->instance, fp);
+	else
+		printf("signatures checked against the identity in the keystore (%s), which is "
+		       "not authenticated: pass --instance FILE for that\n", fp);
+}
+
+static void report_ok(const struct opts *o, const struct audit_verify_result *r,
+		      const struct pubkey *id)
 {
 	if (r->torn)
 		enf_warn("warning: ignoring an incomplete last line (%zu bytes): an append was "
 			 "interrupted; the next append removes it and records a repair", r->torn);
+	if (r->gaps)
+		enf_warn("warning: %llu record(s) of op gap: decisions whose records could not be "
+			 "written at the time (enf-audit show --json | jq 'select(.op == \"gap\")')",
+			 (unsigned long long)r->gaps);
+	if (r->head_lag)
+		enf_warn("warning: audit.head names an earlier signed record than the log's last "
+			 "%llu (an append did not write its head); their signatures were checked, "
+			 "and the next append updates the head", (unsigned long long)r->head_lag);
 	if (r->unsigned_tail)
 		enf_warn("warning: the last %llu record(s) are not signed and not covered by a "
 			 "signature (written without the instance key)",
 			 (unsigned long long)r->unsigned_tail);
-	if (!o->quiet)
-		printf("intact: %llu records, the last signed is %llu\n",
-		       (unsigned long long)r->records, (unsigned long long)r->last_signed);
+	if (o->quiet)
+		return;
+	printf("intact: %llu records, the last signed is %llu\n",
+	       (unsigned long long)r->records, (unsigned long long)r->last_signed);
+	report_identity(o, id);
 }
 
 static int cmd_verify(const struct opts *o, int argc, char **argv)
@@ -122,7 +148,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 	struct audit_verify_opts vo = { 0 };
 	struct audit_verify_result res;
 	struct pubkey id;
-	char *home = NULL, *log = NULL, *head = NULL;
+	char *home = NULL, *log = NULL, *head = NULL, *gap = NULL;
 	int rc;
 
 	if (argc > 1)
@@ -131,7 +157,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 		goto out;
 	if ((rc = load_identity(o, home, &id)) != ENF_OK)
 		goto out;
-	if (!(head = head_beside(log))) {
+	if (!(head = beside(log, AUDIT_HEAD_FILE)) || !(gap = beside(log, AUDIT_GAP_FILE))) {
 		rc = enf_err(ENF_FAIL, "out of memory");
 		goto out_id;
 	}
@@ -140,6 +166,7 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 	 * a head copied beside it, if any, and against --anchor. */
 	vo.head_required = argc == 0;
 	vo.head = vo.head_required || access(head, F_OK) == 0 ? head : NULL;
+	vo.gap = gap;
 	vo.id = &id;
 	vo.anchors = o->anchors;
 	vo.nanchors = o->nanchors;
@@ -150,13 +177,14 @@ static int cmd_verify(const struct opts *o, int argc, char **argv)
 	if (rc == ENF_NO)
 		rc = enf_err(ENF_NO, "%s: %s", log, res.why);
 	else if (rc == ENF_OK)
-		report_ok(o, &res);
+		report_ok(o, &res, &id);
 out_id:
 	pubkey_free(&id);
 out:
 	free(home);
 	free(log);
 	free(head);
+	free(gap);
 	return rc;
 }
 
@@ -197,7 +225,7 @@ static int wanted(struct range *rs, size_t n, uint64_t seq)
 
 static int show_map(const struct opts *o, const struct audit_map *m, struct range *rs, size_t n)
 {
-	const char *p = m->p, *end = m->p + m->len;
+	const char *p = m->p, *end = m->p ? m->p + m->len : NULL;	/* empty: not mapped */
 	struct wbuf out;
 	uint64_t line = 0;
 	int rc = ENF_OK;

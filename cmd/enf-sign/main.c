@@ -133,7 +133,7 @@ static int permit(struct job *j)
 		return failed(j, "output-failed");
 	}
 	wbuf_free(&sig);
-	record(j, "permit", reason_code(R_PERMIT), NULL);
+	record(j, "permit", reason_code(R_PERMIT), j->ev.d.detail);
 	rc = atomic_commit(&f);
 	return rc;
 }

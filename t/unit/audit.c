@@ -49,14 +49,15 @@ static int tool(int argc, char **argv)
 	if (argc == 5 && (strcmp(argv[1], "append") == 0 || strcmp(argv[1], "append-unsigned") == 0)) {
 		int n = atoi(argv[4]);
 		int sign = strcmp(argv[1], "append") == 0;
-		struct audit_event ev = { .program = "audit-test", .op = "test", .outcome = "ok",
-					  .scope = "a b\nc", .detail = "pid" };
+		struct audit_event ev = { .program = "audit-test", .op = "test",
+					  .outcome = sign ? "ok" : "fail", .scope = "a b\nc",
+					  .detail = "pid" };
 		char pid[32];
 		snprintf(pid, sizeof pid, "%d", (int)getpid());
 		ev.detail = pid;
 		int rc = 0;
 		for (int i = 0; i < n && rc == 0; i++)
-			if (!audit_append_raw(argv[2], fp, sign ? &k : NULL, &ev))
+			if (!audit_append_raw(argv[2], &k.pub, sign ? &k : NULL, &ev))
 				rc = 1;
 		privkey_free(&k);
 		return rc;
@@ -69,6 +70,11 @@ static const struct audit_event EV = {
 	.key = "k1", .identity = "alice", .purpose = "release",
 	.scope = "v1 2\n fake=1 hash=00%", .rule = "-", .policy_id = "",
 	.detail = "caf\xc3\xa9 \x01\xff",
+};
+/* What a program without the key may record: a refusal. */
+static const struct audit_event EV_FAIL = {
+	.program = "enf-keygen", .op = "new", .outcome = "fail", .reason = "bad-passphrase",
+	.identity = "officer",
 };
 
 static void test_encode_parse(const struct privkey *k, const char *fp)
@@ -171,7 +177,25 @@ static int verify_dir(const char *dir, const struct pubkey *id, struct audit_ver
 	return audit_verify(&o, res);
 }
 
-static void test_append(const struct privkey *k, const char *fp)
+/* An empty log is not mapped (NULL, 0): no pointer arithmetic on NULL. */
+static void test_empty_log(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-empty-XXXXXX", log[512];
+	struct audit_verify_opts o = { .log = log, .id = &k->pub };
+	struct audit_verify_result res;
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	f = fopen(log, "w");
+	ok(f && fclose(f) == 0, "empty log");
+	ok(audit_verify(&o, &res) == ENF_NO && strstr(res.why, "no complete record"),
+	   "an empty log is not intact: %s", res.why);
+	unlink(log);
+	rmdir(dir);
+}
+
+static void test_append(const struct privkey *k)
 {
 	char dir[] = "/tmp/enf-audit-unit-XXXXXX", log[512];
 	struct audit_verify_result res;
@@ -181,9 +205,9 @@ static void test_append(const struct privkey *k, const char *fp)
 
 	ok(mkdtemp(dir) != NULL, "temp dir");
 	snprintf(log, sizeof log, "%s/audit.log", dir);
-	s1 = audit_append_raw(dir, fp, k, &EV);
-	s2 = audit_append_raw(dir, fp, NULL, &EV);
-	s3 = audit_append_raw(dir, fp, k, &EV);
+	s1 = audit_append_raw(dir, &k->pub, k, &EV);
+	s2 = audit_append_raw(dir, &k->pub, NULL, &EV_FAIL);
+	s3 = audit_append_raw(dir, &k->pub, k, &EV);
 	ok(s1 == 1 && s2 == 2 && s3 == 3, "appends number records 1, 2, 3");
 	ok(stat(log, &st) == 0 && (st.st_mode & 0777) == 0600, "log is 0600");
 	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.records == 3 && res.last_signed == 3,
@@ -193,20 +217,137 @@ static void test_append(const struct privkey *k, const char *fp)
 	fputs("enf-audit-1 seq=4 time=20", f);
 	fclose(f);
 	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.torn == 25, "torn tail ignored by verify");
-	ok(audit_append_raw(dir, fp, k, &EV) == 5, "next append repairs (4) then records (5)");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 5, "next append repairs (4) then records (5)");
 	ok(verify_dir(dir, &k->pub, &res) == ENF_OK && res.records == 5 && res.torn == 0,
 	   "verifies after repair: %s", res.why);
-	audit_append_raw(dir, fp, NULL, &EV);
+	audit_append_raw(dir, &k->pub, NULL, &EV_FAIL);
 	ok(verify_dir(dir, &k->pub, &res) == ENF_NO && res.bad == 6, "unsigned tail is named: %s",
 	   res.why);
-	ok(truncate(log, 0) == 0 && audit_append_raw(dir, fp, k, &EV) == 0,
+	ok(truncate(log, 0) == 0 && audit_append_raw(dir, &k->pub, k, &EV) == 0,
 	   "refuses to start over a log emptied behind audit.head's back");
 	snprintf(log, sizeof log, "rm -rf %s", dir);
 	ok(system(log) == 0, "cleanup");
 }
 
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+static int verify_gap(const char *dir, const struct pubkey *id, struct audit_verify_result *res)
+{
+	char log[128], head[128], gap[128];
+	struct audit_verify_opts o = { .log = log, .head = head, .head_required = 1, .gap = gap,
+				       .id = id };
+
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	snprintf(head, sizeof head, "%s/audit.head", dir);
+	snprintf(gap, sizeof gap, "%s/audit.gap", dir);
+	return audit_verify(&o, res);
+}
+
+/* Without the key: only refusals, never first, never a repair; and a head
+ * left behind by an interrupted append is caught up, not taken for a cut.
+ * Every record that could not be written leaves a line in audit.gap, which
+ * the next signed append records (op=gap) and moves to audit.gap.SEQ. */
+static void test_unsigned_rules(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-uns-XXXXXX", log[128], head[128], cmd[300];
+	struct audit_verify_result res;
+	long size;
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	snprintf(head, sizeof head, "%s/audit.head", dir);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 0 && file_size(log) == 0,
+	   "a refusal without the key cannot start a log");
+	ok(exists(dir, "audit.gap"), "the record that could not be written is in audit.gap");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 2 && !exists(dir, "audit.gap") &&
+	   exists(dir, "audit.gap.1"), "a signed append records the gap (1), then itself (2)");
+	ok(verify_gap(dir, &k->pub, &res) == ENF_OK && res.gaps == 1, "intact, one gap record: %s",
+	   res.why);
+	size = file_size(log);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV) == 0 && file_size(log) == size,
+	   "without the key, a record that is not a refusal is not written");
+	ok(verify_gap(dir, &k->pub, &res) == ENF_NO && res.gap_pending == 1 &&
+	   strstr(res.why, "audit.gap: 1 record(s) could not be written"),
+	   "verify fails while audit.gap is pending: %s", res.why);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 3 && exists(dir, "audit.gap"),
+	   "a refusal is written, and does not take the gap in (it cannot sign it)");
+	f = fopen(log, "a");
+	fputs("enf-audit-1 seq=4 time=20", f);
+	fclose(f);
+	size = file_size(log);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 0 && file_size(log) == size,
+	   "without the key a torn tail is neither repaired nor written after");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 6 && exists(dir, "audit.gap.5") &&
+	   !exists(dir, "audit.gap"), "with it: repair (4), the gap of two (5), the record (6)");
+	/* an append whose head was never written: keep the head of record 6 */
+	snprintf(cmd, sizeof cmd, "cp %s %s.6", head, head);
+	ok(system(cmd) == 0, "head of record 6 kept");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 7, "record 7");
+	snprintf(cmd, sizeof cmd, "mv %s.6 %s", head, head);
+	ok(system(cmd) == 0, "head set back to record 6");
+	ok(verify_gap(dir, &k->pub, &res) == ENF_OK && res.head_lag == 1 && res.gaps == 2,
+	   "a signed record after the head's verifies, and is reported: %s", res.why);
+	ok(audit_append_raw(dir, &k->pub, NULL, &EV_FAIL) == 8 &&
+	   verify_gap(dir, &k->pub, &res) == ENF_NO && res.bad == 8,
+	   "a refusal chains after it, keeping the signed head");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 9 &&
+	   verify_gap(dir, &k->pub, &res) == ENF_OK && res.head_lag == 0,
+	   "the next signed append catches the head up: %s", res.why);
+	snprintf(cmd, sizeof cmd, "grep -q ' op=gap .*detail=2%%20record(s)%%20could%%20not' %s",
+		 log);
+	ok(system(cmd) == 0, "the gap record says how many");
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
+/* Refusals after the signed head filling more than the appender's first
+ * read: it reads further back to the head's record, and still checks them. */
+static void test_long_unsigned_tail(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-long-XXXXXX", log[128], cmd[300];
+	struct audit_verify_result res;
+	uint64_t seq = 0;
+	long size;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	for (int i = 0; i < 200; i++)
+		seq = audit_append_raw(dir, &k->pub, NULL, &EV_FAIL);
+	ok(seq == 201 && file_size(log) > 3 * AUDIT_LINE_MAX, "200 refusals, %ld bytes",
+	   file_size(log));
+	/* record 2, far behind the first window, altered: the appender must
+	 * notice it that far back */
+	snprintf(cmd, sizeof cmd, "sed -i '2s/ outcome=fail / outcome=okay /' %s", log);
+	ok(system(cmd) == 0, "record 2 altered");
+	size = file_size(log);
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 0 && file_size(log) == size,
+	   "the appender reads back to the signed head and refuses");
+	snprintf(cmd, sizeof cmd, "sed -i '2s/ outcome=okay / outcome=fail /' %s", log);
+	ok(system(cmd) == 0 && unlink(strcat(strcpy(cmd, dir), "/audit.gap")) == 0, "restored");
+	ok(audit_append_raw(dir, &k->pub, k, &EV) == 202 &&
+	   verify_dir(dir, &k->pub, &res) == ENF_OK, "and appends when it is intact: %s", res.why);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
 /* The parallel scan must agree with the serial one, on good and bad logs. */
-static void test_parallel(const struct privkey *k, const char *fp)
+static void test_parallel(const struct privkey *k)
 {
 	char dir[] = "/tmp/enf-audit-par-XXXXXX", log[512], head[512];
 	struct audit_verify_opts o = { .log = log, .head = head, .head_required = 1,
@@ -220,8 +361,8 @@ static void test_parallel(const struct privkey *k, const char *fp)
 	snprintf(log, sizeof log, "%s/audit.log", dir);
 	snprintf(head, sizeof head, "%s/audit.head", dir);
 	for (int i = 0; i < 50; i++)
-		audit_append_raw(dir, fp, i % 7 ? NULL : k, &EV);
-	audit_append_raw(dir, fp, k, &EV);
+		audit_append_raw(dir, &k->pub, i % 7 ? NULL : k, i % 7 ? &EV_FAIL : &EV);
+	audit_append_raw(dir, &k->pub, k, &EV);
 	for (unsigned t = 1; t <= 4; t++) {
 		o.threads = t;
 		ok(audit_verify(&o, &res) == ENF_OK && res.records == 51 && res.last_signed == 51,
@@ -262,8 +403,11 @@ int main(int argc, char **argv)
 	test_encode_parse(&k, fp);
 	test_parse_rejects(fp);
 	test_sig_other_key(&k, fp);
-	test_append(&k, fp);
-	test_parallel(&k, fp);
+	test_empty_log(&k);
+	test_append(&k);
+	test_unsigned_rules(&k);
+	test_long_unsigned_tail(&k);
+	test_parallel(&k);
 	ok(audit_anchor_parse("12:" "00000000000000000000000000000000"
 			      "000000000000000000000000000000ff", &a) == ENF_OK && a.seq == 12 &&
 	   a.hash[31] == 0xff, "anchor parses");

@@ -10,9 +10,11 @@
 #include "keyfmt.h"
 #include "decide.h"
 
-enum { CI, ALICE, BOB, CAROL, DAVE, EVE, STRANGER, NKEYS };
+enum { CI, ALICE, BOB, CAROL, DAVE, EVE, LONG1, LONG7 = LONG1 + 6, STRANGER, NKEYS };
+#define LONGNAME(n) "approver-" #n "-with-a-name-as-long-as-a-policy-allows-it-to-be-xx"
 static const char *const names[NKEYS] = {
-	"ci-bot", "alice", "bob", "carol", "dave", "eve", "stranger"
+	"ci-bot", "alice", "bob", "carol", "dave", "eve", LONGNAME(1), LONGNAME(2), LONGNAME(3),
+	LONGNAME(4), LONGNAME(5), LONGNAME(6), LONGNAME(7), "stranger"
 };
 static struct privkey keys[NKEYS];
 static struct policy *pol;
@@ -30,7 +32,7 @@ static const char *const purposes_release[] = { "release" };
 static const char *const purposes_two[] = { "release", "firmware" };
 static const struct key_facts ACTIVE_ED = { 1, ALG_ED25519, KS_ACTIVE, purposes_release, 1 };
 
-static char detail[256];
+static char detail[512], named[384];
 static size_t napproved;
 
 static void body_of(const struct req *r, struct wbuf *out)
@@ -86,6 +88,7 @@ static int run_full(const struct req *r, const struct req *signed_as, int signer
 	}
 	rc = decide(&e, NULL, pol, status, kf, &d);
 	snprintf(detail, sizeof detail, "%s", d.detail);
+	snprintf(named, sizeof named, "%s", d.approvers);
 	napproved = d.approvals;
 	envelope_free(&e);
 	wbuf_free(&text);
@@ -125,7 +128,8 @@ static void setup(void)
 		wbuf_free(&line);
 	}
 	wbuf_printf(&t,
-		"group managers alice bob carol eve\n"
+		"group managers alice bob carol eve " LONGNAME(1) " " LONGNAME(2) " " LONGNAME(3)
+		" " LONGNAME(4) " " LONGNAME(5) " " LONGNAME(6) " " LONGNAME(7) "\n"
 		"rule rel key=rel-key identity=ci-bot purpose=release scope=artifact:tarball,device:* approvals=2:managers\n"
 		"rule noapp key=rel-key identity=ci-bot purpose=release scope=plain\n"
 		"rule old key=rel-key identity=ci-bot purpose=release scope=plain\n"
@@ -269,8 +273,51 @@ static void test_approvals(void)
 	       "an identity outside the group does not count");
 	expect(run(&GOOD, CI, revoked), R_APPROVALS, "a revoked approver does not count");
 	expect(run(&GOOD, CI, TWO), R_PERMIT, "two distinct members approve");
+	ok(strcmp(named, "alice, bob") == 0, "the decision names them: '%s'", named);
+	ok(strstr(detail, "(2 approvals: alice, bob)") != NULL, "and so does its detail: %s",
+	   detail);
 	expect(run(&GOOD, CI, three), R_PERMIT, "more approvals than needed");
 	ok(napproved == 3, "all distinct approvals are counted");
+	ok(strcmp(named, "carol, alice, bob") == 0, "all are named, in request order: '%s'",
+	   named);
+}
+
+/* Only the approvals that counted are named. */
+static void test_approver_names(void)
+{
+	const int same_twice[] = { ALICE, ALICE, -1 };
+	const int mixed[] = { CI, DAVE, EVE, ALICE, -1 };
+	int many[16], n = 0;
+	struct req r = GOOD;
+
+	expect(run(&GOOD, CI, same_twice), R_APPROVALS, "one approver twice");
+	ok(strcmp(named, "alice") == 0 && strstr(detail, "got 1 (alice)"),
+	   "is named once: %s", detail);
+	expect(run(&GOOD, CI, mixed), R_APPROVALS, "requester, non-member, revoked and alice");
+	ok(strcmp(named, "alice") == 0, "only alice counted and is named: '%s'", named);
+	r.scope = "plain";
+	r.rule = "noapp";
+	expect(run(&r, CI, NULL), R_PERMIT, "a rule without approvals");
+	ok(named[0] == '\0' && strstr(detail, "no approval required"), "names no one: %s",
+	   detail);
+	many[n++] = ALICE;
+	many[n++] = BOB;
+	for (int k = LONG1; k <= LONG7; k++)
+		many[n++] = k;
+	many[n] = -1;
+	expect(run(&GOOD, CI, many), R_PERMIT, "nine approvals");
+	ok(napproved == 9, "all nine count");
+	ok(strncmp(named, "alice, bob, " LONGNAME(1) ", ", strlen("alice, bob, " LONGNAME(1) ", ")) == 0 &&
+	   strstr(named, " more") && strlen(detail) < sizeof detail - 1,
+	   "names that do not fit are counted, not cut: '%s'", named);
+	{
+		unsigned shown = 1, more = 0;
+		const char *m = strstr(named, ", and ");
+		for (const char *c = named; m && c < m; c++)
+			shown += *c == ',';
+		ok(m && sscanf(m, ", and %u more", &more) == 1 && shown + more == 9,
+		   "named (%u) and counted (%u) make nine", shown, more);
+	}
 }
 
 static void test_raw_and_permit(void)
@@ -323,7 +370,7 @@ static void test_order(void)
 
 static void test_determinism_and_codes(void)
 {
-	char first[256];
+	char first[sizeof detail];
 	int a, b;
 
 	a = run(&GOOD, CI, TWO);
@@ -358,6 +405,7 @@ int main(void)
 	test_approval_over_other_body();
 	test_evaluation();
 	test_approvals();
+	test_approver_names();
 	test_raw_and_permit();
 	test_order();
 	test_determinism_and_codes();
