@@ -68,6 +68,12 @@ struct keystore {
 	int64_t created;
 	struct pubkey idpub;
 	char instance_id[FINGERPRINT_MAX];
+	/* gov is decoded from gov_rec, the governance record as read once at
+	 * open (or as this process last wrote it).  An unlock verifies the
+	 * signature over these very bytes and never reads the record again,
+	 * so what was checked is what decisions and officer commits use. */
+	unsigned char *gov_rec;
+	size_t gov_len;
 	struct gov gov;
 	/* unlocked */
 	int role;
@@ -469,7 +475,8 @@ static int load(struct keystore *ks)
 	if (store_get(ks->st.db, "instance", &ks->inst_rec, &ks->inst_len) < 0 ||
 	    instance_decode(ks, ks->inst_rec, ks->inst_len) < 0)
 		goto bad;
-	if (store_get(ks->st.db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &s, &slen) < 0 ||
+	if (store_get(ks->st.db, "gov", &ks->gov_rec, &ks->gov_len) < 0 ||
+	    gov_split(ks->gov_rec, ks->gov_len, &body, &blen, &s, &slen) < 0 ||
 	    gov_decode(ks, body, blen, &ks->gov) < 0)
 		goto bad;
 	rc = ENF_OK;
@@ -560,6 +567,7 @@ void ks_close(struct keystore *ks)
 	forget_secrets(ks);
 	store_close(&ks->st);
 	gov_clear(&ks->gov);
+	free(ks->gov_rec);
 	pubkey_free(&ks->idpub);
 	free(ks->inst_rec);
 	free(ks->home);
@@ -640,23 +648,23 @@ int ks_role_locked(const struct keystore *ks, int role)
 	return fail_count(ks->st.db, role) >= ks->gov.lockout;
 }
 
+/* Checks the signature over ks->gov_rec, the bytes ks->gov was decoded
+ * from: never over a fresh read of the file, which may have changed since. */
 static int gov_verify(struct keystore *ks)
 {
 	struct pubkey gp = { 0 };
 	unsigned char h[64];
-	unsigned char *p = NULL;
 	const unsigned char *body, *sig;
-	size_t n, blen, slen;
+	size_t blen, slen;
 	int rc = ENF_NO;
 
 	if (!ct_equal(ks->gov_pub, ks->sec->gov_pub, 32) || ed25519_blob(ks->gov_pub, &gp) != ENF_OK)
 		goto out;
-	if (store_get(ks->st.db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0)
+	if (gov_split(ks->gov_rec, ks->gov_len, &body, &blen, &sig, &slen) < 0)
 		goto out;
 	gov_digest(body, blen, h);
 	rc = pubkey_verify_ssh(&gp, h, sizeof h, sig, slen);
 out:
-	free(p);
 	pubkey_free(&gp);
 	return rc == ENF_OK ? ENF_OK
 			    : enf_err(ENF_NO, "%s: governance state does not verify: the keystore "
@@ -813,6 +821,7 @@ struct gov_change {
 	struct gov next;
 	struct changes extra;
 	uint64_t based_on;
+	struct wbuf rec;	/* the signed record written, kept as ks->gov_rec */
 };
 
 /* The generation of the file's governance record, without parsing its keys. */
@@ -845,7 +854,10 @@ static int mutate_gov(void *ctx, GDBM_FILE cur, struct changes *cs)
 	if (now != gc->based_on)
 		return enf_err(ENF_FAIL, "the keystore was changed by another process; try again");
 	gc->next.generation = gc->based_on + 1;
-	if (gov_encode_signed(ks, &gc->next, change_put(cs, "gov")) != ENF_OK)
+	wbuf_free(&gc->rec);
+	wbuf_init(&gc->rec, 0);
+	if (gov_encode_signed(ks, &gc->next, &gc->rec) != ENF_OK ||
+	    wbuf_put(change_put(cs, "gov"), gc->rec.p, gc->rec.len) < 0)
 		return enf_err(ENF_FAIL, "cannot sign the governance state");
 	/* Hand the prepared record changes over to the rewrite. */
 	return changes_take(cs, &gc->extra) < 0 ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
@@ -878,13 +890,18 @@ static int gov_commit(struct keystore *ks, struct gov_change *gc)
 
 	gc->ks = ks;
 	gc->based_on = ks->gov.generation;
+	wbuf_init(&gc->rec, 0);
 	rc = store_rewrite(&ks->st, mutate_gov, gc);
 	changes_free(&gc->extra);
 	if (rc == ENF_OK) {
 		gov_clear(&ks->gov);
 		ks->gov = gc->next;
+		free(ks->gov_rec);
+		ks->gov_rec = gc->rec.p;	/* handed over, not freed */
+		ks->gov_len = gc->rec.len;
 	} else {
 		gov_clear(&gc->next);
+		wbuf_free(&gc->rec);
 	}
 	return rc;
 }
@@ -1192,7 +1209,7 @@ static int mutate_init(void *ctx, GDBM_FILE cur, struct changes *cs)
 	struct init_ctx *ic = ctx;
 	struct keystore *ks = ic->ks;
 	const struct kdf_params *kp = ic->o->kdf ? ic->o->kdf : &KDF_DEFAULT;
-	struct wbuf inst;
+	struct wbuf inst, gov;
 	int rc;
 
 	if (cur)
@@ -1210,8 +1227,14 @@ static int mutate_init(void *ctx, GDBM_FILE cur, struct changes *cs)
 	ks->gov.generation = 1;
 	wbuf_put(change_put(cs, "format"), FORMAT, strlen(FORMAT));
 	wbuf_put(change_put(cs, "instance"), ks->inst_rec, ks->inst_len);
-	if (gov_encode_signed(ks, &ks->gov, change_put(cs, "gov")) != ENF_OK)
+	wbuf_init(&gov, 0);
+	if (gov_encode_signed(ks, &ks->gov, &gov) != ENF_OK ||
+	    wbuf_put(change_put(cs, "gov"), gov.p, gov.len) < 0) {
+		wbuf_free(&gov);
 		return enf_err(ENF_FAIL, "cannot sign the governance state");
+	}
+	ks->gov_rec = gov.p;
+	ks->gov_len = gov.len;
 	if ((rc = role_wrap(ks, ROLE_OFFICER, ks->sec, ic->officer, kp,
 			    change_put(cs, "role/officer"))) != ENF_OK)
 		return rc;

@@ -60,8 +60,9 @@ void ks_close(struct keystore *ks);
 
 /* Unlock a role: Argon2id, constant-time, lockout counted in the keystore
  * (ENF_FAIL "locked" at the limit; ENF_FAIL "wrong passphrase" otherwise).
- * Verifies the governance signature over officer-controlled state; ENF_NO
- * if it does not verify (tampered keystore).  Does not audit: programs call
+ * Verifies the governance signature over officer-controlled state, over
+ * the very bytes ks_open decoded (the record is read once, never again):
+ * ENF_NO if they do not verify (tampered keystore).  Does not audit: programs call
  * unlock_role() (unlock.h), which reads the credential and audits. */
 int ks_unlock(struct keystore *ks, int role, const struct secret *pass);
 int ks_unlocked_role(const struct keystore *ks);	/* -1 if locked */
