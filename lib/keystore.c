@@ -9,13 +9,13 @@
  *                   the governance key
  *   "role/ROLE"     Argon2id salt and parameters + the role's bundle under
  *                   AES-256-GCM
- *   "fail/ROLE"     consecutive failed unlocks (cannot be authenticated:
- *                   whoever fails has no key)
  *   "key/NAME"      private key, sealed to the storage key
  *
  * Every write replaces the whole file (store.h): a kill -9 at any moment
  * leaves the old or the new state, readers never take a lock, and a deleted
- * record (a destroyed key) leaves no bytes behind in the file. */
+ * record (a destroyed key) leaves no bytes behind in the file.  The
+ * failed-unlock counters live beside it (lockout.h), so that counting an
+ * attempt does not rewrite the keystore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +31,7 @@
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
+#include "lockout.h"
 #include "store.h"
 
 #define FORMAT "enf-keystore 1"
@@ -77,6 +78,8 @@ struct keystore {
 	struct gov gov;
 	/* unlocked */
 	int role;
+	int unlock_result;		/* enum unlock_result of the last ks_unlock */
+	uint32_t tries_left;		/* after the last attempt counted */
 	struct secrets *sec;
 	struct privkey idkey, govkey;
 };
@@ -576,52 +579,6 @@ void ks_close(struct keystore *ks)
 
 /* ---- unlocking ---- */
 
-static uint32_t fail_count(GDBM_FILE db, int role)
-{
-	char k[32];
-	unsigned char *p;
-	size_t n;
-	struct rbuf r;
-	uint32_t v = 0;
-
-	record_name(k, sizeof k, "fail", role_name(role));
-	if (store_get(db, k, &p, &n) < 0)
-		return 0;
-	rbuf_init(&r, p, n);
-	if (rbuf_u32(&r, &v) < 0)
-		v = UINT32_MAX;	/* unreadable: fail closed, as if locked */
-	free(p);
-	return v;
-}
-
-struct fail_update {
-	struct keystore *ks;
-	int role;
-	int reset;
-	uint32_t after;
-};
-
-static int mutate_fail(void *ctx, GDBM_FILE cur, struct changes *cs)
-{
-	struct fail_update *u = ctx;
-	char k[32];
-	uint32_t now = cur ? fail_count(cur, u->role) : 0;
-
-	u->after = u->reset ? 0 : (now == UINT32_MAX ? now : now + 1);
-	record_name(k, sizeof k, "fail", role_name(u->role));
-	wbuf_u32(change_put(cs, k), u->after);
-	return ENF_OK;
-}
-
-static int bump_fail(struct keystore *ks, int role, int reset, uint32_t *after)
-{
-	struct fail_update u = { ks, role, reset, 0 };
-	int rc = store_rewrite(&ks->st, mutate_fail, &u);
-
-	*after = u.after;
-	return rc;
-}
-
 static int locked_error(int role)
 {
 	if (role == ROLE_OFFICER)
@@ -631,22 +588,87 @@ static int locked_error(int role)
 		       "the officer resets it with 'enf-keygen reset-lockout'");
 }
 
-/* Counts a wrong passphrase; always returns an error. */
-static int failed_unlock(struct keystore *ks, int role)
+static int uncounted(void)
 {
-	uint32_t after;
+	char why[256];
 
-	if (bump_fail(ks, role, 0, &after) != ENF_OK)
+	snprintf(why, sizeof why, "%s", enf_errmsg());
+	return enf_err(ENF_FAIL, "%s; cannot count the unlock attempt, so no passphrase is tried",
+		       why);
+}
+
+/* Counts an attempt of role before its passphrase is tried, under the
+ * keystore's lock so that parallel guesses are counted one by one: at the
+ * limit it refuses (ENF_FAIL "locked", nothing written), else it writes
+ * the count plus one durably.  When the count cannot be read or written
+ * the attempt is refused too: a guess that is not counted is not tried. */
+static int attempt_begin(struct keystore *ks, int role)
+{
+	struct lockout_counts c;
+	int fd = store_lock(&ks->st), rc;
+
+	ks->unlock_result = UNLOCK_UNCOUNTED;
+	if (fd < 0)
+		return uncounted();
+	if ((rc = lockout_load(ks->home, ks->instance_id, &c)) == ENF_OK) {
+		if (c.n[role] >= ks->gov.lockout) {
+			ks->unlock_result = UNLOCK_LOCKED;
+			rc = locked_error(role);
+		} else {
+			c.n[role]++;
+			ks->tries_left = ks->gov.lockout - c.n[role];
+			rc = lockout_save(ks->home, ks->instance_id, &c);
+		}
+	}
+	close(fd);
+	return rc == ENF_OK || ks->unlock_result == UNLOCK_LOCKED ? rc : uncounted();
+}
+
+/* Clears role's count: a passphrase that was right, or reset-lockout. */
+static int attempt_clear(struct keystore *ks, int role)
+{
+	struct lockout_counts c;
+	int fd = store_lock(&ks->st), rc;
+
+	if (fd < 0)
 		return ENF_FAIL;
-	if (after >= ks->gov.lockout)
-		return locked_error(role);
-	return enf_err(ENF_FAIL, "wrong %s passphrase", role_name(role));
+	if ((rc = lockout_load(ks->home, ks->instance_id, &c)) == ENF_OK && c.n[role] != 0) {
+		c.n[role] = 0;
+		rc = lockout_save(ks->home, ks->instance_id, &c);
+	}
+	close(fd);
+	return rc;
+}
+
+/* A wrong passphrase, already counted; always an error. */
+static int wrong_passphrase(struct keystore *ks, int role)
+{
+	ks->unlock_result = UNLOCK_WRONG;
+	if (ks->tries_left == 0)
+		return enf_err(ENF_FAIL, "wrong %s passphrase; %s", role_name(role),
+			       role == ROLE_OFFICER
+				       ? "officer locked: the instance must be initialised again"
+				       : "operator locked: the officer resets it with 'enf-keygen "
+					 "reset-lockout'");
+	return enf_err(ENF_FAIL, "wrong %s passphrase (%u %s left)", role_name(role),
+		       (unsigned)ks->tries_left, ks->tries_left == 1 ? "try" : "tries");
+}
+
+int ks_tries_left(const struct keystore *ks, int role)
+{
+	struct lockout_counts c;
+
+	if (lockout_load(ks->home, ks->instance_id, &c) != ENF_OK)
+		return -1;
+	return c.n[role] >= ks->gov.lockout ? 0 : (int)(ks->gov.lockout - c.n[role]);
 }
 
 int ks_role_locked(const struct keystore *ks, int role)
 {
-	return fail_count(ks->st.db, role) >= ks->gov.lockout;
+	return ks_tries_left(ks, role) <= 0;
 }
+
+int ks_unlock_result(const struct keystore *ks) { return ks->unlock_result; }
 
 /* Checks the signature over ks->gov_rec, the bytes ks->gov was decoded
  * from: never over a fresh read of the file, which may have changed since. */
@@ -707,14 +729,17 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 {
 	unsigned char *rec = NULL;
 	size_t n;
-	uint32_t after;
 	int rc;
 
 	forget_secrets(ks);
-	if (ks_role_locked(ks, role))
-		return locked_error(role);
+	ks->unlock_result = UNLOCK_ERROR;
 	if ((rc = role_record(ks, ks->st.db, role, &rec, &n)) != ENF_OK)
 		return rc;
+	if ((rc = attempt_begin(ks, role)) != ENF_OK) {
+		free(rec);
+		return rc;
+	}
+	ks->unlock_result = UNLOCK_ERROR;
 	if (!(ks->sec = secure_alloc(sizeof *ks->sec))) {
 		free(rec);
 		return enf_err(ENF_FAIL, "out of secure memory");
@@ -723,13 +748,15 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 	free(rec);
 	if (rc == ENF_NO) {
 		forget_secrets(ks);
-		return failed_unlock(ks, role);
+		return wrong_passphrase(ks, role);
 	}
+	/* The passphrase was right: that clears the count, whatever follows. */
+	if (rc == ENF_OK && (rc = attempt_clear(ks, role)) == ENF_OK &&
+	    (rc = secrets_activate(ks, role)) == ENF_NO)
+		ks->unlock_result = UNLOCK_TAMPERED;
 	if (rc == ENF_OK)
-		rc = secrets_activate(ks, role);
-	if (rc == ENF_OK && fail_count(ks->st.db, role) > 0 && bump_fail(ks, role, 1, &after) != ENF_OK)
-		rc = ENF_FAIL;
-	if (rc != ENF_OK)
+		ks->unlock_result = UNLOCK_OK;
+	else
 		forget_secrets(ks);
 	return rc;
 }
@@ -1135,15 +1162,14 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 			rc = enf_err(ENF_FAIL, "out of secure memory");
 			goto out;
 		}
-		if (ks_role_locked(ks, ROLE_OPERATOR)) {
-			rc = locked_error(ROLE_OPERATOR);
-			goto out;
-		}
-		if ((rc = role_record(ks, ks->st.db, ROLE_OPERATOR, &rec, &n)) != ENF_OK)
+		if ((rc = role_record(ks, ks->st.db, ROLE_OPERATOR, &rec, &n)) != ENF_OK ||
+		    (rc = attempt_begin(ks, ROLE_OPERATOR)) != ENF_OK)
 			goto out;
 		rc = role_unwrap(ks, ROLE_OPERATOR, rec, n, old_op, op);
 		if (rc == ENF_NO)
-			rc = failed_unlock(ks, ROLE_OPERATOR);
+			rc = wrong_passphrase(ks, ROLE_OPERATOR);
+		else if (rc == ENF_OK)
+			rc = attempt_clear(ks, ROLE_OPERATOR);
 		if (rc != ENF_OK)
 			goto out;
 		src = op;
@@ -1151,8 +1177,6 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 	record_name(k, sizeof k, "role", role_name(role));
 	if ((rc = role_wrap(ks, role, src, newpass, &KDF_DEFAULT, change_put(&gc.extra, k))) != ENF_OK)
 		goto out;
-	record_name(k, sizeof k, "fail", role_name(role));
-	wbuf_u32(change_put(&gc.extra, k), 0);
 	rc = gov_commit(ks, &gc);
 	goto done;
 out:
@@ -1167,11 +1191,9 @@ done:
 
 int ks_reset_lockout(struct keystore *ks)
 {
-	uint32_t after;
-
 	if (need_role(ks, ROLE_OFFICER) != ENF_OK)
 		return ENF_FAIL;
-	return bump_fail(ks, ROLE_OPERATOR, 1, &after);
+	return attempt_clear(ks, ROLE_OPERATOR);
 }
 
 /* ---- creation ---- */

@@ -185,7 +185,7 @@ static int write_new(const char *tmp, GDBM_FILE cur, const struct changes *cs)
 	return rc;
 }
 
-static int lock(const struct store *s)
+int store_lock(const struct store *s)
 {
 	int fd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
@@ -206,7 +206,7 @@ int store_rewrite(struct store *s, store_mutate_fn fn, void *ctx)
 	GDBM_FILE cur = NULL;
 	int fd, rc;
 
-	if ((fd = lock(s)) < 0)
+	if ((fd = store_lock(s)) < 0)
 		return ENF_FAIL;
 	if (store_exists(s) && !(cur = open_read(s->path))) {
 		rc = enf_err(ENF_FAIL, "%s: %s", s->path, gdbm_strerror(gdbm_errno));

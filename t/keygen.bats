@@ -210,14 +210,16 @@ setup() { common_setup; }
 	make_instance --lockout 3
 	enf-keygen new -p release k1 >/dev/null
 	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
-	for i in 1 2; do
-		run enf-keygen new -p r "x$i" --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
-		[ "$status" -eq 3 ]
-		[[ "$output" == *"wrong officer passphrase"* ]]
-	done
+	run enf-keygen new -p r x1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[ "$output" = "enf-keygen: wrong officer passphrase (2 tries left)" ]
+	run enf-keygen new -p r x2 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[ "$output" = "enf-keygen: wrong officer passphrase (1 try left)" ]
 	run enf-keygen new -p r x3 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"locked"* ]]
+	[[ "$output" == "enf-keygen: wrong officer passphrase; officer locked"* ]]
+	[ "${#lines[@]}" -eq 1 ]
 	# Now even the right passphrase is refused.
 	run enf-keygen new -p r x4
 	[ "$status" -eq 3 ]
@@ -250,6 +252,100 @@ setup() { common_setup; }
 	[[ "$output" == *"locked"* ]]
 	enf-keygen reset-lockout
 	enf-keygen passwd --role operator --new-passphrase-file "$BATS_TEST_TMPDIR/new"
+}
+
+@test "a failed unlock is counted in a small file of its own, not by rewriting the keystore" {
+	make_instance --lockout 3
+	sum=$(sha256sum "$ENF_HOME/keystore")
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[ "$(sha256sum "$ENF_HOME/keystore")" = "$sum" ]
+	[ "$(stat -c %a "$ENF_HOME/lockout")" = 600 ]
+	grep -qx 'officer 1' "$ENF_HOME/lockout"
+	grep -qx 'operator 0' "$ENF_HOME/lockout"
+	# A right passphrase clears the count.
+	enf-keygen new -p r k1 >/dev/null
+	grep -qx 'officer 0' "$ENF_HOME/lockout"
+}
+
+@test "an attempt that cannot be counted (file-size limit) is not tried: exit 3" {
+	make_instance --lockout 3
+	cp "$ENF_HOME/lockout" "$BATS_TEST_TMPDIR/before" 2>/dev/null || true
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	# The right passphrase: had it been tried, the unlock would succeed.
+	run bash -c 'ulimit -f 0; exec enf-keygen new -p r k1'
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot count the unlock attempt, so no passphrase is tried"* ]]
+	run bash -c 'ulimit -f 0; exec enf-keygen new -p r k1 --officer-passphrase-file "$1"' _ \
+		"$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot count the unlock attempt"* ]]
+	[[ "$output" != *"wrong"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+	# Neither attempt used up a try.
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$output" = "enf-keygen: wrong officer passphrase (2 tries left)" ]
+}
+
+@test "a read-only home: the attempt cannot be counted, so it is not tried" {
+	make_instance
+	run unshare -m sh -c 'mount --bind "$ENF_HOME" "$ENF_HOME" &&
+		mount -o remount,ro,bind "$ENF_HOME" && exec enf-keygen new -p r k1'
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"Read-only file system"* ]]
+	[[ "$output" == *"so no passphrase is tried"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+}
+
+@test "30 parallel wrong guesses against a limit of 10: exactly 10 are tried, then the role is locked" {
+	make_instance --lockout 10
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	pids=()
+	for i in $(seq 1 30); do
+		enf-keygen new -p r "x$i" --officer-passphrase-file "$BATS_TEST_TMPDIR/bad" \
+			>/dev/null 2>"$BATS_TEST_TMPDIR/err$i" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		rc=0
+		wait "$p" || rc=$?
+		[ "$rc" -eq 3 ]
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c 'wrong officer passphrase')" -eq 10 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c '^enf-keygen: officer locked')" -eq 20 ]
+	# Each tried guess is audited as such, each refused one as locked.
+	run enf-audit show --json
+	[ "$(echo "$output" | jq -r 'select(.op == "new") | .reason' | grep -cx bad-passphrase)" -eq 10 ]
+	[ "$(echo "$output" | jq -r 'select(.op == "new") | .reason' | grep -cx locked)" -eq 20 ]
+	# The right passphrase is refused now.
+	run enf-keygen new -p r k1
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"officer locked"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+}
+
+@test "an unreadable, foreign or symlinked lockout file stops every unlock (exit 3)" {
+	make_instance
+	enf-keygen -H "$BATS_TEST_TMPDIR/other" init --argon2 1:8192:1 >/dev/null
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	run enf-keygen -H "$BATS_TEST_TMPDIR/other" new -p r k1 \
+		--officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ -f "$BATS_TEST_TMPDIR/other/lockout" ]
+	for bad in garbage foreign symlink; do
+		case $bad in
+		garbage) printf 'enf-lockout 1\nofficer x\n' >"$ENF_HOME/lockout" ;;
+		foreign) cp "$BATS_TEST_TMPDIR/other/lockout" "$ENF_HOME/lockout" ;;
+		symlink) rm -f "$ENF_HOME/lockout"
+			 ln -s "$BATS_TEST_TMPDIR/other/lockout" "$ENF_HOME/lockout" ;;
+		esac
+		run enf-keygen new -p r "k-$bad"
+		[ "$status" -eq 3 ]
+		[[ "$output" == *"$ENF_HOME/lockout"* ]]
+		[[ "$output" == *"so no passphrase is tried" ]]
+		rm -f "$ENF_HOME/lockout"
+	done
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
 }
 
 @test "reset-lockout needs the officer" {
