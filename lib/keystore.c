@@ -1087,12 +1087,13 @@ int ks_key_set_state(struct keystore *ks, const char *name, int state)
 	for (size_t i = 0; i < gc.next.nkeys; i++)
 		if (strcmp(gc.next.keys[i].name, name) == 0)
 			gc.next.keys[i].state = state;
-	if (state == KS_DESTROYED) {
-		/* The rewrite copies every other record into a new file: the
-		 * private key's bytes do not survive anywhere in it. */
-		record_name(rec, sizeof rec, "key", name);
-		change_del(&gc.extra, rec);
-	}
+	/* Leaving active, a key can never sign again (states only move
+	 * forward), so its private record goes now rather than at destroyed:
+	 * otherwise the operator passphrase would still open it offline.  The
+	 * rewrite copies every other record into a new file: the private
+	 * key's bytes do not survive anywhere in it. */
+	record_name(rec, sizeof rec, "key", name);
+	change_del(&gc.extra, rec);
 	return gov_commit(ks, &gc);
 }
 

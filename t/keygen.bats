@@ -193,17 +193,55 @@ setup() { common_setup; }
 	[ "$status" -eq 1 ]
 }
 
-@test "destroying a key erases its private bytes from the keystore file" {
+# Hex of a file, one line.
+hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+
+# The number of 16-byte slices of FILE's bytes that occur in the keystore.
+slices_in_keystore() { # FILE
+	local hex ks n=0 off
+	hex=$(hexof "$1")
+	ks=$(hexof "$ENF_HOME/keystore")
+	for ((off = 0; off + 32 <= ${#hex}; off += 32)); do
+		[[ "$ks" == *"${hex:off:32}"* ]] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+@test "a key leaving active has its private bytes erased from the keystore file" {
 	make_instance
-	enf-keygen new -a rsa3072 -p release k1 >/dev/null
-	record_get key/k1 >"$BATS_TEST_TMPDIR/priv"
-	[ "$(wc -c <"$BATS_TEST_TMPDIR/priv")" -gt 1000 ]
-	# A distinctive 32-byte slice of the sealed private key.
-	needle=$(dd if="$BATS_TEST_TMPDIR/priv" bs=1 skip=200 count=32 2>/dev/null | od -An -tx1 | tr -d ' \n')
-	od -An -tx1 -v "$ENF_HOME/keystore" | tr -d ' \n' | grep -q "$needle"
-	enf-keygen state k1 destroyed
-	! od -An -tx1 -v "$ENF_HOME/keystore" | tr -d ' \n' | grep -q "$needle"
-	enf-keygen list | grep -q '^k1 .* destroyed '
+	for st in deactivated compromised destroyed; do
+		enf-keygen new -a rsa3072 -p release "k-$st" >/dev/null
+		record_get "key/k-$st" >"$BATS_TEST_TMPDIR/$st.priv"
+		[ "$(wc -c <"$BATS_TEST_TMPDIR/$st.priv")" -gt 1000 ]
+		[ "$(slices_in_keystore "$BATS_TEST_TMPDIR/$st.priv")" -gt 60 ]
+	done
+	for st in deactivated compromised destroyed; do
+		enf-keygen state "k-$st" "$st"
+		[ "$(slices_in_keystore "$BATS_TEST_TMPDIR/$st.priv")" -eq 0 ]
+		[ -z "$(record_get "key/k-$st")" ]
+		enf-keygen list | grep -q "^k-$st .* $st "
+	done
+}
+
+@test "a deactivated key is denied by enf-sign, and its private record is gone" {
+	make_instance
+	make_ssh_key ci
+	enf-keygen new -p release rel >/dev/null
+	printf 'version 1\npolicy p1\npurpose release\nidentity ci-bot %s\n%s\n' \
+		"$(cut -d' ' -f1,2 "$BATS_TEST_TMPDIR/ssh/ci.pub")" \
+		'rule rel key=rel identity=ci-bot purpose=release scope=artifact:tarball' \
+		>"$BATS_TEST_TMPDIR/policy.txt"
+	enf-policy install "$BATS_TEST_TMPDIR/policy.txt" 2>/dev/null
+	printf 'data\n' >"$BATS_TEST_TMPDIR/data"
+	enf-request -k rel -i ci-bot -p release -s artifact:tarball -r rel \
+		--ssh-key "$BATS_TEST_TMPDIR/ssh/ci" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/req"
+	enf-sign "$BATS_TEST_TMPDIR/req" >/dev/null
+	enf-keygen state rel deactivated
+	[ -z "$(record_get key/rel)" ]
+	run enf-sign "$BATS_TEST_TMPDIR/req"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "enf-sign: denied (audit #"* ]]
+	[ "$(enf-audit show --json | tail -1 | jq -r .reason)" = key-not-active ]
 }
 
 @test "a wrong passphrase is exit 3 and counted; the limit locks the role" {
