@@ -180,6 +180,23 @@ int main(void)
 		ks_close(a);
 	}
 
+	/* The file an officer commit copies from is checked as it is opened:
+	 * made group-writable after the unlock, it is refused. */
+	{
+		char path[96];
+		const char *np = "release";
+
+		snprintf(path, sizeof path, "%s/keystore", home);
+		a = open_as(home, ROLE_OFFICER, &off);
+		ok(a && chmod(path, 0620) == 0, "the keystore turns group-writable after the unlock");
+		ok(a && ks_key_new(a, "k9", ALG_ED25519, (char *const *)&np, 1, NULL) == ENF_FAIL,
+		   "the commit refuses it: %s", enf_errmsg());
+		ks_close(a);
+		ok(chmod(path, 0600) == 0 && ks_open(home, &ks) == ENF_OK && !ks_key_find(ks, "k9"),
+		   "and wrote nothing");
+		ks_close(ks);
+	}
+
 	secret_free(&off);
 	secret_free(&op);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
