@@ -363,6 +363,25 @@ slices_in_keystore() { # FILE
 	[ "$(enf-keygen list | wc -l)" -eq 0 ]
 }
 
+@test "a guess killed while its passphrase is tried has used up a try" {
+	# A slow KDF (64 passes) leaves time to kill the guess mid-derivation.
+	enf-keygen init --argon2 64:8192:1 --lockout 3 >/dev/null
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 1 500); do
+		grep -qx 'officer 1' "$ENF_HOME/lockout" 2>/dev/null && break
+		sleep 0.01
+	done
+	kill -9 "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 137 ]	# killed, not finished
+	grep -qx 'officer 1' "$ENF_HOME/lockout"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$output" = "enf-keygen: wrong officer passphrase (1 try left)" ]
+}
+
 @test "an unreadable, foreign or symlinked lockout file stops every unlock (exit 3)" {
 	make_instance
 	enf-keygen -H "$BATS_TEST_TMPDIR/other" init --argon2 1:8192:1 >/dev/null
@@ -472,7 +491,9 @@ slices_in_keystore() { # FILE
 }
 
 @test "kill -9 during writes never leaves a keystore that does not open" {
-	make_instance
+	# A command killed between counting its unlock and clearing the count
+	# has used up a try (see the next test); 25 kills must not lock.
+	make_instance --lockout 100
 	for i in $(seq 1 25); do
 		enf-keygen new -p release "k$i" >/dev/null 2>&1 &
 		pid=$!
