@@ -886,6 +886,9 @@ static int mutate_gov(void *ctx, GDBM_FILE cur, struct changes *cs)
 	if (gov_encode_signed(ks, &gc->next, &gc->rec) != ENF_OK ||
 	    wbuf_put(change_put(cs, "gov"), gc->rec.p, gc->rec.len) < 0)
 		return enf_err(ENF_FAIL, "cannot sign the governance state");
+	/* The record the signed state names by its hash, as verified at the
+	 * unlock, not whatever the file holds now. */
+	wbuf_put(change_put(cs, "instance"), ks->inst_rec, ks->inst_len);
 	/* Hand the prepared record changes over to the rewrite. */
 	return changes_take(cs, &gc->extra) < 0 ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }

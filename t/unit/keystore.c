@@ -180,6 +180,35 @@ int main(void)
 		ks_close(a);
 	}
 
+	/* An officer commit writes the instance record it verified, not one
+	 * edited in the file since the unlock. */
+	{
+		char path[96];
+		const char *np = "release";
+		unsigned char *all, xpub[32];
+		size_t n = 0;
+
+		snprintf(path, sizeof path, "%s/keystore", home);
+		a = open_as(home, ROLE_OFFICER, &off);
+		memcpy(xpub, a ? ks_x25519_pub(a) : xpub, 32);
+		all = slurp(path, &n);
+		unsigned char *hit = all ? memmem(all, n, xpub, 32) : NULL;
+		ok(a && hit, "the instance's X25519 key is in the file");
+		if (hit) {
+			hit[0] ^= 1;
+			ok(overwrite(path, all, n) == 0, "an edit of the instance record after the unlock");
+		}
+		ok(a && ks_key_new(a, "k8", ALG_ED25519, (char *const *)&np, 1, NULL) == ENF_OK,
+		   "the officer commits a change");
+		ks_close(a);
+		ks = NULL;
+		ok(ks_open(home, &ks) == ENF_OK && memcmp(ks_x25519_pub(ks), xpub, 32) == 0 &&
+		   ks_key_find(ks, "k8"), "the keystore opens with the verified instance record: %s",
+		   enf_errmsg());
+		ks_close(ks);
+		free(all);
+	}
+
 	/* The file an officer commit copies from is checked as it is opened:
 	 * made group-writable after the unlock, it is refused. */
 	{
