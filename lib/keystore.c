@@ -1306,7 +1306,9 @@ int ks_init(const char *home, const struct ks_init_opts *o, const struct secret 
 		goto fail;
 	}
 	ic.ks = ks;
+	/* Fresh counts for the new instance id, replacing any left behind. */
 	if ((rc = new_secrets(ks, ks->sec)) != ENF_OK ||
+	    (rc = lockout_save(home, ks->instance_id, &(struct lockout_counts){ { 0, 0 } })) != ENF_OK ||
 	    (rc = store_rewrite(&ks->st, mutate_init, &ic)) != ENF_OK)
 		goto fail;
 	ks->role = ROLE_OFFICER;

@@ -11,6 +11,19 @@ setup() { common_setup; }
 	[[ "$output" =~ ^SHA256:[A-Za-z0-9+/]{43}$ ]]
 	[ "$(stat -c %a "$ENF_HOME")" = 700 ]
 	[ "$(stat -c %a "$ENF_HOME/keystore")" = 600 ]
+	[ "$(stat -c %a "$ENF_HOME/lockout")" = 600 ]
+	[ "$(sed -n 2p "$ENF_HOME/lockout")" = "instance $output" ]
+}
+
+@test "init over the leftovers of a removed instance starts with fresh lockout counts" {
+	make_instance
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	rm "$ENF_HOME/keystore"
+	make_instance
+	enf-keygen new -p r k1 >/dev/null
+	run enf-keygen new -p r k2 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$output" = "enf-keygen: wrong officer passphrase (9 tries left)" ]
 }
 
 @test "the instance id is the SHA256 fingerprint of the identity key" {
@@ -309,7 +322,6 @@ slices_in_keystore() { # FILE
 
 @test "an attempt that cannot be counted (file-size limit) is not tried: exit 3" {
 	make_instance --lockout 3
-	cp "$ENF_HOME/lockout" "$BATS_TEST_TMPDIR/before" 2>/dev/null || true
 	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
 	# The right passphrase: had it been tried, the unlock would succeed.
 	run bash -c 'ulimit -f 0; exec enf-keygen new -p r k1'
@@ -385,10 +397,6 @@ slices_in_keystore() { # FILE
 @test "an unreadable, foreign or symlinked lockout file stops every unlock (exit 3)" {
 	make_instance
 	enf-keygen -H "$BATS_TEST_TMPDIR/other" init --argon2 1:8192:1 >/dev/null
-	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
-	run enf-keygen -H "$BATS_TEST_TMPDIR/other" new -p r k1 \
-		--officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
-	[ -f "$BATS_TEST_TMPDIR/other/lockout" ]
 	for bad in garbage foreign symlink; do
 		case $bad in
 		garbage) printf 'enf-lockout 1\nofficer x\n' >"$ENF_HOME/lockout" ;;
