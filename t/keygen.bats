@@ -348,6 +348,19 @@ slices_in_keystore() { # FILE
 	[ "$(enf-keygen list | wc -l)" -eq 0 ]
 }
 
+@test "a full disk: the attempt cannot be counted, so it is not tried" {
+	# A small tmpfs of its own holds the home; it is filled before the unlock.
+	mkdir "$BATS_TEST_TMPDIR/small"
+	run unshare -m bash -c 'set -e
+		mount -t tmpfs -o size=256k,mode=0700 tmpfs "$1"
+		export ENF_HOME="$1/enf"
+		enf-keygen init --argon2 1:8192:1 >/dev/null
+		dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null || true
+		enf-keygen new -p r k1 || echo "exit $?"' _ "$BATS_TEST_TMPDIR/small"
+	[[ "$output" == *"No space left on device; cannot count the unlock attempt, so no passphrase is tried"* ]]
+	[[ "$output" == *"exit 3" ]]
+}
+
 @test "30 parallel wrong guesses against a limit of 10: exactly 10 are tried, then the role is locked" {
 	make_instance --lockout 10
 	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
