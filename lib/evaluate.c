@@ -2,25 +2,94 @@
  * share.  Everything that needs I/O happens here, before decide(), so that
  * decide() itself stays pure. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "enf.h"
 #include "crypto.h"
 #include "io.h"
 #include "evaluate.h"
 
+static int read_fd(int fd, const char *path, size_t max, struct installed_policy *out)
+{
+	struct stat st;
+	size_t cap;
+	ssize_t r;
+
+	if (fstat(fd, &st) < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: not a regular file; refusing it", path);
+	if (st.st_uid != geteuid())
+		return enf_err(ENF_FAIL, "%s: not owned by the current user; refusing it", path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return enf_err(ENF_FAIL, "%s: group or others have access (mode %04o); it must be "
+			       "private (chmod go= %s)", path, (unsigned)(st.st_mode & 07777), path);
+	if ((uint64_t)st.st_size > max)
+		return enf_err(ENF_NO, "%s: larger than %zu bytes", path, max);
+	/* One byte more than the size: a file that grew past max is noticed. */
+	cap = (size_t)st.st_size + 1;
+	if (!(out->p = malloc(cap + 1)))
+		return enf_err(ENF_FAIL, "out of memory");
+	while (out->n < cap) {
+		r = read(fd, out->p + out->n, cap - out->n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+		if (r == 0)
+			break;
+		out->n += (size_t)r;
+	}
+	if (out->n > max)
+		return enf_err(ENF_NO, "%s: larger than %zu bytes", path, max);
+	out->p[out->n] = '\0';
+	return hash_buf(HASH_SHA256, out->p, out->n, out->digest);
+}
+
+int installed_policy_read(const struct keystore *ks, struct installed_policy *out)
+{
+	char *path = home_path(ks_home(ks), POLICY_FILE);
+	int fd, rc;
+
+	memset(out, 0, sizeof *out);
+	if (!path)
+		return enf_err(ENF_FAIL, "out of memory");
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		rc = enf_err(ENF_NO, "%s: no installed policy", path);
+	else if (fd < 0 && errno == ELOOP)
+		rc = enf_err(ENF_FAIL, "%s: is a symbolic link; refusing it", path);
+	else if (fd < 0)
+		rc = enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	else
+		rc = read_fd(fd, path, POLICY_SIZE_MAX, out);
+	if (fd >= 0)
+		close(fd);
+	if (rc != ENF_OK)
+		installed_policy_free(out);
+	free(path);
+	return rc;
+}
+
+void installed_policy_free(struct installed_policy *ip)
+{
+	free(ip->p);
+	memset(ip, 0, sizeof *ip);
+}
+
 /* The installed policy and its status.  A missing digest means no policy,
  * whatever file may lie there; a file that is missing, differs from the
  * recorded digest or no longer parses is drift.  Only an unsafe file (or
- * I/O trouble) stops the evaluation. */
+ * I/O trouble) stops the evaluation.  The digest compared and the policy
+ * parsed come from the one buffer read. */
 static int load_policy(const struct keystore *ks, struct evaluation *ev)
 {
-	unsigned char recorded[32], *text = NULL;
-	char *path;
-	size_t len;
-	struct stat st;
+	struct installed_policy ip;
+	unsigned char recorded[32];
 	int present = 0, rc;
 
 	if (ks_policy_digest(ks, recorded, &present) != ENF_OK)
@@ -30,35 +99,24 @@ static int load_policy(const struct keystore *ks, struct evaluation *ev)
 		return ENF_OK;
 	}
 	ev->policy_status = POLICY_DRIFT;
-	if (!(path = home_path(ks_home(ks), POLICY_FILE)))
-		return enf_err(ENF_FAIL, "out of memory");
-	if (lstat(path, &st) != 0 && errno == ENOENT) {
-		free(path);
+	rc = installed_policy_read(ks, &ip);
+	if (rc == ENF_NO) {	/* absent, or larger than any policy we install */
+		enf_err_clear();
 		return ENF_OK;
 	}
-	if ((rc = io_check_private(path)) != ENF_OK) {
-		free(path);
-		return rc;
-	}
-	rc = io_read_file(path, POLICY_SIZE_MAX, &text, &len);
-	free(path);
-	if (rc == ENF_NO)	/* larger than any policy we install */
-		return ENF_OK;
 	if (rc != ENF_OK)
 		return rc;
-	rc = hash_buf(HASH_SHA256, text, len, ev->policy_digest);
-	if (rc == ENF_OK) {
-		ev->have_policy_digest = 1;
-		if (ct_equal(ev->policy_digest, recorded, 32) &&
-		    policy_parse((char *)text, len, POLICY_FILE, NULL, &ev->pol) == ENF_OK)
-			ev->policy_status = POLICY_OK;
-		else if (ev->pol) {
-			policy_free(ev->pol);
-			ev->pol = NULL;
-		}
+	ev->have_policy_digest = 1;
+	memcpy(ev->policy_digest, ip.digest, 32);
+	if (ct_equal(ip.digest, recorded, 32) &&
+	    policy_parse((char *)ip.p, ip.n, POLICY_FILE, NULL, &ev->pol) == ENF_OK)
+		ev->policy_status = POLICY_OK;
+	else if (ev->pol) {
+		policy_free(ev->pol);
+		ev->pol = NULL;
 	}
-	free(text);
-	return rc;
+	installed_policy_free(&ip);
+	return ENF_OK;
 }
 
 int request_read(const char *path, struct request_text *r)

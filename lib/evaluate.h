@@ -23,6 +23,21 @@ struct evaluation {
 	struct envelope env;		/* valid when have_env */
 };
 
+/* The installed policy, read once: HOME/policy is opened without following
+ * a symlink or waiting on a FIFO, checked on the very descriptor it is read
+ * from (a private regular file of ours), and hashed; whoever then parses it
+ * parses these bytes.  Never a check of the path followed by a second open.
+ * ENF_OK; ENF_NO when there is no file or it is larger than
+ * POLICY_SIZE_MAX (for a decision, both are drift); ENF_FAIL when it is
+ * unsafe or cannot be read (message set). */
+struct installed_policy {
+	unsigned char *p;		/* NUL-terminated (not counted) */
+	size_t n;
+	unsigned char digest[32];	/* SHA-256 of p[0..n) */
+};
+int installed_policy_read(const struct keystore *ks, struct installed_policy *out);
+void installed_policy_free(struct installed_policy *ip);
+
 /* A request as read from a file or stdin.  One over REQUEST_SIZE_MAX is
  * not an I/O error but a request to deny as malformed (and audit). */
 struct request_text {

@@ -9,13 +9,13 @@
  *                   the governance key
  *   "role/ROLE"     Argon2id salt and parameters + the role's bundle under
  *                   AES-256-GCM
- *   "fail/ROLE"     consecutive failed unlocks (cannot be authenticated:
- *                   whoever fails has no key)
  *   "key/NAME"      private key, sealed to the storage key
  *
  * Every write replaces the whole file (store.h): a kill -9 at any moment
  * leaves the old or the new state, readers never take a lock, and a deleted
- * record (a destroyed key) leaves no bytes behind in the file. */
+ * record (a destroyed key) leaves no bytes behind in the file.  The
+ * failed-unlock counters live beside it (lockout.h), so that counting an
+ * attempt does not rewrite the keystore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +31,7 @@
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
+#include "lockout.h"
 #include "store.h"
 
 #define FORMAT "enf-keystore 1"
@@ -68,9 +69,17 @@ struct keystore {
 	int64_t created;
 	struct pubkey idpub;
 	char instance_id[FINGERPRINT_MAX];
+	/* gov is decoded from gov_rec, the governance record as read once at
+	 * open (or as this process last wrote it).  An unlock verifies the
+	 * signature over these very bytes and never reads the record again,
+	 * so what was checked is what decisions and officer commits use. */
+	unsigned char *gov_rec;
+	size_t gov_len;
 	struct gov gov;
 	/* unlocked */
 	int role;
+	int unlock_result;		/* enum unlock_result of the last ks_unlock */
+	uint32_t tries_left;		/* after the last attempt counted */
 	struct secrets *sec;
 	struct privkey idkey, govkey;
 };
@@ -469,7 +478,8 @@ static int load(struct keystore *ks)
 	if (store_get(ks->st.db, "instance", &ks->inst_rec, &ks->inst_len) < 0 ||
 	    instance_decode(ks, ks->inst_rec, ks->inst_len) < 0)
 		goto bad;
-	if (store_get(ks->st.db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &s, &slen) < 0 ||
+	if (store_get(ks->st.db, "gov", &ks->gov_rec, &ks->gov_len) < 0 ||
+	    gov_split(ks->gov_rec, ks->gov_len, &body, &blen, &s, &slen) < 0 ||
 	    gov_decode(ks, body, blen, &ks->gov) < 0)
 		goto bad;
 	rc = ENF_OK;
@@ -560,6 +570,7 @@ void ks_close(struct keystore *ks)
 	forget_secrets(ks);
 	store_close(&ks->st);
 	gov_clear(&ks->gov);
+	free(ks->gov_rec);
 	pubkey_free(&ks->idpub);
 	free(ks->inst_rec);
 	free(ks->home);
@@ -567,52 +578,6 @@ void ks_close(struct keystore *ks)
 }
 
 /* ---- unlocking ---- */
-
-static uint32_t fail_count(GDBM_FILE db, int role)
-{
-	char k[32];
-	unsigned char *p;
-	size_t n;
-	struct rbuf r;
-	uint32_t v = 0;
-
-	record_name(k, sizeof k, "fail", role_name(role));
-	if (store_get(db, k, &p, &n) < 0)
-		return 0;
-	rbuf_init(&r, p, n);
-	if (rbuf_u32(&r, &v) < 0)
-		v = UINT32_MAX;	/* unreadable: fail closed, as if locked */
-	free(p);
-	return v;
-}
-
-struct fail_update {
-	struct keystore *ks;
-	int role;
-	int reset;
-	uint32_t after;
-};
-
-static int mutate_fail(void *ctx, GDBM_FILE cur, struct changes *cs)
-{
-	struct fail_update *u = ctx;
-	char k[32];
-	uint32_t now = cur ? fail_count(cur, u->role) : 0;
-
-	u->after = u->reset ? 0 : (now == UINT32_MAX ? now : now + 1);
-	record_name(k, sizeof k, "fail", role_name(u->role));
-	wbuf_u32(change_put(cs, k), u->after);
-	return ENF_OK;
-}
-
-static int bump_fail(struct keystore *ks, int role, int reset, uint32_t *after)
-{
-	struct fail_update u = { ks, role, reset, 0 };
-	int rc = store_rewrite(&ks->st, mutate_fail, &u);
-
-	*after = u.after;
-	return rc;
-}
 
 static int locked_error(int role)
 {
@@ -623,40 +588,105 @@ static int locked_error(int role)
 		       "the officer resets it with 'enf-keygen reset-lockout'");
 }
 
-/* Counts a wrong passphrase; always returns an error. */
-static int failed_unlock(struct keystore *ks, int role)
+static int uncounted(void)
 {
-	uint32_t after;
+	char why[256];
 
-	if (bump_fail(ks, role, 0, &after) != ENF_OK)
+	snprintf(why, sizeof why, "%s", enf_errmsg());
+	return enf_err(ENF_FAIL, "%s; cannot count the unlock attempt, so no passphrase is tried",
+		       why);
+}
+
+/* Counts an attempt of role before its passphrase is tried, under the
+ * keystore's lock so that parallel guesses are counted one by one: at the
+ * limit it refuses (ENF_FAIL "locked", nothing written), else it writes
+ * the count plus one durably.  When the count cannot be read or written
+ * the attempt is refused too: a guess that is not counted is not tried. */
+static int attempt_begin(struct keystore *ks, int role)
+{
+	struct lockout_counts c;
+	int fd = store_lock(&ks->st), rc;
+
+	ks->unlock_result = UNLOCK_UNCOUNTED;
+	if (fd < 0)
+		return uncounted();
+	if ((rc = lockout_load(ks->home, ks->instance_id, &c)) == ENF_OK) {
+		if (c.n[role] >= ks->gov.lockout) {
+			ks->unlock_result = UNLOCK_LOCKED;
+			rc = locked_error(role);
+		} else {
+			c.n[role]++;
+			ks->tries_left = ks->gov.lockout - c.n[role];
+			rc = lockout_save(ks->home, ks->instance_id, &c);
+		}
+	}
+	close(fd);
+	return rc == ENF_OK || ks->unlock_result == UNLOCK_LOCKED ? rc : uncounted();
+}
+
+/* Clears role's count: a passphrase that was right, or reset-lockout. */
+static int attempt_clear(struct keystore *ks, int role)
+{
+	struct lockout_counts c;
+	int fd = store_lock(&ks->st), rc;
+
+	if (fd < 0)
 		return ENF_FAIL;
-	if (after >= ks->gov.lockout)
-		return locked_error(role);
-	return enf_err(ENF_FAIL, "wrong %s passphrase", role_name(role));
+	if ((rc = lockout_load(ks->home, ks->instance_id, &c)) == ENF_OK && c.n[role] != 0) {
+		c.n[role] = 0;
+		rc = lockout_save(ks->home, ks->instance_id, &c);
+	}
+	close(fd);
+	return rc;
+}
+
+/* A wrong passphrase, already counted; always an error. */
+static int wrong_passphrase(struct keystore *ks, int role)
+{
+	ks->unlock_result = UNLOCK_WRONG;
+	if (ks->tries_left == 0)
+		return enf_err(ENF_FAIL, "wrong %s passphrase; %s", role_name(role),
+			       role == ROLE_OFFICER
+				       ? "officer locked: the instance must be initialised again"
+				       : "operator locked: the officer resets it with 'enf-keygen "
+					 "reset-lockout'");
+	return enf_err(ENF_FAIL, "wrong %s passphrase (%u %s left)", role_name(role),
+		       (unsigned)ks->tries_left, ks->tries_left == 1 ? "try" : "tries");
+}
+
+int ks_tries_left(const struct keystore *ks, int role)
+{
+	struct lockout_counts c;
+
+	if (lockout_load(ks->home, ks->instance_id, &c) != ENF_OK)
+		return -1;
+	return c.n[role] >= ks->gov.lockout ? 0 : (int)(ks->gov.lockout - c.n[role]);
 }
 
 int ks_role_locked(const struct keystore *ks, int role)
 {
-	return fail_count(ks->st.db, role) >= ks->gov.lockout;
+	return ks_tries_left(ks, role) <= 0;
 }
 
+int ks_unlock_result(const struct keystore *ks) { return ks->unlock_result; }
+
+/* Checks the signature over ks->gov_rec, the bytes ks->gov was decoded
+ * from: never over a fresh read of the file, which may have changed since. */
 static int gov_verify(struct keystore *ks)
 {
 	struct pubkey gp = { 0 };
 	unsigned char h[64];
-	unsigned char *p = NULL;
 	const unsigned char *body, *sig;
-	size_t n, blen, slen;
+	size_t blen, slen;
 	int rc = ENF_NO;
 
 	if (!ct_equal(ks->gov_pub, ks->sec->gov_pub, 32) || ed25519_blob(ks->gov_pub, &gp) != ENF_OK)
 		goto out;
-	if (store_get(ks->st.db, "gov", &p, &n) < 0 || gov_split(p, n, &body, &blen, &sig, &slen) < 0)
+	if (gov_split(ks->gov_rec, ks->gov_len, &body, &blen, &sig, &slen) < 0)
 		goto out;
 	gov_digest(body, blen, h);
 	rc = pubkey_verify_ssh(&gp, h, sizeof h, sig, slen);
 out:
-	free(p);
 	pubkey_free(&gp);
 	return rc == ENF_OK ? ENF_OK
 			    : enf_err(ENF_NO, "%s: governance state does not verify: the keystore "
@@ -699,14 +729,17 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 {
 	unsigned char *rec = NULL;
 	size_t n;
-	uint32_t after;
 	int rc;
 
 	forget_secrets(ks);
-	if (ks_role_locked(ks, role))
-		return locked_error(role);
+	ks->unlock_result = UNLOCK_ERROR;
 	if ((rc = role_record(ks, ks->st.db, role, &rec, &n)) != ENF_OK)
 		return rc;
+	if ((rc = attempt_begin(ks, role)) != ENF_OK) {
+		free(rec);
+		return rc;
+	}
+	ks->unlock_result = UNLOCK_ERROR;
 	if (!(ks->sec = secure_alloc(sizeof *ks->sec))) {
 		free(rec);
 		return enf_err(ENF_FAIL, "out of secure memory");
@@ -715,13 +748,15 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 	free(rec);
 	if (rc == ENF_NO) {
 		forget_secrets(ks);
-		return failed_unlock(ks, role);
+		return wrong_passphrase(ks, role);
 	}
+	/* The passphrase was right: that clears the count, whatever follows. */
+	if (rc == ENF_OK && (rc = attempt_clear(ks, role)) == ENF_OK &&
+	    (rc = secrets_activate(ks, role)) == ENF_NO)
+		ks->unlock_result = UNLOCK_TAMPERED;
 	if (rc == ENF_OK)
-		rc = secrets_activate(ks, role);
-	if (rc == ENF_OK && fail_count(ks->st.db, role) > 0 && bump_fail(ks, role, 1, &after) != ENF_OK)
-		rc = ENF_FAIL;
-	if (rc != ENF_OK)
+		ks->unlock_result = UNLOCK_OK;
+	else
 		forget_secrets(ks);
 	return rc;
 }
@@ -813,6 +848,7 @@ struct gov_change {
 	struct gov next;
 	struct changes extra;
 	uint64_t based_on;
+	struct wbuf rec;	/* the signed record written, kept as ks->gov_rec */
 };
 
 /* The generation of the file's governance record, without parsing its keys. */
@@ -845,8 +881,14 @@ static int mutate_gov(void *ctx, GDBM_FILE cur, struct changes *cs)
 	if (now != gc->based_on)
 		return enf_err(ENF_FAIL, "the keystore was changed by another process; try again");
 	gc->next.generation = gc->based_on + 1;
-	if (gov_encode_signed(ks, &gc->next, change_put(cs, "gov")) != ENF_OK)
+	wbuf_free(&gc->rec);
+	wbuf_init(&gc->rec, 0);
+	if (gov_encode_signed(ks, &gc->next, &gc->rec) != ENF_OK ||
+	    wbuf_put(change_put(cs, "gov"), gc->rec.p, gc->rec.len) < 0)
 		return enf_err(ENF_FAIL, "cannot sign the governance state");
+	/* The record the signed state names by its hash, as verified at the
+	 * unlock, not whatever the file holds now. */
+	wbuf_put(change_put(cs, "instance"), ks->inst_rec, ks->inst_len);
 	/* Hand the prepared record changes over to the rewrite. */
 	return changes_take(cs, &gc->extra) < 0 ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }
@@ -878,13 +920,18 @@ static int gov_commit(struct keystore *ks, struct gov_change *gc)
 
 	gc->ks = ks;
 	gc->based_on = ks->gov.generation;
+	wbuf_init(&gc->rec, 0);
 	rc = store_rewrite(&ks->st, mutate_gov, gc);
 	changes_free(&gc->extra);
 	if (rc == ENF_OK) {
 		gov_clear(&ks->gov);
 		ks->gov = gc->next;
+		free(ks->gov_rec);
+		ks->gov_rec = gc->rec.p;	/* handed over, not freed */
+		ks->gov_len = gc->rec.len;
 	} else {
 		gov_clear(&gc->next);
+		wbuf_free(&gc->rec);
 	}
 	return rc;
 }
@@ -1043,12 +1090,13 @@ int ks_key_set_state(struct keystore *ks, const char *name, int state)
 	for (size_t i = 0; i < gc.next.nkeys; i++)
 		if (strcmp(gc.next.keys[i].name, name) == 0)
 			gc.next.keys[i].state = state;
-	if (state == KS_DESTROYED) {
-		/* The rewrite copies every other record into a new file: the
-		 * private key's bytes do not survive anywhere in it. */
-		record_name(rec, sizeof rec, "key", name);
-		change_del(&gc.extra, rec);
-	}
+	/* Leaving active, a key can never sign again (states only move
+	 * forward), so its private record goes now rather than at destroyed:
+	 * otherwise the operator passphrase would still open it offline.  The
+	 * rewrite copies every other record into a new file: the private
+	 * key's bytes do not survive anywhere in it. */
+	record_name(rec, sizeof rec, "key", name);
+	change_del(&gc.extra, rec);
 	return gov_commit(ks, &gc);
 }
 
@@ -1118,15 +1166,14 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 			rc = enf_err(ENF_FAIL, "out of secure memory");
 			goto out;
 		}
-		if (ks_role_locked(ks, ROLE_OPERATOR)) {
-			rc = locked_error(ROLE_OPERATOR);
-			goto out;
-		}
-		if ((rc = role_record(ks, ks->st.db, ROLE_OPERATOR, &rec, &n)) != ENF_OK)
+		if ((rc = role_record(ks, ks->st.db, ROLE_OPERATOR, &rec, &n)) != ENF_OK ||
+		    (rc = attempt_begin(ks, ROLE_OPERATOR)) != ENF_OK)
 			goto out;
 		rc = role_unwrap(ks, ROLE_OPERATOR, rec, n, old_op, op);
 		if (rc == ENF_NO)
-			rc = failed_unlock(ks, ROLE_OPERATOR);
+			rc = wrong_passphrase(ks, ROLE_OPERATOR);
+		else if (rc == ENF_OK)
+			rc = attempt_clear(ks, ROLE_OPERATOR);
 		if (rc != ENF_OK)
 			goto out;
 		src = op;
@@ -1134,8 +1181,6 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 	record_name(k, sizeof k, "role", role_name(role));
 	if ((rc = role_wrap(ks, role, src, newpass, &KDF_DEFAULT, change_put(&gc.extra, k))) != ENF_OK)
 		goto out;
-	record_name(k, sizeof k, "fail", role_name(role));
-	wbuf_u32(change_put(&gc.extra, k), 0);
 	rc = gov_commit(ks, &gc);
 	goto done;
 out:
@@ -1150,11 +1195,9 @@ done:
 
 int ks_reset_lockout(struct keystore *ks)
 {
-	uint32_t after;
-
 	if (need_role(ks, ROLE_OFFICER) != ENF_OK)
 		return ENF_FAIL;
-	return bump_fail(ks, ROLE_OPERATOR, 1, &after);
+	return attempt_clear(ks, ROLE_OPERATOR);
 }
 
 /* ---- creation ---- */
@@ -1192,7 +1235,7 @@ static int mutate_init(void *ctx, GDBM_FILE cur, struct changes *cs)
 	struct init_ctx *ic = ctx;
 	struct keystore *ks = ic->ks;
 	const struct kdf_params *kp = ic->o->kdf ? ic->o->kdf : &KDF_DEFAULT;
-	struct wbuf inst;
+	struct wbuf inst, gov;
 	int rc;
 
 	if (cur)
@@ -1210,8 +1253,14 @@ static int mutate_init(void *ctx, GDBM_FILE cur, struct changes *cs)
 	ks->gov.generation = 1;
 	wbuf_put(change_put(cs, "format"), FORMAT, strlen(FORMAT));
 	wbuf_put(change_put(cs, "instance"), ks->inst_rec, ks->inst_len);
-	if (gov_encode_signed(ks, &ks->gov, change_put(cs, "gov")) != ENF_OK)
+	wbuf_init(&gov, 0);
+	if (gov_encode_signed(ks, &ks->gov, &gov) != ENF_OK ||
+	    wbuf_put(change_put(cs, "gov"), gov.p, gov.len) < 0) {
+		wbuf_free(&gov);
 		return enf_err(ENF_FAIL, "cannot sign the governance state");
+	}
+	ks->gov_rec = gov.p;
+	ks->gov_len = gov.len;
 	if ((rc = role_wrap(ks, ROLE_OFFICER, ks->sec, ic->officer, kp,
 			    change_put(cs, "role/officer"))) != ENF_OK)
 		return rc;
@@ -1257,7 +1306,9 @@ int ks_init(const char *home, const struct ks_init_opts *o, const struct secret 
 		goto fail;
 	}
 	ic.ks = ks;
+	/* Fresh counts for the new instance id, replacing any left behind. */
 	if ((rc = new_secrets(ks, ks->sec)) != ENF_OK ||
+	    (rc = lockout_save(home, ks->instance_id, &(struct lockout_counts){ { 0, 0 } })) != ENF_OK ||
 	    (rc = store_rewrite(&ks->st, mutate_init, &ic)) != ENF_OK)
 		goto fail;
 	ks->role = ROLE_OFFICER;

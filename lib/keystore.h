@@ -58,14 +58,36 @@ int ks_open(const char *home, struct keystore **out);
 int ks_open_home(const char *opt, struct keystore **out);
 void ks_close(struct keystore *ks);
 
-/* Unlock a role: Argon2id, constant-time, lockout counted in the keystore
- * (ENF_FAIL "locked" at the limit; ENF_FAIL "wrong passphrase" otherwise).
- * Verifies the governance signature over officer-controlled state; ENF_NO
- * if it does not verify (tampered keystore).  Does not audit: programs call
- * unlock_role() (unlock.h), which reads the credential and audits. */
+/* Unlock a role.  The attempt is counted first, durably, in the lockout
+ * file beside the keystore (lockout.h), under the keystore's lock; only then
+ * is the passphrase tried (Argon2id, constant-time), and a right one clears
+ * the count.  ENF_FAIL "locked" at the limit and ENF_FAIL when the attempt
+ * cannot be counted (the passphrase is then not tried at all); ENF_FAIL
+ * "wrong ROLE passphrase (N tries left)" otherwise.
+ * Verifies the governance signature over officer-controlled state, over
+ * the very bytes ks_open decoded (the record is read once, never again):
+ * ENF_NO if they do not verify (tampered keystore).  Does not audit:
+ * programs call unlock_role() (unlock.h), which reads the credential and
+ * audits. */
 int ks_unlock(struct keystore *ks, int role, const struct secret *pass);
 int ks_unlocked_role(const struct keystore *ks);	/* -1 if locked */
-/* 1 when the role has reached its failed-unlock limit. */
+
+/* How the last ks_unlock on ks ended, for the audit record. */
+enum unlock_result {
+	UNLOCK_OK = 0,
+	UNLOCK_LOCKED,		/* at the limit: the passphrase was not tried */
+	UNLOCK_UNCOUNTED,	/* the attempt could not be counted: not tried */
+	UNLOCK_WRONG,		/* tried, wrong, counted */
+	UNLOCK_TAMPERED,	/* right passphrase; governance state does not verify */
+	UNLOCK_ERROR,		/* anything else: memory, a corrupt record */
+};
+int ks_unlock_result(const struct keystore *ks);
+/* Failed unlocks the role may still make before it locks (0: locked), as
+ * the lockout file says now; -1 when that file is unreadable (treat as
+ * locked). */
+int ks_tries_left(const struct keystore *ks, int role);
+/* 1 when the role has reached its failed-unlock limit (or its count is
+ * unreadable). */
 int ks_role_locked(const struct keystore *ks, int role);
 
 /* Instance identity (public, no credential). */
@@ -105,7 +127,7 @@ int ks_set_policy_digest(struct keystore *ks, const unsigned char digest[32]);
  * current operator passphrase (only it unwraps the operator's bundle). */
 int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 	      const struct secret *newpass);
-/* Officer: clear the operator's failure counter. */
+/* Officer: clear the operator's failed-unlock count. */
 int ks_reset_lockout(struct keystore *ks);
 
 #endif

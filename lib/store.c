@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "enf.h"
 #include "io.h"
@@ -27,11 +28,29 @@ int store_get(GDBM_FILE db, const char *key, unsigned char **p, size_t *n)
 	return 0;
 }
 
-/* No mmap: a file cut short must read as an error, not a SIGBUS. */
-static GDBM_FILE open_read(const char *path)
+/* No mmap: a file cut short must read as an error, not a SIGBUS.  The file
+ * is checked on the descriptor GDBM then reads, so that the file found
+ * private is the file used (a path checked first can be swapped before it
+ * is opened). */
+static int open_read(const char *path, GDBM_FILE *db)
 {
-	return gdbm_open(path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_XVERIFY |
-			 GDBM_CLOEXEC, 0, NULL);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	*db = NULL;
+	if (fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		close(fd);
+		return enf_err(ENF_FAIL, "%s: not a private regular file of ours; refusing it", path);
+	}
+	*db = gdbm_fd_open(fd, path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_XVERIFY |
+			   GDBM_CLOEXEC | GDBM_CLOERROR, NULL);
+	if (!*db)
+		return enf_err(ENF_FAIL, "%s: not a valid enf keystore (%s)", path,
+			       gdbm_strerror(gdbm_errno));
+	return ENF_OK;
 }
 
 static char *path_with(const char *dir, const char *name, const char *suffix)
@@ -55,10 +74,7 @@ int store_open(struct store *s, const char *dir, const char *name)
 		store_close(s);
 		return enf_err(ENF_FAIL, "out of memory");
 	}
-	if (store_exists(s) && !(s->db = open_read(s->path)))
-		return enf_err(ENF_FAIL, "%s: not a valid enf keystore (%s)", s->path,
-			       gdbm_strerror(gdbm_errno));
-	return ENF_OK;
+	return store_exists(s) ? open_read(s->path, &s->db) : ENF_OK;
 }
 
 int store_exists(const struct store *s) { return access(s->path, F_OK) == 0; }
@@ -185,7 +201,7 @@ static int write_new(const char *tmp, GDBM_FILE cur, const struct changes *cs)
 	return rc;
 }
 
-static int lock(const struct store *s)
+int store_lock(const struct store *s)
 {
 	int fd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
@@ -206,12 +222,10 @@ int store_rewrite(struct store *s, store_mutate_fn fn, void *ctx)
 	GDBM_FILE cur = NULL;
 	int fd, rc;
 
-	if ((fd = lock(s)) < 0)
+	if ((fd = store_lock(s)) < 0)
 		return ENF_FAIL;
-	if (store_exists(s) && !(cur = open_read(s->path))) {
-		rc = enf_err(ENF_FAIL, "%s: %s", s->path, gdbm_strerror(gdbm_errno));
+	if (store_exists(s) && (rc = open_read(s->path, &cur)) != ENF_OK)
 		goto out;
-	}
 	if ((rc = fn(ctx, cur, &cs)) != ENF_OK)
 		goto out;
 	if (cs.failed) {
@@ -227,7 +241,7 @@ int store_rewrite(struct store *s, store_mutate_fn fn, void *ctx)
 	/* Read on from the file just written, not the replaced one. */
 	if (s->db)
 		gdbm_close(s->db);
-	if (!(s->db = open_read(s->path)))
+	if (open_read(s->path, &s->db) != ENF_OK)
 		rc = enf_err(ENF_FAIL, "%s: cannot reopen the keystore", s->path);
 out:
 	if (cur)

@@ -52,6 +52,11 @@ void changes_free(struct changes *cs);
  * nothing. */
 typedef int (*store_mutate_fn)(void *ctx, GDBM_FILE cur, struct changes *cs);
 
+/* The exclusive lock store_rewrite takes, for state kept beside the store
+ * that must change in step with it: a descriptor to close() to release
+ * it, or -1 (message set). */
+int store_lock(const struct store *s);
+
 /* Lock, call fn, build and rename the new file, reopen the view. */
 int store_rewrite(struct store *s, store_mutate_fn fn, void *ctx);
 

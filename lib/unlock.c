@@ -1,4 +1,5 @@
 /* Acting as a role: credential, unlock, and an audit record of a failure. */
+#include <signal.h>
 #include "audit.h"
 #include "cred.h"
 #include "unlock.h"
@@ -7,6 +8,7 @@ int unlock_role(struct keystore *ks, int role, const char *passfile, const char 
 		const char *op)
 {
 	struct secret pass;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	struct audit_event ev = { .program = program, .op = op, .outcome = "fail",
 				  .identity = role_name(role) };
 	int rc;
@@ -19,12 +21,18 @@ int unlock_role(struct keystore *ks, int role, const char *passfile, const char 
 	secret_free(&pass);
 	if (rc == ENF_OK)
 		return rc;
-	if (ks_role_locked(ks, role))
-		ev.reason = "locked";
-	else if (rc == ENF_NO)
-		ev.reason = "keystore-tampered";
-	else
-		ev.reason = "bad-passphrase";
+	switch (ks_unlock_result(ks)) {
+	case UNLOCK_LOCKED: ev.reason = "locked"; break;
+	case UNLOCK_UNCOUNTED: ev.reason = "lockout-unwritable"; break;
+	case UNLOCK_WRONG: ev.reason = "bad-passphrase"; break;
+	case UNLOCK_TAMPERED: ev.reason = "keystore-tampered"; break;
+	default: ev.reason = "unlock-error"; break;
+	}
+	/* Over a file-size limit the record fails and is reported; it must
+	 * not kill the program and turn the exit status into an oracle. */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGXFSZ, &ign, &old);
 	audit_append(ks, &ev);
+	sigaction(SIGXFSZ, &old, NULL);
 	return rc;
 }

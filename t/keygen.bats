@@ -11,6 +11,19 @@ setup() { common_setup; }
 	[[ "$output" =~ ^SHA256:[A-Za-z0-9+/]{43}$ ]]
 	[ "$(stat -c %a "$ENF_HOME")" = 700 ]
 	[ "$(stat -c %a "$ENF_HOME/keystore")" = 600 ]
+	[ "$(stat -c %a "$ENF_HOME/lockout")" = 600 ]
+	[ "$(sed -n 2p "$ENF_HOME/lockout")" = "instance $output" ]
+}
+
+@test "init over the leftovers of a removed instance starts with fresh lockout counts" {
+	make_instance
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	rm "$ENF_HOME/keystore"
+	make_instance
+	enf-keygen new -p r k1 >/dev/null
+	run enf-keygen new -p r k2 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$output" = "enf-keygen: wrong officer passphrase (9 tries left)" ]
 }
 
 @test "the instance id is the SHA256 fingerprint of the identity key" {
@@ -193,31 +206,71 @@ setup() { common_setup; }
 	[ "$status" -eq 1 ]
 }
 
-@test "destroying a key erases its private bytes from the keystore file" {
+# Hex of a file, one line.
+hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+
+# The number of 16-byte slices of FILE's bytes that occur in the keystore.
+slices_in_keystore() { # FILE
+	local hex ks n=0 off
+	hex=$(hexof "$1")
+	ks=$(hexof "$ENF_HOME/keystore")
+	for ((off = 0; off + 32 <= ${#hex}; off += 32)); do
+		[[ "$ks" == *"${hex:off:32}"* ]] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+@test "a key leaving active has its private bytes erased from the keystore file" {
 	make_instance
-	enf-keygen new -a rsa3072 -p release k1 >/dev/null
-	record_get key/k1 >"$BATS_TEST_TMPDIR/priv"
-	[ "$(wc -c <"$BATS_TEST_TMPDIR/priv")" -gt 1000 ]
-	# A distinctive 32-byte slice of the sealed private key.
-	needle=$(dd if="$BATS_TEST_TMPDIR/priv" bs=1 skip=200 count=32 2>/dev/null | od -An -tx1 | tr -d ' \n')
-	od -An -tx1 -v "$ENF_HOME/keystore" | tr -d ' \n' | grep -q "$needle"
-	enf-keygen state k1 destroyed
-	! od -An -tx1 -v "$ENF_HOME/keystore" | tr -d ' \n' | grep -q "$needle"
-	enf-keygen list | grep -q '^k1 .* destroyed '
+	for st in deactivated compromised destroyed; do
+		enf-keygen new -a rsa3072 -p release "k-$st" >/dev/null
+		record_get "key/k-$st" >"$BATS_TEST_TMPDIR/$st.priv"
+		[ "$(wc -c <"$BATS_TEST_TMPDIR/$st.priv")" -gt 1000 ]
+		[ "$(slices_in_keystore "$BATS_TEST_TMPDIR/$st.priv")" -gt 60 ]
+	done
+	for st in deactivated compromised destroyed; do
+		enf-keygen state "k-$st" "$st"
+		[ "$(slices_in_keystore "$BATS_TEST_TMPDIR/$st.priv")" -eq 0 ]
+		[ -z "$(record_get "key/k-$st")" ]
+		enf-keygen list | grep -q "^k-$st .* $st "
+	done
+}
+
+@test "a deactivated key is denied by enf-sign, and its private record is gone" {
+	make_instance
+	make_ssh_key ci
+	enf-keygen new -p release rel >/dev/null
+	printf 'version 1\npolicy p1\npurpose release\nidentity ci-bot %s\n%s\n' \
+		"$(cut -d' ' -f1,2 "$BATS_TEST_TMPDIR/ssh/ci.pub")" \
+		'rule rel key=rel identity=ci-bot purpose=release scope=artifact:tarball' \
+		>"$BATS_TEST_TMPDIR/policy.txt"
+	enf-policy install "$BATS_TEST_TMPDIR/policy.txt" 2>/dev/null
+	printf 'data\n' >"$BATS_TEST_TMPDIR/data"
+	enf-request -k rel -i ci-bot -p release -s artifact:tarball -r rel \
+		--ssh-key "$BATS_TEST_TMPDIR/ssh/ci" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/req"
+	enf-sign "$BATS_TEST_TMPDIR/req" >/dev/null
+	enf-keygen state rel deactivated
+	[ -z "$(record_get key/rel)" ]
+	run enf-sign "$BATS_TEST_TMPDIR/req"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "enf-sign: denied (audit #"* ]]
+	[ "$(enf-audit show --json | tail -1 | jq -r .reason)" = key-not-active ]
 }
 
 @test "a wrong passphrase is exit 3 and counted; the limit locks the role" {
 	make_instance --lockout 3
 	enf-keygen new -p release k1 >/dev/null
 	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
-	for i in 1 2; do
-		run enf-keygen new -p r "x$i" --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
-		[ "$status" -eq 3 ]
-		[[ "$output" == *"wrong officer passphrase"* ]]
-	done
+	run enf-keygen new -p r x1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[ "$output" = "enf-keygen: wrong officer passphrase (2 tries left)" ]
+	run enf-keygen new -p r x2 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[ "$output" = "enf-keygen: wrong officer passphrase (1 try left)" ]
 	run enf-keygen new -p r x3 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"locked"* ]]
+	[[ "$output" == "enf-keygen: wrong officer passphrase; officer locked"* ]]
+	[ "${#lines[@]}" -eq 1 ]
 	# Now even the right passphrase is refused.
 	run enf-keygen new -p r x4
 	[ "$status" -eq 3 ]
@@ -250,6 +303,127 @@ setup() { common_setup; }
 	[[ "$output" == *"locked"* ]]
 	enf-keygen reset-lockout
 	enf-keygen passwd --role operator --new-passphrase-file "$BATS_TEST_TMPDIR/new"
+}
+
+@test "a failed unlock is counted in a small file of its own, not by rewriting the keystore" {
+	make_instance --lockout 3
+	sum=$(sha256sum "$ENF_HOME/keystore")
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[ "$(sha256sum "$ENF_HOME/keystore")" = "$sum" ]
+	[ "$(stat -c %a "$ENF_HOME/lockout")" = 600 ]
+	grep -qx 'officer 1' "$ENF_HOME/lockout"
+	grep -qx 'operator 0' "$ENF_HOME/lockout"
+	# A right passphrase clears the count.
+	enf-keygen new -p r k1 >/dev/null
+	grep -qx 'officer 0' "$ENF_HOME/lockout"
+}
+
+@test "an attempt that cannot be counted (file-size limit) is not tried: exit 3" {
+	make_instance --lockout 3
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	# The right passphrase: had it been tried, the unlock would succeed.
+	run bash -c 'ulimit -f 0; exec enf-keygen new -p r k1'
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot count the unlock attempt, so no passphrase is tried"* ]]
+	run bash -c 'ulimit -f 0; exec enf-keygen new -p r k1 --officer-passphrase-file "$1"' _ \
+		"$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot count the unlock attempt"* ]]
+	[[ "$output" != *"wrong"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+	# Neither attempt used up a try.
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$output" = "enf-keygen: wrong officer passphrase (2 tries left)" ]
+}
+
+@test "a read-only home: the attempt cannot be counted, so it is not tried" {
+	make_instance
+	run unshare -m sh -c 'mount --bind "$ENF_HOME" "$ENF_HOME" &&
+		mount -o remount,ro,bind "$ENF_HOME" && exec enf-keygen new -p r k1'
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"Read-only file system"* ]]
+	[[ "$output" == *"so no passphrase is tried"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+}
+
+@test "a full disk: the attempt cannot be counted, so it is not tried" {
+	# A small tmpfs of its own holds the home; it is filled before the unlock.
+	mkdir "$BATS_TEST_TMPDIR/small"
+	run unshare -m bash -c 'set -e
+		mount -t tmpfs -o size=256k,mode=0700 tmpfs "$1"
+		export ENF_HOME="$1/enf"
+		enf-keygen init --argon2 1:8192:1 >/dev/null
+		dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null || true
+		enf-keygen new -p r k1 || echo "exit $?"' _ "$BATS_TEST_TMPDIR/small"
+	[[ "$output" == *"No space left on device; cannot count the unlock attempt, so no passphrase is tried"* ]]
+	[[ "$output" == *"exit 3" ]]
+}
+
+@test "30 parallel wrong guesses against a limit of 10: exactly 10 are tried, then the role is locked" {
+	make_instance --lockout 10
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	pids=()
+	for i in $(seq 1 30); do
+		enf-keygen new -p r "x$i" --officer-passphrase-file "$BATS_TEST_TMPDIR/bad" \
+			>/dev/null 2>"$BATS_TEST_TMPDIR/err$i" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		rc=0
+		wait "$p" || rc=$?
+		[ "$rc" -eq 3 ]
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c 'wrong officer passphrase')" -eq 10 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c '^enf-keygen: officer locked')" -eq 20 ]
+	# Each tried guess is audited as such, each refused one as locked.
+	run enf-audit show --json
+	[ "$(echo "$output" | jq -r 'select(.op == "new") | .reason' | grep -cx bad-passphrase)" -eq 10 ]
+	[ "$(echo "$output" | jq -r 'select(.op == "new") | .reason' | grep -cx locked)" -eq 20 ]
+	# The right passphrase is refused now.
+	run enf-keygen new -p r k1
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"officer locked"* ]]
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
+}
+
+@test "a guess killed while its passphrase is tried has used up a try" {
+	# A slow KDF (64 passes) leaves time to kill the guess mid-derivation.
+	enf-keygen init --argon2 64:8192:1 --lockout 3 >/dev/null
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
+	enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 1 500); do
+		grep -qx 'officer 1' "$ENF_HOME/lockout" 2>/dev/null && break
+		sleep 0.01
+	done
+	kill -9 "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 137 ]	# killed, not finished
+	grep -qx 'officer 1' "$ENF_HOME/lockout"
+	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
+	[ "$output" = "enf-keygen: wrong officer passphrase (1 try left)" ]
+}
+
+@test "an unreadable, foreign or symlinked lockout file stops every unlock (exit 3)" {
+	make_instance
+	enf-keygen -H "$BATS_TEST_TMPDIR/other" init --argon2 1:8192:1 >/dev/null
+	for bad in garbage foreign symlink; do
+		case $bad in
+		garbage) printf 'enf-lockout 1\nofficer x\n' >"$ENF_HOME/lockout" ;;
+		foreign) cp "$BATS_TEST_TMPDIR/other/lockout" "$ENF_HOME/lockout" ;;
+		symlink) rm -f "$ENF_HOME/lockout"
+			 ln -s "$BATS_TEST_TMPDIR/other/lockout" "$ENF_HOME/lockout" ;;
+		esac
+		run enf-keygen new -p r "k-$bad"
+		[ "$status" -eq 3 ]
+		[[ "$output" == *"$ENF_HOME/lockout"* ]]
+		[[ "$output" == *"so no passphrase is tried" ]]
+		rm -f "$ENF_HOME/lockout"
+	done
+	[ "$(enf-keygen list | wc -l)" -eq 0 ]
 }
 
 @test "reset-lockout needs the officer" {
@@ -332,13 +506,15 @@ setup() { common_setup; }
 	for cut in $(seq 0 512 "$size"); do
 		truncate -s "$cut" "$ENF_HOME/keystore"
 		run enf-keygen list
-		[ "$status" -eq 3 ] || { [ "$status" -eq 0 ] && [[ "$output" == k1* ]]; }
+		[[ "$status" -eq 3 || ( "$status" -eq 0 && "$output" == k1* ) ]]
 		cp "$BATS_TEST_TMPDIR/ks.bak" "$ENF_HOME/keystore"
 	done
 }
 
 @test "kill -9 during writes never leaves a keystore that does not open" {
-	make_instance
+	# A command killed between counting its unlock and clearing the count
+	# has used up a try (see the next test); 25 kills must not lock.
+	make_instance --lockout 100
 	for i in $(seq 1 25); do
 		enf-keygen new -p release "k$i" >/dev/null 2>&1 &
 		pid=$!
@@ -362,12 +538,15 @@ setup() { common_setup; }
 	for i in $(seq 1 8); do grep -q '^k0 ' "$BATS_TEST_TMPDIR/l$i"; done
 }
 
-@test "no passphrase appears in the keystore or its audit log" {
+@test "no passphrase appears in the keystore, its lockout counts or its audit log" {
 	make_instance
 	enf-keygen new -p release k1 >/dev/null
+	run enf-keygen new -p release k2 --officer-passphrase-file "$ENF_PASSPHRASE_FILE"
+	[ -f "$ENF_HOME/lockout" ]
 	for f in "$ENF_OFFICER_PASSPHRASE_FILE" "$ENF_PASSPHRASE_FILE"; do
 		p=$(head -1 "$f")
-		! grep -rqaF "$p" "$ENF_HOME"
+		run grep -rqaF "$p" "$ENF_HOME"
+		[ "$status" -eq 1 ]	# searched everything, found nothing
 	done
 }
 

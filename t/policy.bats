@@ -476,3 +476,22 @@ installed_digest_is_recorded() {
 	[ "$output" = "deny: malformed-request: request larger than 1048576 bytes" ]
 	[ "$(audit_count)" -eq "$before" ]
 }
+
+@test "an installed policy replaced by a FIFO or a symlink is refused (exit 3), never waited on" {
+	instance_with_key
+	enf-policy install "$POL"
+	request -r nightly -s nightly
+	cp "$ENF_HOME/policy" "$BATS_TEST_TMPDIR/copy"
+	rm "$ENF_HOME/policy"
+	mkfifo -m 0600 "$ENF_HOME/policy"
+	run timeout 10 enf-policy eval "$REQ"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$ENF_HOME/policy: not a regular file"* ]]
+	run timeout 10 enf-policy show
+	[ "$status" -eq 3 ]
+	rm "$ENF_HOME/policy"
+	ln -s "$BATS_TEST_TMPDIR/copy" "$ENF_HOME/policy"
+	run enf-policy eval "$REQ"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$ENF_HOME/policy: is a symbolic link"* ]]
+}

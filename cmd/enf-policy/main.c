@@ -62,29 +62,27 @@ static void note_installed_state(const struct keystore *ks, const struct text *t
 			 "request is denied until an officer installs a policy", t->name);
 }
 
-/* FILE, or the instance's installed policy when FILE is NULL. */
+/* FILE, or the instance's installed policy when FILE is NULL (read once:
+ * what is shown or hashed is what was checked). */
 static int read_policy(const struct opts *o, const char *file, struct text *t)
 {
 	struct keystore *ks;
-	char *path = NULL;
+	struct installed_policy ip;
 	int rc;
 
 	if (file)
 		return read_text(file, POLICY_SIZE_MAX, t);
 	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
-		goto out;
-	if (!(path = home_path(ks_home(ks), POLICY_FILE))) {
-		rc = enf_err(ENF_FAIL, "out of memory");
-		goto out;
-	}
-	if ((rc = io_check_private(path)) == ENF_OK &&
-	    (rc = io_read_file(path, POLICY_SIZE_MAX, &t->p, &t->n)) == ENF_OK) {
+		return rc;
+	if ((rc = installed_policy_read(ks, &ip)) == ENF_OK) {
+		t->p = ip.p;	/* handed over */
+		t->n = ip.n;
 		t->name = POLICY_FILE;
 		note_installed_state(ks, t);
+	} else if (rc == ENF_NO) {
+		rc = ENF_FAIL;	/* absent or oversized: nothing to show */
 	}
-out:
 	ks_close(ks);
-	free(path);
 	return rc;
 }
 

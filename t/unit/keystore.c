@@ -1,9 +1,13 @@
 /* Keystore paths the programs cannot reach one at a time: two officers
  * changing the keystore at once, role separation at the library level,
- * bulk creation that must be all or nothing. */
+ * bulk creation that must be all or nothing, a file that changes between
+ * the open and the unlock. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "crypto.h"
 #include "keystore.h"
 #include "tap.h"
@@ -27,6 +31,75 @@ static struct keystore *open_as(const char *home, int role, struct secret *pw)
 		return NULL;
 	}
 	return ks;
+}
+
+/* The whole keystore file, or NULL. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+	struct stat st;
+	unsigned char *p = NULL;
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && (p = malloc((size_t)st.st_size + 1)) &&
+	    read(fd, p, (size_t)st.st_size) == st.st_size) {
+		*n = (size_t)st.st_size;
+	} else {
+		free(p);
+		p = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+/* Rewrites the file's bytes in place (same inode, same size), as someone
+ * with write access to the home can while enf runs. */
+static int overwrite(const char *path, const unsigned char *p, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+	int rc = fd >= 0 && pwrite(fd, p, n, 0) == (ssize_t)n ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The governance record flipped while the keystore is opened and restored
+ * before the unlock: the unlock must refuse, not verify the restored bytes
+ * and then decide on the flipped ones.  pattern is found in the file and
+ * its byte at `at` set to `to`. */
+static void flipped_while_opening(const char *home, int role, struct secret *pw,
+				  const char *what, const unsigned char *pattern, size_t plen,
+				  size_t at, unsigned char to)
+{
+	char path[96];
+	unsigned char *orig, *flip, *hit;
+	size_t n = 0;
+	struct keystore *ks = NULL;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/keystore", home);
+	orig = slurp(path, &n);
+	flip = orig ? malloc(n) : NULL;
+	hit = flip ? memmem(orig, n, pattern, plen) : NULL;
+	ok(hit != NULL, "%s: found in the file", what);
+	if (!hit) {
+		free(orig);
+		free(flip);
+		return;
+	}
+	memcpy(flip, orig, n);
+	flip[(size_t)(hit - orig) + at] = to;
+	ok(overwrite(path, flip, n) == 0 && ks_open(home, &ks) == ENF_OK, "%s: open the flipped file",
+	   what);
+	ok(overwrite(path, orig, n) == 0, "%s: restore the signed bytes", what);
+	rc = ks ? ks_unlock(ks, role, pw) : ENF_FAIL;
+	ok(rc == ENF_NO && ks_unlocked_role(ks) < 0,
+	   "%s: the %s unlock refuses the state it decoded (rc %d: %s)", what, role_name(role), rc,
+	   enf_errmsg());
+	ks_close(ks);
+	free(orig);
+	free(flip);
 }
 
 int main(void)
@@ -75,6 +148,83 @@ int main(void)
 	ok(b && ks_key_private(b, "k1", &priv) == ENF_OK, "the operator opens the key");
 	privkey_free(&priv);
 	ks_close(b);
+
+	/* Checked bytes are used bytes.  k1 deactivated, a policy digest of
+	 * 0xaa bytes; the file read at open says k1 is active (state u32 0
+	 * after name and algorithm) or names another digest. */
+	{
+		static const unsigned char k1_deactivated[] = { 0, 0, 0, 2, 'k', '1', 0, 0, 0, 0,
+								0, 0, 0, 1 };
+		unsigned char digest[32], pat[36] = { 0, 0, 0, 32 };
+		const struct ks_key *k;
+
+		memset(digest, 0xaa, sizeof digest);
+		memcpy(pat + 4, digest, 32);
+		a = open_as(home, ROLE_OFFICER, &off);
+		ok(a && ks_key_set_state(a, "k1", KS_DEACTIVATED) == ENF_OK &&
+		   ks_set_policy_digest(a, digest) == ENF_OK, "k1 deactivated, a digest recorded");
+		ks_close(a);
+		flipped_while_opening(home, ROLE_OPERATOR, &op, "key state", k1_deactivated,
+				      sizeof k1_deactivated, 13, 0);
+		flipped_while_opening(home, ROLE_OFFICER, &off, "key state", k1_deactivated,
+				      sizeof k1_deactivated, 13, 0);
+		flipped_while_opening(home, ROLE_OPERATOR, &op, "policy digest", pat, sizeof pat, 4,
+				      0xbb);
+		flipped_while_opening(home, ROLE_OFFICER, &off, "policy digest", pat, sizeof pat, 4,
+				      0xbb);
+		/* Nothing was signed over the flipped state: the file still
+		 * verifies and says what the officer set. */
+		a = open_as(home, ROLE_OFFICER, &off);
+		k = a ? ks_key_find(a, "k1") : NULL;
+		ok(k && k->state == KS_DEACTIVATED, "the signed state is unchanged");
+		ks_close(a);
+	}
+
+	/* An officer commit writes the instance record it verified, not one
+	 * edited in the file since the unlock. */
+	{
+		char path[96];
+		const char *np = "release";
+		unsigned char *all, xpub[32];
+		size_t n = 0;
+
+		snprintf(path, sizeof path, "%s/keystore", home);
+		a = open_as(home, ROLE_OFFICER, &off);
+		memcpy(xpub, a ? ks_x25519_pub(a) : xpub, 32);
+		all = slurp(path, &n);
+		unsigned char *hit = all ? memmem(all, n, xpub, 32) : NULL;
+		ok(a && hit, "the instance's X25519 key is in the file");
+		if (hit) {
+			hit[0] ^= 1;
+			ok(overwrite(path, all, n) == 0, "an edit of the instance record after the unlock");
+		}
+		ok(a && ks_key_new(a, "k8", ALG_ED25519, (char *const *)&np, 1, NULL) == ENF_OK,
+		   "the officer commits a change");
+		ks_close(a);
+		ks = NULL;
+		ok(ks_open(home, &ks) == ENF_OK && memcmp(ks_x25519_pub(ks), xpub, 32) == 0 &&
+		   ks_key_find(ks, "k8"), "the keystore opens with the verified instance record: %s",
+		   enf_errmsg());
+		ks_close(ks);
+		free(all);
+	}
+
+	/* The file an officer commit copies from is checked as it is opened:
+	 * made group-writable after the unlock, it is refused. */
+	{
+		char path[96];
+		const char *np = "release";
+
+		snprintf(path, sizeof path, "%s/keystore", home);
+		a = open_as(home, ROLE_OFFICER, &off);
+		ok(a && chmod(path, 0620) == 0, "the keystore turns group-writable after the unlock");
+		ok(a && ks_key_new(a, "k9", ALG_ED25519, (char *const *)&np, 1, NULL) == ENF_FAIL,
+		   "the commit refuses it: %s", enf_errmsg());
+		ks_close(a);
+		ok(chmod(path, 0600) == 0 && ks_open(home, &ks) == ENF_OK && !ks_key_find(ks, "k9"),
+		   "and wrote nothing");
+		ks_close(ks);
+	}
 
 	secret_free(&off);
 	secret_free(&op);
