@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "evaluate.h"
 #include "io.h"
+#include "proc.h"
 #include "unlock.h"
 
 struct opts {
@@ -276,7 +277,8 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int c, rc;
 
-	enf_setprogname(argv[0]);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	while ((c = getopt_long(argc, argv, "H:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': o.home = optarg; break;

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# Process and file hygiene every program shares (SPEC "Conventions"): no
+# core dumps and not dumpable, valid fds 0-2, a lost stdout is an error,
+# -o onto a device or FIFO, the umask, and a home that is not a symlink
+# however spelled and whose parents only root or its owner can change.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	common_setup
+	SHARED=
+}
+
+teardown() {
+	exec 5>&- 2>/dev/null || :
+	if [ -n "$SHARED" ]; then rm -rf "$SHARED"; fi
+}
+
+# ---- core dumps and ptrace ----
+
+# A directory outside the test's own (which only root can enter), where an
+# instance owned by nobody lives: $SHARED/n/enf, passphrases in $SHARED/*.pass,
+# and a FIFO $SHARED/fifo.
+nobody_instance() {
+	SHARED=$(mktemp -d /tmp/enf-hygiene.XXXXXX)
+	chmod 0755 "$SHARED"
+	mkdir -m 0700 "$SHARED/n"
+	chown 65534:65534 "$SHARED/n"
+	mkfifo -m 0666 "$SHARED/fifo"
+	printf 'officer correct horse\n' >"$SHARED/officer.pass"
+	printf 'operator battery staple\n' >"$SHARED/operator.pass"
+	: >"$SHARED/empty"
+	chown 65534:65534 "$SHARED/officer.pass" "$SHARED/operator.pass" "$SHARED/empty"
+	(as_nobody enf-keygen -H "$SHARED/n/enf" init --argon2 1:8192:1 >/dev/null)
+}
+
+# as_nobody CMD...: replaces the calling (sub)shell with CMD run as nobody.
+as_nobody() {
+	HOME=$SHARED ENF_OFFICER_PASSPHRASE_FILE=$SHARED/officer.pass \
+		ENF_PASSPHRASE_FILE=$SHARED/operator.pass \
+		exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# probe CMD...: start CMD as nobody; it opens $SHARED/fifo itself, so once
+# our end of the FIFO is open it is past its start-up.  Records whether its
+# /proc files turned root's (not dumpable) and its core limit, then lets it
+# finish.  (timeout: a program that fails before the FIFO must not hang us.)
+probe() {
+	(as_nobody "$@" >/dev/null 2>&1 3>&-) &
+	local pid=$!
+	PROBE=$(timeout 20 sh -c 'exec 5>"$1" && stat -c %u "/proc/$2/environ" &&
+		grep "^Max core file size" "/proc/$2/limits"' sh "$SHARED/fifo" "$pid") || :
+	kill "$pid" 2>/dev/null || :
+	wait "$pid" || :
+}
+
+@test "every program is not dumpable and has a core limit of 0, from its start" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run a program as another user"
+	nobody_instance
+	F=$SHARED/fifo
+	for cmd in "enf-policy check $F" "enf-request show $F" "enf-audit verify --instance $F $F" \
+		"enf-seal info $F" "enf-verify -p release -k $F -s $F $F" \
+		"enf-keygen -H $SHARED/n/enf passwd --role operator --new-passphrase-file $F" \
+		"enf-sign -H $SHARED/n/enf --passphrase-file $F $SHARED/empty"; do
+		# shellcheck disable=SC2086 # the words of cmd are its arguments
+		probe $cmd
+		echo "$cmd: $PROBE"
+		[[ "$PROBE" =~ ^0$'\n'Max\ core\ file\ size\ +0\ +0\ +bytes ]]
+	done
+}
+
+@test "an unlock killed by SIGABRT leaves no core file" {
+	pattern=$(cat /proc/sys/kernel/core_pattern)
+	case $pattern in
+	'|'* | /*) skip "core_pattern '$pattern' does not write into the working directory" ;;
+	esac
+	make_instance
+	mkfifo "$BATS_TEST_TMPDIR/pass"
+	mkdir "$BATS_TEST_TMPDIR/cwd"
+	: >"$BATS_TEST_TMPDIR/req"
+	(
+		cd "$BATS_TEST_TMPDIR/cwd"
+		ulimit -c unlimited
+		exec enf-sign --passphrase-file "$BATS_TEST_TMPDIR/pass" "$BATS_TEST_TMPDIR/req" \
+			>/dev/null 2>&1 3>&-
+	) &
+	pid=$!
+	# Half a passphrase is in its memory when it dies.
+	timeout 20 sh -c 'exec 5>"$1" && printf "operator battery" >&5 &&
+		kill -ABRT "$2"' sh "$BATS_TEST_TMPDIR/pass" "$pid" || kill "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 134 ]
+	run ls -A "$BATS_TEST_TMPDIR/cwd"
+	[ -z "$output" ]
+}
+
+# ---- fds 0-2 ----
+
+# CMD with fd 0, 1 or 2 closed (inside run, whose own fds are its capture).
+stdin_closed() { "$@" <&-; }
+stdout_closed() { "$@" >&-; }
+stderr_closed() { "$@" 2>&-; }
+stdout_full() { "$@" >/dev/full; }
+
+@test "a closed stdin is not taken by the keystore: enf-sign <&- reads nothing, exits 3" {
+	make_instance
+	before=$(audit_count)
+	run -3 --separate-stderr stdin_closed enf-sign
+	[ "$stderr" = "enf-sign: standard input: Bad file descriptor" ]
+	[ "$(audit_count)" -eq "$before" ]
+}
+
+@test "a closed stdout makes a product line fail loudly: enf-keygen new >&- exits 3" {
+	make_instance
+	run -3 --separate-stderr stdout_closed enf-keygen new -p release k
+	[[ "$stderr" == "enf-keygen: cannot write standard output"* ]]
+	run -3 --separate-stderr stdout_closed enf-policy digest "$SHARE/policies/firmware.policy"
+	[ "$stderr" = "enf-policy: cannot write to standard output" ]
+	# A program with nothing to print does not mind.
+	run -0 stdout_closed enf-policy check "$SHARE/policies/firmware.policy"
+}
+
+@test "a stdout that fails (a full device) is reported, exit 3" {
+	make_instance
+	run -3 --separate-stderr stdout_full enf-keygen new -p release k
+	[ "$stderr" = "enf-keygen: cannot write standard output: No space left on device" ]
+}
+
+@test "with stderr closed a program still runs and its exit status is unchanged" {
+	make_instance
+	run -3 stderr_closed enf-keygen -H "$BATS_TEST_TMPDIR/none" list
+	[ -z "$output" ]
+	run -0 stderr_closed enf-keygen list
+}
