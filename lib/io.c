@@ -111,8 +111,46 @@ int io_fsync_dir(const char *dir)
 	return rc;
 }
 
+static mode_t current_umask(void)
+{
+	mode_t m = umask(077);
+
+	umask(m);
+	return m;
+}
+
+/* -o onto something that is not a regular file: a character device or a
+ * FIFO (/dev/null, /dev/stdout on a terminal, a named pipe) is written into,
+ * as `cat >` would; anything else is refused.  Never replaced. */
+static int open_special(struct atomic_file *f, const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	if (!S_ISCHR(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return enf_err(ENF_FAIL, "%s: %s; refusing to write over it", path,
+			       S_ISDIR(st->st_mode) ? "is a directory" :
+			       "not a regular file, a character device or a FIFO");
+	if (!(f->path = strdup(path)))
+		return enf_err(ENF_FAIL, "out of memory");
+	f->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (f->fd < 0) {
+		int e = errno;
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
+	}
+	/* Swapped for a regular file since the stat: that one we would write
+	 * in place, not atomically. */
+	if (fstat(f->fd, &now) < 0 || (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "%s: changed while being opened; refusing it", path);
+	}
+	f->direct = 1;
+	return ENF_OK;
+}
+
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 {
+	struct stat st;
 	size_t n;
 
 	memset(f, 0, sizeof *f);
@@ -122,6 +160,8 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 		f->fd = STDOUT_FILENO;
 		return ENF_OK;
 	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return open_special(f, path, &st);
 	n = strlen(path) + 16;
 	f->path = strdup(path);
 	f->tmp = malloc(n);
@@ -138,7 +178,7 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
 	}
-	if (fchmod(f->fd, mode) < 0) {
+	if (fchmod(f->fd, mode & ~current_umask()) < 0) {
 		int e = errno;
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
@@ -162,6 +202,13 @@ int atomic_commit(struct atomic_file *f)
 	if (f->to_stdout) {
 		f->fd = -1;
 		return ENF_OK;
+	}
+	if (f->direct) {
+		if (close(f->fd) < 0)
+			rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
+		f->fd = -1;
+		atomic_abort(f);
+		return rc;
 	}
 	if (fsync(f->fd) < 0 || close(f->fd) < 0) {
 		f->fd = -1;

@@ -10,12 +10,16 @@
  * max.  Free with free(). */
 int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
 
-/* Atomic output: a temp file beside the target, fsync, rename, fsync the
- * directory.  Path "-" or NULL means stdout (written on commit only). */
+/* Atomic output: a temp file beside the target, created with `mode` less
+ * the umask, fsync, rename, fsync the directory.  Path "-" or NULL means
+ * stdout.  A target that exists and is a character device or a FIFO is
+ * written into directly (never replaced); any other existing target that is
+ * not a regular file (a directory, a block device, a socket) is refused. */
 struct atomic_file {
 	char *path, *tmp;
 	int fd;
 	int to_stdout;
+	int direct;	/* writing straight into a device or FIFO */
 };
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode);
 int atomic_write(struct atomic_file *f, const void *p, size_t n);

@@ -9,11 +9,12 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	common_setup
-	SHARED=
+	SHARED= READER=
 }
 
 teardown() {
 	exec 5>&- 2>/dev/null || :
+	if [ -n "$READER" ]; then kill "$READER" 2>/dev/null || :; fi
 	if [ -n "$SHARED" ]; then rm -rf "$SHARED"; fi
 }
 
@@ -133,4 +134,84 @@ stdout_full() { "$@" >/dev/full; }
 	run -3 stderr_closed enf-keygen -H "$BATS_TEST_TMPDIR/none" list
 	[ -z "$output" ]
 	run -0 stderr_closed enf-keygen list
+}
+
+# ---- -o onto what is not a regular file; the umask ----
+
+# A permitted request in $BATS_TEST_TMPDIR/req (key k, rule r, no approvals).
+permitted_request() {
+	make_instance
+	make_ssh_key ci
+	enf-keygen new -p release k >/dev/null
+	cat >"$BATS_TEST_TMPDIR/policy" <<-EOF
+	version 1
+	policy hygiene
+	purpose release
+	identity ci $(cut -d' ' -f1,2 "$BATS_TEST_TMPDIR/ssh/ci.pub")
+	rule r key=k identity=ci purpose=release scope=s
+	EOF
+	enf-policy install "$BATS_TEST_TMPDIR/policy"
+	printf 'data\n' >"$BATS_TEST_TMPDIR/data"
+	enf-request -k k -i ci -p release -s s -r r --ssh-key "$BATS_TEST_TMPDIR/ssh/ci" \
+		-o "$BATS_TEST_TMPDIR/req" "$BATS_TEST_TMPDIR/data"
+}
+
+# A device node like /dev/null (1:3) of the test's own: should a regression
+# replace it, the machine's /dev/null stays intact.
+@test "-o onto a character device (a /dev/null) writes into it, which stays a device" {
+	mknod -m 0666 "$BATS_TEST_TMPDIR/null" c 1 3 || skip "cannot make a device node here"
+	N=$BATS_TEST_TMPDIR/null
+	permitted_request
+	run -0 enf-sign -o "$N" "$BATS_TEST_TMPDIR/req"
+	[ -c "$N" ]
+	[ "$(stat -c %t:%T "$N")" = 1:3 ]
+	run -0 enf-request approve --ssh-key "$BATS_TEST_TMPDIR/ssh/ci" -o "$N" \
+		"$BATS_TEST_TMPDIR/req"
+	[ -c "$N" ]
+	run -0 enf-seal seal -o "$N" "$BATS_TEST_TMPDIR/data"
+	[ -c "$N" ]
+	[ -z "$(find "$BATS_TEST_TMPDIR" -name 'null.tmp*')" ]
+}
+
+@test "-o FIFO writes into the FIFO, which stays a FIFO" {
+	permitted_request
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	cat "$BATS_TEST_TMPDIR/pipe" >"$BATS_TEST_TMPDIR/got" 3>&- &
+	READER=$!
+	run -0 enf-sign -o "$BATS_TEST_TMPDIR/pipe" "$BATS_TEST_TMPDIR/req"
+	[ -p "$BATS_TEST_TMPDIR/pipe" ]
+	wait "$READER"
+	READER=
+	head -n 1 "$BATS_TEST_TMPDIR/got" | grep -qx -- '-----BEGIN SSH SIGNATURE-----'
+	echo "k $(enf-keygen pubkey k)" >"$BATS_TEST_TMPDIR/allowed"
+	ssh-keygen -Y verify -n release -f "$BATS_TEST_TMPDIR/allowed" -I k \
+		-s "$BATS_TEST_TMPDIR/got" <"$BATS_TEST_TMPDIR/data"
+}
+
+@test "-o onto a directory or a socket is refused and leaves it in place" {
+	permitted_request
+	mkdir "$BATS_TEST_TMPDIR/dir"
+	run -3 enf-sign -o "$BATS_TEST_TMPDIR/dir" "$BATS_TEST_TMPDIR/req"
+	[[ "$output" == *"dir: is a directory; refusing to write over it"* ]]
+	[ -d "$BATS_TEST_TMPDIR/dir" ]
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+		"$BATS_TEST_TMPDIR/sock"
+	run -3 enf-request approve --ssh-key "$BATS_TEST_TMPDIR/ssh/ci" -o "$BATS_TEST_TMPDIR/sock" \
+		"$BATS_TEST_TMPDIR/req"
+	[[ "$output" == *"sock: not a regular file, a character device or a FIFO"* ]]
+	[ -S "$BATS_TEST_TMPDIR/sock" ]
+	[ -z "$(find "$BATS_TEST_TMPDIR" -name '*.tmp*')" ]
+}
+
+@test "-o creates its file with the program's mode less the umask" {
+	permitted_request
+	umask 077
+	run -0 enf-sign -o "$BATS_TEST_TMPDIR/s077" "$BATS_TEST_TMPDIR/req"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/s077")" = 600 ]
+	run -0 enf-request approve --ssh-key "$BATS_TEST_TMPDIR/ssh/ci" -o "$BATS_TEST_TMPDIR/r077" \
+		"$BATS_TEST_TMPDIR/req"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/r077")" = 600 ]
+	umask 022
+	run -0 enf-sign -o "$BATS_TEST_TMPDIR/s022" "$BATS_TEST_TMPDIR/req"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/s022")" = 644 ]
 }
