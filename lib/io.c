@@ -273,10 +273,82 @@ int io_check_private(const char *path)
 	return ENF_OK;
 }
 
+/* One directory on the way to a home: not a symlink; and, unless it is the
+ * home itself (checked by io_check_private), changeable by no one but root
+ * and us, as ssh's StrictModes asks: owned by root or us, and not group- or
+ * other-writable unless sticky (/tmp is fine). */
+static int trail_dir(const char *dir, int is_home, int *gone)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		if (errno == ENOENT) {
+			*gone = 1;	/* nothing below to check; init creates it */
+			return ENF_OK;
+		}
+		return enf_err(ENF_FAIL, "%s: %s", dir, strerror(errno));
+	}
+	if (S_ISLNK(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: is a symbolic link; refusing a home through it "
+			       "(give its real path)", dir);
+	if (is_home)
+		return ENF_OK;
+	if (!S_ISDIR(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: not a directory", dir);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return enf_err(ENF_FAIL, "%s: owned by another user (uid %u); refusing a home "
+			       "below it", dir, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return enf_err(ENF_FAIL, "%s: writable by group or others (mode %04o); refusing "
+			       "a home below it", dir, (unsigned)(st.st_mode & 07777));
+	return ENF_OK;
+}
+
+/* Every prefix of the home's absolute path, the home last, component by
+ * component with lstat: "link/", "link/." and "link/../link" all meet the
+ * link itself. */
+static int home_trail(const char *home)
+{
+	char path[PATH_MAX];
+	size_t n = 0, i;
+	int gone = 0, rc;
+
+	if (home[0] != '/') {
+		if (!getcwd(path, sizeof path))
+			return enf_err(ENF_FAIL, "cannot find the working directory: %s",
+				       strerror(errno));
+		n = strlen(path);
+	}
+	if (n + 1 + strlen(home) >= sizeof path)
+		return enf_err(ENF_FAIL, "home path too long");
+	if (home[0] != '/')
+		path[n++] = '/';
+	strcpy(path + n, home);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if ((rc = trail_dir("/", n == 1, &gone)) != ENF_OK)
+		return rc;
+	for (i = 1; i <= n && !gone; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		if (path[i - 1] == '/')
+			continue;	/* "//" */
+		path[i] = '\0';
+		rc = trail_dir(path, i == n, &gone);
+		if (i < n)
+			path[i] = '/';
+		if (rc != ENF_OK)
+			return rc;
+	}
+	return ENF_OK;
+}
+
 int home_resolve(const char *opt, char **out)
 {
 	const char *h = opt;
 	char buf[PATH_MAX];
+	int rc;
 
 	if (!h || !*h)
 		h = getenv("ENF_HOME");
@@ -293,6 +365,8 @@ int home_resolve(const char *opt, char **out)
 			return enf_err(ENF_FAIL, "home path too long");
 		h = buf;
 	}
+	if ((rc = home_trail(h)) != ENF_OK)
+		return rc;
 	*out = strdup(h);
 	return *out ? ENF_OK : enf_err(ENF_FAIL, "out of memory");
 }
@@ -300,7 +374,10 @@ int home_resolve(const char *opt, char **out)
 int home_check(const char *home)
 {
 	struct stat st;
+	int rc;
 
+	if ((rc = home_trail(home)) != ENF_OK)
+		return rc;
 	if (stat(home, &st) < 0) {
 		if (errno == ENOENT)
 			return enf_err(ENF_FAIL, "%s: no instance here (enf-keygen init creates one)", home);

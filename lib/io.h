@@ -34,9 +34,14 @@ int io_write_all(int fd, const void *p, size_t n);
 int io_check_private(const char *path);
 int io_fsync_dir(const char *dir);
 
-/* The instance home: -H DIR, else $ENF_HOME, else ~/.enf.  malloc'd. */
+/* The instance home: -H DIR, else $ENF_HOME, else ~/.enf.  malloc'd.
+ * Refused (ENF_FAIL naming the path) when any component of it, the home
+ * included and however spelled ("link/", "link/."), is a symlink, or when a
+ * directory above it is owned by another user than root or us, or is group-
+ * or other-writable without the sticky bit (ssh's StrictModes). */
 int home_resolve(const char *opt, char **out);
-/* An existing, private home (0700, ours).  ENF_FAIL naming the path. */
+/* An existing, private home (0700, ours), checked as home_resolve does.
+ * ENF_FAIL naming the path. */
 int home_check(const char *home);
 /* home + "/" + name, malloc'd (NULL on failure). */
 char *home_path(const char *home, const char *name);

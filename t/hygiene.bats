@@ -215,3 +215,57 @@ permitted_request() {
 	run -0 enf-sign -o "$BATS_TEST_TMPDIR/s022" "$BATS_TEST_TMPDIR/req"
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/s022")" = 644 ]
 }
+
+# ---- the home: no symlink however spelled, parents as ssh's StrictModes ----
+
+@test "a home reached through a symlink is refused however it is spelled" {
+	make_instance
+	ln -s "$ENF_HOME" "$BATS_TEST_TMPDIR/link"
+	cd "$BATS_TEST_TMPDIR"
+	for h in link link/ link/. link// link/./ ../"$(basename "$BATS_TEST_TMPDIR")"/link "$BATS_TEST_TMPDIR/link/"; do
+		run -3 --separate-stderr enf-keygen -H "$h" list
+		[[ "$stderr" == *"/link: is a symbolic link; refusing a home through it"* ]]
+	done
+	run -0 enf-keygen -H "$ENF_HOME/." list
+}
+
+@test "a home below a symlinked directory is refused" {
+	mkdir -m 0755 "$BATS_TEST_TMPDIR/real"
+	ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/via"
+	export ENF_HOME=$BATS_TEST_TMPDIR/via/enf
+	run -3 enf-keygen init --argon2 1:8192:1
+	[[ "$output" == *"$BATS_TEST_TMPDIR/via: is a symbolic link"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/real/enf" ]
+}
+
+@test "a home below a directory others can write (without the sticky bit) is refused" {
+	mkdir -m 0755 "$BATS_TEST_TMPDIR/open"
+	export ENF_HOME=$BATS_TEST_TMPDIR/open/enf
+	make_instance
+	chmod 0777 "$BATS_TEST_TMPDIR/open"
+	run -3 --separate-stderr enf-keygen list
+	[ "$stderr" = "enf-keygen: $BATS_TEST_TMPDIR/open: writable by group or others (mode 0777); refusing a home below it" ]
+	chmod 0775 "$BATS_TEST_TMPDIR/open"
+	run -3 enf-sign "$BATS_TEST_TMPDIR/nothing"
+	[[ "$output" == *"open: writable by group or others (mode 0775)"* ]]
+	# A sticky directory (as /tmp is) is fine.
+	chmod 1777 "$BATS_TEST_TMPDIR/open"
+	run -0 enf-keygen list
+	# So is a relative -H, checked from the working directory up.
+	chmod 0777 "$BATS_TEST_TMPDIR/open"
+	cd "$BATS_TEST_TMPDIR/open"
+	run -3 enf-keygen -H enf list
+	[[ "$output" == *"$BATS_TEST_TMPDIR/open: writable by group or others"* ]]
+}
+
+@test "a home below a directory owned by another user is refused; root's are fine" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give a directory to another user"
+	mkdir -m 0755 "$BATS_TEST_TMPDIR/theirs"
+	export ENF_HOME=$BATS_TEST_TMPDIR/theirs/enf
+	make_instance
+	chown 65534 "$BATS_TEST_TMPDIR/theirs"
+	run -3 --separate-stderr enf-policy show
+	[ "$stderr" = "enf-policy: $BATS_TEST_TMPDIR/theirs: owned by another user (uid 65534); refusing a home below it" ]
+	chown 0 "$BATS_TEST_TMPDIR/theirs"
+	run -0 enf-keygen list
+}
