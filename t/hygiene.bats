@@ -269,3 +269,57 @@ permitted_request() {
 	chown 0 "$BATS_TEST_TMPDIR/theirs"
 	run -0 enf-keygen list
 }
+
+# ---- the runner ----
+
+# A copy of t/run beside bats files and unit tests of our own making:
+# $BATS_TEST_TMPDIR/r/t/run, units in r/unit.  unit NAME BODY: a unit test.
+runner() {
+	R=$BATS_TEST_TMPDIR/r
+	mkdir -p "$R/t" "$R/unit"
+	cp "$BATS_TEST_DIRNAME/run" "$R/t/run"
+	printf '@test "fine" { true; }\n' >"$R/t/a.bats"
+}
+unit() { printf '#!/bin/sh\n%s\n' "$2" >"$R/unit/$1"; chmod +x "$R/unit/$1"; }
+run_runner() { run env ENF_UNIT="$R/unit" "$R/t/run" "$@"; }
+
+@test "t/run passes a suite that passes, and counts it" {
+	runner
+	unit u 'printf "ok 1 - a\nok 2 - b\n1..2\n"'
+	run_runner
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "3 passed, 0 failed" ]
+}
+
+@test "t/run fails when bats dies before running its tests" {
+	runner
+	printf '@test "one" { true; }\n@test "dies" { kill -9 $PPID $$; }\n@test "never" { true; }\n' \
+		>"$R/t/b.bats"
+	run_runner "$R/t/b.bats"
+	[ "$status" -ne 0 ]
+	[[ "${lines[-1]}" =~ ^1\ passed,\ [1-9][0-9]*\ failed$ ]]
+	printf '@test "broken" {\n' >"$R/t/c.bats"
+	run_runner "$R/t/c.bats"
+	[ "$status" -ne 0 ]
+	[[ "${lines[-1]}" =~ ^0\ passed,\ [1-9][0-9]*\ failed$ ]]
+}
+
+@test "t/run fails a unit test whose plan is missing or not met" {
+	runner
+	unit early 'printf "ok 1 - a\n"; exit 0'
+	run_runner
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not ok - unit early: 0 TAP plans, 1 tests ran"* ]]
+	[ "${lines[-1]}" = "2 passed, 1 failed" ]
+	unit early 'printf "ok 1 - a\n1..2\n"'
+	run_runner
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not ok - unit early: planned 2 tests, ran 1"* ]]
+	unit early 'printf "1..0\n"'
+	run_runner
+	[ "$status" -ne 0 ]
+	unit early 'printf "ok 1 - a\n1..1\n"; exit 1'
+	run_runner
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not ok - early exited with status 1"* ]]
+}
