@@ -123,6 +123,36 @@ stdout_full() { "$@" >/dev/full; }
 	run -0 stdout_closed enf-policy check "$SHARE/policies/firmware.policy"
 }
 
+@test "every program's product onto a closed stdout is exit 3 with a message" {
+	permitted_request
+	T=$BATS_TEST_TMPDIR
+	enf-sign -o "$T/sig" "$T/req"
+	enf-seal seal -o "$T/sealed" "$T/data"
+	ssh=(--ssh-key "$T/ssh/ci")
+	while read -r line; do
+		# shellcheck disable=SC2086 # the words of line are the arguments
+		run -3 --separate-stderr stdout_closed $line
+		[[ "$stderr" == "${line%% *}: "*"standard output"* ||
+			"$stderr" == "enf-request: cannot write to stdout" ]]
+	done <<-EOF
+	enf-audit head
+	enf-audit show
+	enf-audit verify
+	enf-keygen instance
+	enf-keygen list
+	enf-keygen pubkey k
+	enf-policy show
+	enf-policy digest
+	enf-policy eval $T/req
+	enf-request -k k -i ci -p release -s s -r r ${ssh[*]} $T/data
+	enf-request show $T/req
+	enf-request approve ${ssh[*]} $T/req
+	enf-seal seal $T/data
+	enf-seal info $T/sealed
+	enf-sign $T/req
+	EOF
+}
+
 @test "a stdout that fails (a full device) is reported, exit 3" {
 	make_instance
 	run -3 --separate-stderr stdout_full enf-keygen new -p release k
