@@ -224,7 +224,7 @@ permitted_request() {
 	run -3 enf-sign -o "$BATS_TEST_TMPDIR/dir" "$BATS_TEST_TMPDIR/req"
 	[[ "$output" == *"dir: is a directory; refusing to write over it"* ]]
 	[ -d "$BATS_TEST_TMPDIR/dir" ]
-	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+	perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Local => $ARGV[0], Listen => 1) or die' \
 		"$BATS_TEST_TMPDIR/sock"
 	run -3 enf-request approve --ssh-key "$BATS_TEST_TMPDIR/ssh/ci" -o "$BATS_TEST_TMPDIR/sock" \
 		"$BATS_TEST_TMPDIR/req"
