@@ -148,10 +148,31 @@ static int open_special(struct atomic_file *f, const char *path, const struct st
 	return ENF_OK;
 }
 
-int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
+/* The path to replace atomically: path itself, or, when it is a symlink,
+ * the existing regular file it ends at.  malloc'd (NULL: out of memory). */
+static int resolve_link(const char *path, char **out)
+{
+	struct stat st;
+
+	*out = NULL;
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode)) {
+		*out = strdup(path);
+		return ENF_OK;
+	}
+	if (!(*out = realpath(path, NULL)))
+		return enf_err(ENF_FAIL, "%s: a symbolic link to nothing usable (%s); "
+			       "refusing to replace it", path, strerror(errno));
+	return ENF_OK;
+}
+
+/* output: a path the caller named (-o), written as described in io.h;
+ * else a file of the instance, replaced whatever is there now, with exactly
+ * `mode` (a symlink or FIFO planted in the home is never followed). */
+static int open_as(struct atomic_file *f, const char *path, mode_t mode, int output)
 {
 	struct stat st;
 	size_t n;
+	int rc;
 
 	memset(f, 0, sizeof *f);
 	f->fd = -1;
@@ -160,16 +181,21 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 		f->fd = STDOUT_FILENO;
 		return ENF_OK;
 	}
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+	if (output && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return open_special(f, path, &st);
-	n = strlen(path) + 16;
-	f->path = strdup(path);
+	/* A symlink is not replaced either: the file it names is (so that
+	 * -o /dev/stdout onto a redirected stdout does not replace /dev/stdout). */
+	if (!output)
+		f->path = strdup(path);
+	else if ((rc = resolve_link(path, &f->path)) != ENF_OK)
+		return rc;
+	n = strlen(f->path ? f->path : "") + 16;
 	f->tmp = malloc(n);
 	if (!f->path || !f->tmp) {
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "out of memory");
 	}
-	snprintf(f->tmp, n, "%s.tmpXXXXXX", path);
+	snprintf(f->tmp, n, "%s.tmpXXXXXX", f->path);
 	f->fd = mkstemp(f->tmp);
 	if (f->fd < 0) {
 		int e = errno;
@@ -178,12 +204,17 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
 	}
-	if (fchmod(f->fd, mode & ~current_umask()) < 0) {
+	if (fchmod(f->fd, output ? mode & ~current_umask() : mode) < 0) {
 		int e = errno;
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
 	}
 	return ENF_OK;
+}
+
+int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
+{
+	return open_as(f, path, mode, 1);
 }
 
 int atomic_write(struct atomic_file *f, const void *p, size_t n)
@@ -244,16 +275,26 @@ void atomic_abort(struct atomic_file *f)
 	f->fd = -1;
 }
 
-int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
+static int write_as(const char *path, const void *p, size_t n, mode_t mode, int output)
 {
 	struct atomic_file f;
-	int rc = atomic_open(&f, path, mode);
+	int rc = open_as(&f, path, mode, output);
 
 	if (rc == ENF_OK && (rc = atomic_write(&f, p, n)) == ENF_OK)
 		return atomic_commit(&f);
 	if (rc != ENF_OK)
 		atomic_abort(&f);
 	return rc;
+}
+
+int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
+{
+	return write_as(path, p, n, mode, 1);
+}
+
+int io_write_home_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+	return write_as(path, p, n, mode, 0);
 }
 
 int io_check_private(const char *path)

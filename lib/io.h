@@ -10,11 +10,13 @@
  * max.  Free with free(). */
 int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
 
-/* Atomic output: a temp file beside the target, created with `mode` less
- * the umask, fsync, rename, fsync the directory.  Path "-" or NULL means
- * stdout.  A target that exists and is a character device or a FIFO is
- * written into directly (never replaced); any other existing target that is
- * not a regular file (a directory, a block device, a socket) is refused. */
+/* Atomic output to a path the user named (-o): a temp file beside the
+ * target, created with `mode` less the umask, fsync, rename, fsync the
+ * directory.  Path "-" or NULL means stdout.  A target that is not a
+ * regular file is never replaced: a character device or a FIFO is written
+ * into directly, a symlink's regular file is replaced (not the link), and
+ * anything else (a directory, a block device, a socket, a dangling link) is
+ * refused. */
 struct atomic_file {
 	char *path, *tmp;
 	int fd;
@@ -26,6 +28,11 @@ int atomic_write(struct atomic_file *f, const void *p, size_t n);
 int atomic_commit(struct atomic_file *f);
 void atomic_abort(struct atomic_file *f);	/* unlinks the temp file */
 int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode);
+/* A file of the instance (in the home), written atomically with exactly
+ * `mode`: whatever is at path now is replaced, never followed or written
+ * into (a symlink or FIFO planted by someone with write access to the home
+ * must not redirect an officer's write). */
+int io_write_home_file(const char *path, const void *p, size_t n, mode_t mode);
 /* write(2) all of it, retrying on EINTR. */
 int io_write_all(int fd, const void *p, size_t n);
 

@@ -233,6 +233,43 @@ permitted_request() {
 	[ -z "$(find "$BATS_TEST_TMPDIR" -name '*.tmp*')" ]
 }
 
+@test "-o onto a symlink replaces the file it names, never the link; a dangling one is refused" {
+	permitted_request
+	T=$BATS_TEST_TMPDIR
+	echo old >"$T/target"
+	ln -s target "$T/link"
+	run -0 enf-sign -o "$T/link" "$T/req"
+	[ -L "$T/link" ]
+	[ "$(readlink "$T/link")" = target ]
+	head -n 1 "$T/target" | grep -qx -- '-----BEGIN SSH SIGNATURE-----'
+	# As -o /dev/stdout does onto a stdout redirected to a file.
+	ln -s /proc/self/fd/1 "$T/stdout"
+	run -0 sh -c 'enf-sign -o "$1/stdout" "$1/req" >"$1/redirected"' sh "$T"
+	[ -L "$T/stdout" ]
+	cmp "$T/target" "$T/redirected"
+	ln -s nowhere "$T/dangling"
+	run -3 enf-request approve --ssh-key "$T/ssh/ci" -o "$T/dangling" "$T/req"
+	[[ "$output" == *"dangling: a symbolic link to nothing usable"* ]]
+	[ -L "$T/dangling" ]
+	[ ! -e "$T/nowhere" ]
+}
+
+@test "a symlink or FIFO planted as the installed policy is replaced, never followed" {
+	permitted_request
+	echo precious >"$BATS_TEST_TMPDIR/outside"
+	rm "$ENF_HOME/policy"
+	ln -s "$BATS_TEST_TMPDIR/outside" "$ENF_HOME/policy"
+	run -0 enf-policy install "$BATS_TEST_TMPDIR/policy"
+	[ "$(cat "$BATS_TEST_TMPDIR/outside")" = precious ]
+	[ ! -L "$ENF_HOME/policy" ]
+	cmp "$BATS_TEST_TMPDIR/policy" "$ENF_HOME/policy"
+	rm "$ENF_HOME/policy"
+	mkfifo -m 0600 "$ENF_HOME/policy"
+	run -0 timeout 60 enf-policy install "$BATS_TEST_TMPDIR/policy"
+	[ -f "$ENF_HOME/policy" ]
+	cmp "$BATS_TEST_TMPDIR/policy" "$ENF_HOME/policy"
+}
+
 @test "-o creates its file with the program's mode less the umask" {
 	permitted_request
 	umask 077

@@ -171,7 +171,7 @@ static int install(struct keystore *ks, const struct policy *p, const struct tex
 		free(path);
 		return rc;
 	}
-	if ((rc = io_write_atomic(path, t->p, t->n, 0600)) != ENF_OK) {
+	if ((rc = io_write_home_file(path, t->p, t->n, 0600)) != ENF_OK) {
 		audit_install(ks, p, t, "fail", "io");
 		enf_warn("%s: not written; every request is denied until a policy is "
 			 "installed", path);
