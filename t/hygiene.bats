@@ -159,6 +159,17 @@ stdout_full() { "$@" >/dev/full; }
 	[ "$stderr" = "enf-keygen: cannot write standard output: No space left on device" ]
 }
 
+@test "closed fds 0-2 are /dev/null from the start: the first file opened is fd 3" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	enf-policy check "$BATS_TEST_TMPDIR/fifo" <&- >&- 2>&- 3>&- &
+	pid=$!
+	fds=$(timeout 20 sh -c 'exec 5>"$1" && for fd in 0 1 2 3; do
+		readlink "/proc/$2/fd/$fd"; done' sh "$BATS_TEST_TMPDIR/fifo" "$pid") || :
+	kill "$pid" 2>/dev/null || :
+	wait "$pid" || :
+	[ "$fds" = "/dev/null"$'\n'"/dev/null"$'\n'"/dev/null"$'\n'"$BATS_TEST_TMPDIR/fifo" ]
+}
+
 @test "with stderr closed a program still runs and its exit status is unchanged" {
 	make_instance
 	run -3 stderr_closed enf-keygen -H "$BATS_TEST_TMPDIR/none" list
