@@ -145,6 +145,7 @@ static int open_special(struct atomic_file *f, const char *path, const struct st
 		return enf_err(ENF_FAIL, "%s: changed while being opened; refusing it", path);
 	}
 	f->direct = 1;
+	f->hold = 1;
 	return ENF_OK;
 }
 
@@ -178,6 +179,7 @@ static int open_as(struct atomic_file *f, const char *path, mode_t mode, int out
 	f->fd = -1;
 	if (is_stdio(path)) {
 		f->to_stdout = 1;
+		f->hold = 1;
 		f->fd = STDOUT_FILENO;
 		return ENF_OK;
 	}
@@ -217,11 +219,49 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 	return open_as(f, path, mode, 1);
 }
 
+static const char *out_name(const struct atomic_file *f)
+{
+	return f->to_stdout ? "standard output" : f->path;
+}
+
+/* Stdout and devices are written in place, so what goes there is held
+ * until commit: a small product (a signature) appears only after what the
+ * caller did before committing (its audit record); a stream larger than
+ * ATOMIC_HOLD flows on. */
+static int release_held(struct atomic_file *f)
+{
+	int rc = ENF_OK;
+
+	if (f->held_len && io_write_all(f->fd, f->held, f->held_len) < 0)
+		rc = enf_err(ENF_FAIL, "%s: %s", out_name(f), strerror(errno));
+	if (f->held)
+		explicit_bzero(f->held, f->held_len);
+	free(f->held);
+	f->held = NULL;
+	f->held_len = 0;
+	return rc;
+}
+
 int atomic_write(struct atomic_file *f, const void *p, size_t n)
 {
+	if (n == 0)
+		return ENF_OK;
+	if (f->hold && !f->streaming) {
+		if (f->held_len + n <= ATOMIC_HOLD) {
+			/* One buffer, never moved: nothing is left behind in freed
+			 * memory but what release_held wipes. */
+			if (!f->held && !(f->held = malloc(ATOMIC_HOLD)))
+				return enf_err(ENF_FAIL, "out of memory");
+			memcpy(f->held + f->held_len, p, n);
+			f->held_len += n;
+			return ENF_OK;
+		}
+		f->streaming = 1;
+		if (release_held(f) != ENF_OK)
+			return ENF_FAIL;
+	}
 	if (io_write_all(f->fd, p, n) < 0)
-		return enf_err(ENF_FAIL, "%s: %s", f->to_stdout ? "standard output" : f->path,
-			       strerror(errno));
+		return enf_err(ENF_FAIL, "%s: %s", out_name(f), strerror(errno));
 	return ENF_OK;
 }
 
@@ -231,11 +271,13 @@ int atomic_commit(struct atomic_file *f)
 	int rc = ENF_OK;
 
 	if (f->to_stdout) {
+		rc = release_held(f);
 		f->fd = -1;
-		return ENF_OK;
+		return rc;
 	}
 	if (f->direct) {
-		if (close(f->fd) < 0)
+		rc = release_held(f);
+		if (close(f->fd) < 0 && rc == ENF_OK)
 			rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
 		f->fd = -1;
 		atomic_abort(f);
@@ -265,6 +307,11 @@ int atomic_commit(struct atomic_file *f)
 
 void atomic_abort(struct atomic_file *f)
 {
+	if (f->held)
+		explicit_bzero(f->held, f->held_len);
+	free(f->held);
+	f->held = NULL;
+	f->held_len = 0;
 	if (!f->to_stdout && f->fd >= 0)
 		close(f->fd);
 	if (f->tmp)

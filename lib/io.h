@@ -16,12 +16,18 @@ int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
  * regular file is never replaced: a character device or a FIFO is written
  * into directly, a symlink's regular file is replaced (not the link), and
  * anything else (a directory, a block device, a socket, a dangling link) is
- * refused. */
+ * refused.  What goes to stdout or a device is held until commit (abort
+ * drops it) as long as it is at most ATOMIC_HOLD bytes; more streams. */
+#define ATOMIC_HOLD (64 * 1024)
 struct atomic_file {
 	char *path, *tmp;
 	int fd;
 	int to_stdout;
 	int direct;	/* writing straight into a device or FIFO */
+	int hold;	/* set by atomic_open for stdout and direct */
+	unsigned char *held;	/* not yet written */
+	size_t held_len;
+	int streaming;	/* more than ATOMIC_HOLD: written as it comes */
 };
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode);
 int atomic_write(struct atomic_file *f, const void *p, size_t n);

@@ -13,7 +13,7 @@ setup() {
 }
 
 teardown() {
-	exec 5>&- 2>/dev/null || :
+	exec 5>&- 6>&- 7>&-
 	if [ -n "$READER" ]; then kill "$READER" 2>/dev/null || :; fi
 	if [ -n "$SHARED" ]; then rm -rf "$SHARED"; fi
 }
@@ -227,6 +227,43 @@ permitted_request() {
 	echo "k $(enf-keygen pubkey k)" >"$BATS_TEST_TMPDIR/allowed"
 	ssh-keygen -Y verify -n release -f "$BATS_TEST_TMPDIR/allowed" -I k \
 		-s "$BATS_TEST_TMPDIR/got" <"$BATS_TEST_TMPDIR/data"
+}
+
+# What is in the FIFO on fd 6 now, without waiting for more.
+fifo_now() { timeout 20 dd iflag=nonblock bs=65536 count=1 <&6 2>/dev/null || :; }
+
+# sign_while_log_locked OUT: enf-sign -o OUT (or to stdout if OUT is -) with
+# the FIFO on fd 6 as its output, while we hold the audit log's lock, so
+# that its permit record waits; EARLY is what reached the FIFO meanwhile.
+sign_while_log_locked() {
+	local pid
+	exec 7>>"$ENF_HOME/audit.log"
+	flock -x 7
+	enf-sign -o "$1" "$BATS_TEST_TMPDIR/req" >&6 3>&- 7>&- &
+	pid=$!
+	for _ in $(seq 600); do
+		if grep -qE -- "-> FLOCK +ADVISORY +WRITE +$pid " /proc/locks; then break; fi
+		sleep 0.1
+	done
+	grep -qE -- "-> FLOCK +ADVISORY +WRITE +$pid " /proc/locks
+	EARLY=$(fifo_now | wc -c)
+	exec 7>&-
+	wait "$pid"
+}
+
+@test "a signature reaches a FIFO or stdout only after its permit record" {
+	permitted_request
+	echo "k $(enf-keygen pubkey k)" >"$BATS_TEST_TMPDIR/allowed"
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	exec 6<>"$BATS_TEST_TMPDIR/pipe"
+	for out in "$BATS_TEST_TMPDIR/pipe" -; do
+		sign_while_log_locked "$out"
+		fifo_now >"$BATS_TEST_TMPDIR/got"
+		[ "$EARLY" -eq 0 ]
+		[ "$(enf-audit show --json "$(audit_count)" | jq -r .outcome)" = permit ]
+		ssh-keygen -Y verify -n release -f "$BATS_TEST_TMPDIR/allowed" -I k \
+			-s "$BATS_TEST_TMPDIR/got" <"$BATS_TEST_TMPDIR/data"
+	done
 }
 
 @test "-o onto a directory or a socket is refused and leaves it in place" {
