@@ -200,8 +200,9 @@ permitted_request() {
 # A device node like /dev/null (1:3) of the test's own: should a regression
 # replace it, the machine's /dev/null stays intact.
 @test "-o onto a character device (a /dev/null) writes into it, which stays a device" {
-	mknod -m 0666 "$BATS_TEST_TMPDIR/null" c 1 3 || skip "cannot make a device node here"
 	N=$BATS_TEST_TMPDIR/null
+	mknod -m 0666 "$N" c 1 3 || skip "cannot make a device node here"
+	(: >"$N") 2>/dev/null || skip "device nodes cannot be opened here (nodev)"
 	permitted_request
 	run -0 enf-sign -o "$N" "$BATS_TEST_TMPDIR/req"
 	[ -c "$N" ]
