@@ -30,7 +30,7 @@ UNIT_SRC := $(sort $(wildcard t/unit/*.c))
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/unit/%)
 MAN      := $(sort $(wildcard man/*.[157]))
 
-.PHONY: all deps bench-deps check test sanitize demo bench install clean lint-man
+.PHONY: all deps bench-deps check test sanitize demo bench install clean lint-man lint-tests
 all: $(PROGS) $(UNITS)
 
 $(BUILD)/%.o: %.c
@@ -64,8 +64,10 @@ bench-deps:
 	@$(MAKE) --no-print-directory deps PKGS="$(BENCH_PKGS)"
 
 # deps runs first and alone: the build's flags come from what it installs.
+# The lints run before the suite, whose summary stays the last line.
 check: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint-man lint-tests
 	@ENF_BIN=$(CURDIR)/$(BIN) ENF_UNIT=$(CURDIR)/$(BUILD)/t/unit t/run
 
 test: all
@@ -89,6 +91,14 @@ bench: all bench-deps
 lint-man:
 	@for m in $(MAN); do out=$$(LC_ALL=C groff -man -ww -z $$m 2>&1); \
 	    if [ -n "$$out" ]; then echo "$$m: $$out"; exit 1; fi; done
+
+# A check bats cannot see fail: errexit ignores a command negated with `!`,
+# also after `;`, `&&` or `||` (write `run ! cmd`, or `run -N cmd` and
+# check $$status).
+lint-tests:
+	@if grep -nE '(^|;|&&|\|\|)[[:space:]]*![[:space:]]' t/*.bats; then \
+	    echo "lint-tests: a negated command above is ignored by errexit: use 'run ! cmd'"; \
+	    exit 1; fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -27,6 +27,8 @@ void enf_setprogname(const char *argv0);
 const char *enf_progname(void);
 /* "prog: message" on stderr. */
 void enf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether enf_warn has printed anything yet. */
+int enf_warned(void);
 /* Print the recorded message (if code != 0 and one is set) and return code. */
 int enf_report(int code);
 

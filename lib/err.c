@@ -7,6 +7,7 @@
 
 static char errbuf[512];
 static const char *progname = "enf";
+static int warned;	/* a message went to stderr */
 
 int enf_err(int code, const char *fmt, ...)
 {
@@ -34,12 +35,15 @@ void enf_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	warned = 1;
 	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+int enf_warned(void) { return warned; }
 
 int enf_report(int code)
 {

@@ -111,25 +111,93 @@ int io_fsync_dir(const char *dir)
 	return rc;
 }
 
-int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
+static mode_t current_umask(void)
 {
+	mode_t m = umask(077);
+
+	umask(m);
+	return m;
+}
+
+/* -o onto something that is not a regular file: a character device or a
+ * FIFO (/dev/null, /dev/stdout on a terminal, a named pipe) is written into,
+ * as `cat >` would; anything else is refused.  Never replaced. */
+static int open_special(struct atomic_file *f, const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	if (!S_ISCHR(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return enf_err(ENF_FAIL, "%s: %s; refusing to write over it", path,
+			       S_ISDIR(st->st_mode) ? "is a directory" :
+			       "not a regular file, a character device or a FIFO");
+	if (!(f->path = strdup(path)))
+		return enf_err(ENF_FAIL, "out of memory");
+	f->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (f->fd < 0) {
+		int e = errno;
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
+	}
+	/* Swapped for a regular file since the stat: that one we would write
+	 * in place, not atomically. */
+	if (fstat(f->fd, &now) < 0 || (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
+		atomic_abort(f);
+		return enf_err(ENF_FAIL, "%s: changed while being opened; refusing it", path);
+	}
+	f->direct = 1;
+	f->hold = 1;
+	return ENF_OK;
+}
+
+/* The path to replace atomically: path itself, or, when it is a symlink,
+ * the existing regular file it ends at.  malloc'd (NULL: out of memory). */
+static int resolve_link(const char *path, char **out)
+{
+	struct stat st;
+
+	*out = NULL;
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode)) {
+		*out = strdup(path);
+		return ENF_OK;
+	}
+	if (!(*out = realpath(path, NULL)))
+		return enf_err(ENF_FAIL, "%s: a symbolic link to nothing usable (%s); "
+			       "refusing to replace it", path, strerror(errno));
+	return ENF_OK;
+}
+
+/* output: a path the caller named (-o), written as described in io.h;
+ * else a file of the instance, replaced whatever is there now, with exactly
+ * `mode` (a symlink or FIFO planted in the home is never followed). */
+static int open_as(struct atomic_file *f, const char *path, mode_t mode, int output)
+{
+	struct stat st;
 	size_t n;
+	int rc;
 
 	memset(f, 0, sizeof *f);
 	f->fd = -1;
 	if (is_stdio(path)) {
 		f->to_stdout = 1;
+		f->hold = 1;
 		f->fd = STDOUT_FILENO;
 		return ENF_OK;
 	}
-	n = strlen(path) + 16;
-	f->path = strdup(path);
+	if (output && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return open_special(f, path, &st);
+	/* A symlink is not replaced either: the file it names is (so that
+	 * -o /dev/stdout onto a redirected stdout does not replace /dev/stdout). */
+	if (!output)
+		f->path = strdup(path);
+	else if ((rc = resolve_link(path, &f->path)) != ENF_OK)
+		return rc;
+	n = strlen(f->path ? f->path : "") + 16;
 	f->tmp = malloc(n);
 	if (!f->path || !f->tmp) {
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "out of memory");
 	}
-	snprintf(f->tmp, n, "%s.tmpXXXXXX", path);
+	snprintf(f->tmp, n, "%s.tmpXXXXXX", f->path);
 	f->fd = mkstemp(f->tmp);
 	if (f->fd < 0) {
 		int e = errno;
@@ -138,7 +206,7 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
 	}
-	if (fchmod(f->fd, mode) < 0) {
+	if (fchmod(f->fd, output ? mode & ~current_umask() : mode) < 0) {
 		int e = errno;
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
@@ -146,11 +214,54 @@ int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
 	return ENF_OK;
 }
 
+int atomic_open(struct atomic_file *f, const char *path, mode_t mode)
+{
+	return open_as(f, path, mode, 1);
+}
+
+static const char *out_name(const struct atomic_file *f)
+{
+	return f->to_stdout ? "standard output" : f->path;
+}
+
+/* Stdout and devices are written in place, so what goes there is held
+ * until commit: a small product (a signature) appears only after what the
+ * caller did before committing (its audit record); a stream larger than
+ * ATOMIC_HOLD flows on. */
+static int release_held(struct atomic_file *f)
+{
+	int rc = ENF_OK;
+
+	if (f->held_len && io_write_all(f->fd, f->held, f->held_len) < 0)
+		rc = enf_err(ENF_FAIL, "%s: %s", out_name(f), strerror(errno));
+	if (f->held)
+		explicit_bzero(f->held, f->held_len);
+	free(f->held);
+	f->held = NULL;
+	f->held_len = 0;
+	return rc;
+}
+
 int atomic_write(struct atomic_file *f, const void *p, size_t n)
 {
+	if (n == 0)
+		return ENF_OK;
+	if (f->hold && !f->streaming) {
+		if (f->held_len + n <= ATOMIC_HOLD) {
+			/* One buffer, never moved: nothing is left behind in freed
+			 * memory but what release_held wipes. */
+			if (!f->held && !(f->held = malloc(ATOMIC_HOLD)))
+				return enf_err(ENF_FAIL, "out of memory");
+			memcpy(f->held + f->held_len, p, n);
+			f->held_len += n;
+			return ENF_OK;
+		}
+		f->streaming = 1;
+		if (release_held(f) != ENF_OK)
+			return ENF_FAIL;
+	}
 	if (io_write_all(f->fd, p, n) < 0)
-		return enf_err(ENF_FAIL, "%s: %s", f->to_stdout ? "standard output" : f->path,
-			       strerror(errno));
+		return enf_err(ENF_FAIL, "%s: %s", out_name(f), strerror(errno));
 	return ENF_OK;
 }
 
@@ -160,8 +271,17 @@ int atomic_commit(struct atomic_file *f)
 	int rc = ENF_OK;
 
 	if (f->to_stdout) {
+		rc = release_held(f);
 		f->fd = -1;
-		return ENF_OK;
+		return rc;
+	}
+	if (f->direct) {
+		rc = release_held(f);
+		if (close(f->fd) < 0 && rc == ENF_OK)
+			rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
+		f->fd = -1;
+		atomic_abort(f);
+		return rc;
 	}
 	if (fsync(f->fd) < 0 || close(f->fd) < 0) {
 		f->fd = -1;
@@ -187,6 +307,11 @@ int atomic_commit(struct atomic_file *f)
 
 void atomic_abort(struct atomic_file *f)
 {
+	if (f->held)
+		explicit_bzero(f->held, f->held_len);
+	free(f->held);
+	f->held = NULL;
+	f->held_len = 0;
 	if (!f->to_stdout && f->fd >= 0)
 		close(f->fd);
 	if (f->tmp)
@@ -197,16 +322,26 @@ void atomic_abort(struct atomic_file *f)
 	f->fd = -1;
 }
 
-int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
+static int write_as(const char *path, const void *p, size_t n, mode_t mode, int output)
 {
 	struct atomic_file f;
-	int rc = atomic_open(&f, path, mode);
+	int rc = open_as(&f, path, mode, output);
 
 	if (rc == ENF_OK && (rc = atomic_write(&f, p, n)) == ENF_OK)
 		return atomic_commit(&f);
 	if (rc != ENF_OK)
 		atomic_abort(&f);
 	return rc;
+}
+
+int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
+{
+	return write_as(path, p, n, mode, 1);
+}
+
+int io_write_home_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+	return write_as(path, p, n, mode, 0);
 }
 
 int io_check_private(const char *path)
@@ -226,10 +361,82 @@ int io_check_private(const char *path)
 	return ENF_OK;
 }
 
+/* One directory on the way to a home: not a symlink; and, unless it is the
+ * home itself (checked by io_check_private), changeable by no one but root
+ * and us, as ssh's StrictModes asks: owned by root or us, and not group- or
+ * other-writable unless sticky (/tmp is fine). */
+static int trail_dir(const char *dir, int is_home, int *gone)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		if (errno == ENOENT) {
+			*gone = 1;	/* nothing below to check; init creates it */
+			return ENF_OK;
+		}
+		return enf_err(ENF_FAIL, "%s: %s", dir, strerror(errno));
+	}
+	if (S_ISLNK(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: is a symbolic link; refusing a home through it "
+			       "(give its real path)", dir);
+	if (is_home)
+		return ENF_OK;
+	if (!S_ISDIR(st.st_mode))
+		return enf_err(ENF_FAIL, "%s: not a directory", dir);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return enf_err(ENF_FAIL, "%s: owned by another user (uid %u); refusing a home "
+			       "below it", dir, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return enf_err(ENF_FAIL, "%s: writable by group or others (mode %04o); refusing "
+			       "a home below it", dir, (unsigned)(st.st_mode & 07777));
+	return ENF_OK;
+}
+
+/* Every prefix of the home's absolute path, the home last, component by
+ * component with lstat: "link/", "link/." and "link/../link" all meet the
+ * link itself. */
+static int home_trail(const char *home)
+{
+	char path[PATH_MAX];
+	size_t n = 0, i;
+	int gone = 0, rc;
+
+	if (home[0] != '/') {
+		if (!getcwd(path, sizeof path))
+			return enf_err(ENF_FAIL, "cannot find the working directory: %s",
+				       strerror(errno));
+		n = strlen(path);
+	}
+	if (n + 1 + strlen(home) >= sizeof path)
+		return enf_err(ENF_FAIL, "home path too long");
+	if (home[0] != '/')
+		path[n++] = '/';
+	strcpy(path + n, home);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if ((rc = trail_dir("/", n == 1, &gone)) != ENF_OK)
+		return rc;
+	for (i = 1; i <= n && !gone; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		if (path[i - 1] == '/')
+			continue;	/* "//" */
+		path[i] = '\0';
+		rc = trail_dir(path, i == n, &gone);
+		if (i < n)
+			path[i] = '/';
+		if (rc != ENF_OK)
+			return rc;
+	}
+	return ENF_OK;
+}
+
 int home_resolve(const char *opt, char **out)
 {
 	const char *h = opt;
 	char buf[PATH_MAX];
+	int rc;
 
 	if (!h || !*h)
 		h = getenv("ENF_HOME");
@@ -246,6 +453,8 @@ int home_resolve(const char *opt, char **out)
 			return enf_err(ENF_FAIL, "home path too long");
 		h = buf;
 	}
+	if ((rc = home_trail(h)) != ENF_OK)
+		return rc;
 	*out = strdup(h);
 	return *out ? ENF_OK : enf_err(ENF_FAIL, "out of memory");
 }
@@ -253,7 +462,10 @@ int home_resolve(const char *opt, char **out)
 int home_check(const char *home)
 {
 	struct stat st;
+	int rc;
 
+	if ((rc = home_trail(home)) != ENF_OK)
+		return rc;
 	if (stat(home, &st) < 0) {
 		if (errno == ENOENT)
 			return enf_err(ENF_FAIL, "%s: no instance here (enf-keygen init creates one)", home);

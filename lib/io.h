@@ -10,18 +10,35 @@
  * max.  Free with free(). */
 int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
 
-/* Atomic output: a temp file beside the target, fsync, rename, fsync the
- * directory.  Path "-" or NULL means stdout (written on commit only). */
+/* Atomic output to a path the user named (-o): a temp file beside the
+ * target, created with `mode` less the umask, fsync, rename, fsync the
+ * directory.  Path "-" or NULL means stdout.  A target that is not a
+ * regular file is never replaced: a character device or a FIFO is written
+ * into directly, a symlink's regular file is replaced (not the link), and
+ * anything else (a directory, a block device, a socket, a dangling link) is
+ * refused.  What goes to stdout or a device is held until commit (abort
+ * drops it) as long as it is at most ATOMIC_HOLD bytes; more streams. */
+#define ATOMIC_HOLD (64 * 1024)
 struct atomic_file {
 	char *path, *tmp;
 	int fd;
 	int to_stdout;
+	int direct;	/* writing straight into a device or FIFO */
+	int hold;	/* set by atomic_open for stdout and direct */
+	unsigned char *held;	/* not yet written */
+	size_t held_len;
+	int streaming;	/* more than ATOMIC_HOLD: written as it comes */
 };
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode);
 int atomic_write(struct atomic_file *f, const void *p, size_t n);
 int atomic_commit(struct atomic_file *f);
 void atomic_abort(struct atomic_file *f);	/* unlinks the temp file */
 int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode);
+/* A file of the instance (in the home), written atomically with exactly
+ * `mode`: whatever is at path now is replaced, never followed or written
+ * into (a symlink or FIFO planted by someone with write access to the home
+ * must not redirect an officer's write). */
+int io_write_home_file(const char *path, const void *p, size_t n, mode_t mode);
 /* write(2) all of it, retrying on EINTR. */
 int io_write_all(int fd, const void *p, size_t n);
 
@@ -30,9 +47,14 @@ int io_write_all(int fd, const void *p, size_t n);
 int io_check_private(const char *path);
 int io_fsync_dir(const char *dir);
 
-/* The instance home: -H DIR, else $ENF_HOME, else ~/.enf.  malloc'd. */
+/* The instance home: -H DIR, else $ENF_HOME, else ~/.enf.  malloc'd.
+ * Refused (ENF_FAIL naming the path) when any component of it, the home
+ * included and however spelled ("link/", "link/."), is a symlink, or when a
+ * directory above it is owned by another user than root or us, or is group-
+ * or other-writable without the sticky bit (ssh's StrictModes). */
 int home_resolve(const char *opt, char **out);
-/* An existing, private home (0700, ours).  ENF_FAIL naming the path. */
+/* An existing, private home (0700, ours), checked as home_resolve does.
+ * ENF_FAIL naming the path. */
 int home_check(const char *home);
 /* home + "/" + name, malloc'd (NULL on failure). */
 char *home_path(const char *home, const char *name);

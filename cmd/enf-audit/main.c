@@ -12,6 +12,7 @@
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
+#include "proc.h"
 
 #define PROG "enf-audit"
 #define ANCHORS_MAX 16
@@ -375,7 +376,8 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int rc;
 
-	enf_setprogname(PROG);
+	if (enf_start(PROG) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	if ((rc = parse_opts(&o, argc, argv)) != ENF_OK)
 		return enf_report(rc);
 	if (optind >= argc) {

@@ -11,6 +11,7 @@
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
+#include "proc.h"
 #include "unlock.h"
 
 #define PROG "enf-keygen"
@@ -413,7 +414,8 @@ int main(int argc, char **argv)
 	const struct command *c = NULL;
 	int rc;
 
-	enf_setprogname(argv[0]);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	if ((rc = parse(argc, argv, &o)) != ENF_OK)
 		return rc;
 	if (optind >= argc)

@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "evaluate.h"
 #include "io.h"
+#include "proc.h"
 #include "unlock.h"
 
 struct opts {
@@ -168,7 +169,7 @@ static int install(struct keystore *ks, const struct policy *p, const struct tex
 		free(path);
 		return rc;
 	}
-	if ((rc = io_write_atomic(path, t->p, t->n, 0600)) != ENF_OK) {
+	if ((rc = io_write_home_file(path, t->p, t->n, 0600)) != ENF_OK) {
 		audit_install(ks, p, t, "fail", "io");
 		enf_warn("%s: not written; every request is denied until a policy is "
 			 "installed", path);
@@ -274,7 +275,8 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int c, rc;
 
-	enf_setprogname(argv[0]);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	while ((c = getopt_long(argc, argv, "H:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': o.home = optarg; break;

@@ -15,6 +15,7 @@
 #include "evaluate.h"
 #include "io.h"
 #include "keyfmt.h"
+#include "proc.h"
 #include "sshkeygen.h"
 
 /* The limit enf-sign and enf-policy eval apply, so that what show and
@@ -277,8 +278,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	int rc;
 
-	enf_setprogname(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	memset(&o, 0, sizeof o);
 	if (argc > 1 && strcmp(argv[1], "approve") == 0)
 		cmd = cmd_approve;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "enf.h"
+#include "proc.h"
 #include "seal.h"
 
 static const char usage_text[] =
@@ -48,7 +49,8 @@ int main(int argc, char **argv)
 	const char *verb, *operator_pass = NULL, *officer_pass = NULL;
 	int ch, has_out = 0, rc;
 
-	enf_setprogname(argv[0]);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	while ((ch = getopt_long(argc, argv, "hH:o:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': fputs(usage_text, stdout); return ENF_OK;

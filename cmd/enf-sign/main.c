@@ -16,6 +16,7 @@
 #include "evaluate.h"
 #include "io.h"
 #include "keystore.h"
+#include "proc.h"
 #include "sshsig.h"
 #include "unlock.h"
 
@@ -180,8 +181,8 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int c, rc;
 
-	enf_setprogname(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	while ((c = getopt_long(argc, argv, "o:H:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out = optarg; break;

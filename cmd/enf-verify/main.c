@@ -12,6 +12,7 @@
 #include "encode.h"
 #include "io.h"
 #include "keyfmt.h"
+#include "proc.h"
 #include "sshsig.h"
 
 #define KEY_MAX (64 * 1024)
@@ -261,7 +262,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	int rc;
 
-	enf_setprogname(argv[0]);
+	if (enf_start(argv[0]) != ENF_OK)
+		return enf_report(ENF_FAIL);
 	if ((rc = parse_opts(&o, argc, argv)) != ENF_OK) {
 		enf_report(rc);
 		usage(stderr);

@@ -11,12 +11,19 @@
 #include "tap.h"
 
 
-static int eqhex(const unsigned char *p, const char *hex)
+/* The n bytes at p are exactly the bytes the vector spells: a vector that
+ * is empty, not hex, or of another length matches nothing. */
+static int eqhex(const unsigned char *p, size_t n, const char *hex)
 {
 	unsigned char b[512];
-	size_t n = unhex(b, hex);
+	size_t len = strlen(hex);
 
-	return memcmp(p, b, n) == 0;
+	if (n == 0 || len != 2 * n || n > sizeof b)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (hex_nibble(hex[i]) < 0)
+			return 0;
+	return unhex(b, hex) == n && memcmp(p, b, n) == 0;
 }
 
 static double now_ms(void)
@@ -27,6 +34,18 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The comparison every vector below relies on must be able to say no. */
+static void test_eqhex(void)
+{
+	const unsigned char v[3] = { 0xab, 0xcd, 0xef };
+
+	ok(eqhex(v, 3, "abcdef") && eqhex(v, 3, "ABCDEF"), "eqhex matches its vector");
+	ok(!eqhex(v, 3, "abcdee") && !eqhex(v, 3, "abcd") && !eqhex(v, 3, "abcdef00") &&
+	   !eqhex(v, 3, "") && !eqhex(v, 0, "") && !eqhex(v, 3, "zzzzzz") &&
+	   !eqhex(v, 3, "abcdeg") && !eqhex(v, 3, "abcde"),
+	   "eqhex refuses another value, a shorter or longer, empty, odd or non-hex vector");
+}
+
 static void test_hash(void)
 {
 	unsigned char d[HASH_MAX];
@@ -35,13 +54,13 @@ static void test_hash(void)
 	int fd;
 
 	ok(hash_buf(HASH_SHA256, "abc", 3, d) == ENF_OK &&
-	   eqhex(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	   eqhex(d, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
 	   "SHA-256(\"abc\") matches FIPS 180-2");
 	ok(hash_buf(HASH_SHA384, "abc", 3, d) == ENF_OK &&
-	   eqhex(d, "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+	   eqhex(d, 48, "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
 		 "8086072ba1e7cc2358baeca134c825a7"), "SHA-384(\"abc\") matches FIPS 180-2");
 	ok(hash_buf(HASH_SHA512, "abc", 3, d) == ENF_OK &&
-	   eqhex(d, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+	   eqhex(d, 64, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
 		 "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"),
 	   "SHA-512(\"abc\") matches FIPS 180-2");
 	ok(hash_begin(&c, HASH_SHA256) == ENF_OK, "streaming hash opens");
@@ -49,7 +68,7 @@ static void test_hash(void)
 	hash_update(&c, "", 0);
 	hash_update(&c, "bc", 2);
 	ok(hash_end(&c, d) == ENF_OK &&
-	   eqhex(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	   eqhex(d, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
 	   "streaming SHA-256 equals one-shot");
 	ok(hash_len(HASH_SHA384) == 48 && hash_parse("sha512") == HASH_SHA512 &&
 	   hash_parse("sha1") == -1 && hash_parse(NULL) == -1 &&
@@ -82,10 +101,10 @@ static void test_hmac_hkdf(void)
 
 	memset(key, 0x0b, sizeof key);
 	ok(hmac_sha256(key, 20, "Hi There", 8, out) == ENF_OK &&
-	   eqhex(out, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+	   eqhex(out, 32, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
 	   "HMAC-SHA256 RFC 4231 case 1");
 	ok(hmac_sha256("", 0, "", 0, out) == ENF_OK &&
-	   eqhex(out, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
+	   eqhex(out, 32, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
 	   "HMAC-SHA256 with an empty key");
 	memset(ikm, 0x0b, sizeof ikm);
 	for (i = 0; i < sizeof salt; i++)
@@ -93,10 +112,10 @@ static void test_hmac_hkdf(void)
 	for (i = 0; i < sizeof info; i++)
 		info[i] = (unsigned char)(0xf0 + i);
 	ok(hkdf_sha256(ikm, 22, salt, 13, info, 10, okm, 42) == ENF_OK &&
-	   eqhex(okm, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+	   eqhex(okm, 42, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
 		 "34007208d5b887185865"), "HKDF-SHA256 RFC 5869 case 1");
 	ok(hkdf_sha256(ikm, 22, NULL, 0, NULL, 0, okm, 42) == ENF_OK &&
-	   eqhex(okm, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+	   eqhex(okm, 42, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
 		 "9d201395faa4b61a96c8"), "HKDF-SHA256 RFC 5869 case 3 (no salt, no info)");
 	ok(hkdf_sha256(ikm, 22, NULL, 0, NULL, 0, okm, 255 * 32 + 1) == ENF_FAIL,
 	   "HKDF refuses more than 255 blocks");
@@ -115,9 +134,9 @@ static void test_aead(void)
 		   "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
 	an = unhex(a, "feedfacedeadbeeffeedfacedeadbeefabaddad2");
 	ok(aead_seal(k, iv, a, an, p, pn, c) == ENF_OK &&
-	   eqhex(c, "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+	   eqhex(c, pn, "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
 		 "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662") &&
-	   eqhex(c + pn, "76fc6ece0f4e1768cddf8853bb2d551b"),
+	   eqhex(c + pn, 16, "76fc6ece0f4e1768cddf8853bb2d551b"),
 	   "AES-256-GCM matches the GCM spec test case 16");
 	ok(aead_open(k, iv, a, an, c, pn + 16, o) == ENF_OK && memcmp(o, p, pn) == 0,
 	   "AES-256-GCM opens what it sealed");
@@ -182,11 +201,11 @@ static void test_argon2(void)
 		r = gcry_kdf_compute(h, NULL) || gcry_kdf_final(h, 32, out);
 		gcry_kdf_close(h);
 	}
-	ok(r == 0 && eqhex(out, "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"),
+	ok(r == 0 && eqhex(out, 32, "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"),
 	   "libgcrypt Argon2id matches RFC 9106 5.3");
 	/* Reference implementation's test.c vector, through argon2id(). */
 	ok(argon2id("password", 8, "somesalt", 8, &kp, out, 32) == ENF_OK &&
-	   eqhex(out, "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7"),
+	   eqhex(out, 32, "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7"),
 	   "argon2id(t=2, m=64 MiB, p=1) matches the reference implementation");
 	kp.m_cost_kib = 4;
 	ok(argon2id("password", 8, "somesalt", 8, &kp, out, 32) == ENF_FAIL,
@@ -228,24 +247,24 @@ static void test_x25519(void)
 	unhex(s, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
 	unhex(u, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
 	ok(x25519(o, s, u) == ENF_OK &&
-	   eqhex(o, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"),
+	   eqhex(o, 32, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"),
 	   "X25519 RFC 7748 5.2 vector 1");
 	unhex(s, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
 	unhex(u, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
 	ok(x25519(o, s, u) == ENF_OK &&
-	   eqhex(o, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"),
+	   eqhex(o, 32, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"),
 	   "X25519 RFC 7748 5.2 vector 2 (high bit of u masked)");
 	unhex(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
 	unhex(b, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
 	unhex(u, "0900000000000000000000000000000000000000000000000000000000000000");
 	ok(x25519(pa, a, u) == ENF_OK &&
-	   eqhex(pa, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"),
+	   eqhex(pa, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"),
 	   "X25519 RFC 7748 6.1 Alice's public key");
 	ok(x25519(pb, b, u) == ENF_OK &&
-	   eqhex(pb, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"),
+	   eqhex(pb, 32, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"),
 	   "X25519 RFC 7748 6.1 Bob's public key");
 	ok(x25519(ka, a, pb) == ENF_OK && x25519(kb, b, pa) == ENF_OK && memcmp(ka, kb, 32) == 0 &&
-	   eqhex(ka, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"),
+	   eqhex(ka, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"),
 	   "X25519 RFC 7748 6.1 shared secret");
 	ok(x25519(o, a, zero) == ENF_NO, "X25519 with the zero point -> ENF_NO");
 	ok(x25519(o, a, one) == ENF_NO, "X25519 with a low-order point (u=1) -> ENF_NO");
@@ -313,6 +332,7 @@ static void test_memory(void)
 int main(void)
 {
 	ok(crypto_init() == ENF_OK, "crypto_init");
+	test_eqhex();
 	test_memory();
 	test_hash();
 	test_hmac_hkdf();
