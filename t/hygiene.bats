@@ -446,7 +446,7 @@ run_runner() { run env ENF_UNIT="$R/unit" "$R/t/run" "$@"; }
 	printf '@test x {\n\trun ! false\n\t[ ! -e /nonexistent ]\n\tif ! false; then :; fi\n}\n' \
 		>"$BATS_TEST_TMPDIR/m/t/good.bats"
 	run -0 make -s -C "$BATS_TEST_TMPDIR/m" lint-tests
-	for bad in '! false' 'true && ! false' 'true; ! false' '	  ! grep -q x y'; do
+	for bad in '! false' 'true &''& ! false' 'true;'' ! false' '	  ! grep -q x y'; do
 		printf '@test y {\n%s\n}\n' "$bad" >"$BATS_TEST_TMPDIR/m/t/bad.bats"
 		run -2 make -s -C "$BATS_TEST_TMPDIR/m" lint-tests
 		[[ "$output" == *"t/bad.bats:2:"* ]]
