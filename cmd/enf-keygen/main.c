@@ -116,12 +116,9 @@ static int cmd_init(const struct opts *o, const char *home)
 		io.kdf = &kp;
 	}
 	if ((rc = cred_read(ROLE_OFFICER, o->offpass, 1, "new officer passphrase", &off)) != ENF_OK ||
-	    (rc = cred_read(ROLE_OPERATOR, o->oppass, 1, "new operator passphrase", &op)) != ENF_OK)
+	    (rc = cred_read_distinct(ROLE_OPERATOR, o->oppass, "new operator passphrase", &off,
+				     &op)) != ENF_OK)
 		goto out;
-	if (off.n == op.n && ct_equal(off.p, op.p, op.n)) {
-		rc = enf_err(ENF_USAGE, "the officer and operator passphrases must differ");
-		goto out;
-	}
 	if ((rc = ks_init(home, &io, &off, &op, &ks)) == ENF_OK) {
 		record(ks, "init", "ok", io.binding == BIND_HOST ? "bind-host" : "bind-none", NULL);
 		printf("%s\n", ks_instance_id(ks));
