@@ -192,10 +192,11 @@ static int run_signer(const struct wbuf *req, struct wbuf *sig)
 	rc = proc_run(cmd && *cmd ? sh : direct, 0, req->p, req->len, sig, SIG_MAX, &status);
 	if (rc != ENF_OK)
 		return rc;
-	/* enf-sign has said why on stderr (for a denial, its one line). */
+	/* enf-sign has said why on stderr (for a denial, its one line).  Its
+	 * usage errors are not our caller's: they cannot proceed either. */
 	if (status != 0) {
 		enf_err_clear();
-		return status == ENF_NO || status == ENF_USAGE ? status : ENF_FAIL;
+		return status == ENF_NO ? ENF_NO : ENF_FAIL;
 	}
 	return ENF_OK;
 }

@@ -31,9 +31,10 @@ struct delegate_job {
 };
 
 /* sig receives the armored SSHSIG of the data in namespace ns, checked to
- * verify over the data's digest.  The signer's exit code when it refused
- * (1 for a denial: its one line is already on stderr, nothing is added),
- * ENF_FAIL when it could not be run or returned something else. */
+ * verify over the data's digest.  ENF_NO when the signer denied it (its
+ * one line is already on stderr; no message is added), ENF_FAIL when the
+ * signer failed otherwise (it said why), could not be run, or returned
+ * something that is not such a signature. */
 int delegate_sign(const struct delegate_conf *c, const struct delegate_job *j, struct wbuf *sig);
 
 #endif

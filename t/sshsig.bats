@@ -176,6 +176,12 @@ last_reason() {
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "enf-sign: denied (audit #9)" ]
 	[ ! -e file.sig ]
+	# Any other failure of the signer is one the caller cannot fix: exit 3.
+	export ENF_SIGN_COMMAND="cat >/dev/null; echo 'signhost: no route' >&2; exit 2"
+	run --separate-stderr enf-sshsig -Y sign -n git -f "$BATS_TEST_TMPDIR/ssh/dev" file
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "signhost: no route" ]
+	[ ! -e file.sig ]
 }
 
 @test "the namespace is the request's purpose" {
