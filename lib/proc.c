@@ -99,6 +99,9 @@ int proc_run(char *const argv[], int flags, const void *in, size_t n, struct wbu
 		child(argv, flags, ip, op);
 	close(ip[0]);
 	close(op[1]);
+	/* A blocking write waits for room for all of it, while the child may
+	 * wait for us to read: writes go only as far as the pipe takes. */
+	fcntl(ip[1], F_SETFL, fcntl(ip[1], F_GETFL) | O_NONBLOCK);
 	rc = pump(ip[1], op[0], in, n, out, max);
 	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR)
