@@ -14,7 +14,7 @@
 #include "enf.h"
 #include "crypto.h"
 #include "delegate.h"
-#include "proc.h"
+#include "spawn.h"
 #include "sshkeygen.h"
 #include "sshsig.h"
 
@@ -41,7 +41,7 @@ static void git_config(struct wbuf *out)
 	char *argv[] = { "git", "config", "--get-regexp", "^enf\\.", NULL };
 	int status;
 
-	if (proc_run(argv, PROC_QUIET, NULL, 0, out, CONFIG_MAX, &status) != ENF_OK || status)
+	if (spawn_run(argv, SPAWN_QUIET, NULL, 0, out, CONFIG_MAX, &status) != ENF_OK || status)
 		wbuf_reset(out);
 	wbuf_cstr_terminate(out);
 }
@@ -189,7 +189,7 @@ static int run_signer(const struct wbuf *req, struct wbuf *sig)
 	int status, rc;
 
 	find_enf_sign(path, sizeof path);
-	rc = proc_run(cmd && *cmd ? sh : direct, 0, req->p, req->len, sig, SIG_MAX, &status);
+	rc = spawn_run(cmd && *cmd ? sh : direct, 0, req->p, req->len, sig, SIG_MAX, &status);
 	if (rc != ENF_OK)
 		return rc;
 	/* enf-sign has said why on stderr (for a denial, its one line).  Its

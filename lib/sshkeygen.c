@@ -1,7 +1,7 @@
 /* Signing with OpenSSH's ssh-keygen (see sshkeygen.h). */
 #include <string.h>
 #include "enf.h"
-#include "proc.h"
+#include "spawn.h"
 #include "sshkeygen.h"
 #include "sshsig.h"
 
@@ -16,7 +16,7 @@ static int run_ssh_keygen(const char *keyfile, int agent, const char *ns, const 
 {
 	char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-n", (char *)ns,
 			 "-f", (char *)keyfile, agent ? "-U" : NULL, NULL };
-	int status, rc = proc_run(argv, 0, msg, n, sig, SIG_MAX, &status);
+	int status, rc = spawn_run(argv, 0, msg, n, sig, SIG_MAX, &status);
 
 	if (rc != ENF_OK)
 		return enf_err(ENF_FAIL, "cannot collect the signature from ssh-keygen: %s",

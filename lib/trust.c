@@ -7,7 +7,7 @@
 #include "enf.h"
 #include "io.h"
 #include "keyfmt.h"
-#include "proc.h"
+#include "spawn.h"
 #include "trust.h"
 
 #define KRL_MAX (16 * 1024 * 1024)
@@ -85,7 +85,7 @@ static int run_krl(const char *dir, const struct wbuf *lines, size_t count, stru
 	wbuf_init(&noise, 0);
 	if (rc == ENF_OK)
 		rc = io_write_atomic(keys, lines->p, lines->len, 0600);
-	if (rc == ENF_OK && (rc = proc_run(argv, 0, NULL, 0, &noise, 4096, &status)) == ENF_OK &&
+	if (rc == ENF_OK && (rc = spawn_run(argv, 0, NULL, 0, &noise, 4096, &status)) == ENF_OK &&
 	    status != 0)
 		rc = enf_err(ENF_FAIL, "ssh-keygen -k failed (exit %d)", status);
 	if (rc == ENF_OK && (rc = io_read_file(krl, KRL_MAX, &bytes, &len)) == ENF_OK &&

@@ -1,4 +1,4 @@
-/* Helper programs with a pipe each way (see proc.h). */
+/* Helper programs with a pipe each way (see spawn.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "enf.h"
-#include "proc.h"
+#include "spawn.h"
 
 static void child(char *const argv[], int flags, int in[2], int out[2])
 {
@@ -16,13 +16,13 @@ static void child(char *const argv[], int flags, int in[2], int out[2])
 
 	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
 		_exit(127);
-	if ((flags & PROC_QUIET) && (null = open("/dev/null", O_WRONLY)) >= 0)
+	if ((flags & SPAWN_QUIET) && (null = open("/dev/null", O_WRONLY)) >= 0)
 		dup2(null, 2);
 	close(in[0]), close(in[1]), close(out[0]), close(out[1]);
 	/* The parent ignores SIGPIPE; the child gets the default back. */
 	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
-	if (!(flags & PROC_QUIET))
+	if (!(flags & SPAWN_QUIET))
 		fprintf(stderr, "%s: cannot run %s: %s\n", enf_progname(), argv[0], strerror(errno));
 	_exit(127);
 }
@@ -79,7 +79,7 @@ static int pump(int to, int from, const unsigned char *in, size_t n, struct wbuf
 	return rc;
 }
 
-int proc_run(char *const argv[], int flags, const void *in, size_t n, struct wbuf *out,
+int spawn_run(char *const argv[], int flags, const void *in, size_t n, struct wbuf *out,
 	     size_t max, int *status)
 {
 	int ip[2], op[2], ws, rc;

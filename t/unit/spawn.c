@@ -4,7 +4,7 @@
 #include <string.h>
 #include "tap.h"
 #include "enf.h"
-#include "proc.h"
+#include "spawn.h"
 
 int main(void)
 {
@@ -24,27 +24,27 @@ int main(void)
 
 	/* Both directions at once: writing all before reading would deadlock. */
 	wbuf_init(&out, 0);
-	ok(proc_run(cat, 0, in, BIG, &out, BIG, &status) == ENF_OK && status == 0 &&
+	ok(spawn_run(cat, 0, in, BIG, &out, BIG, &status) == ENF_OK && status == 0 &&
 	   out.len == BIG && memcmp(out.p, in, BIG) == 0, "4 MiB through cat come back intact");
 	wbuf_free(&out);
 
 	wbuf_init(&out, 0);
-	ok(proc_run(cat, 0, in, BIG, &out, BIG - 1, &status) == ENF_FAIL,
+	ok(spawn_run(cat, 0, in, BIG, &out, BIG - 1, &status) == ENF_FAIL,
 	   "more output than max is an error, not a truncation");
 	wbuf_free(&out);
 
 	wbuf_init(&out, 0);
-	ok(proc_run(fail, 0, "x", 1, &out, 16, &status) == ENF_OK && status == 7,
+	ok(spawn_run(fail, 0, "x", 1, &out, 16, &status) == ENF_OK && status == 7,
 	   "the child's exit code is reported");
 	wbuf_free(&out);
 
 	wbuf_init(&out, 0);
-	ok(proc_run(none, PROC_QUIET, NULL, 0, &out, 16, &status) == ENF_OK && status == 127,
+	ok(spawn_run(none, SPAWN_QUIET, NULL, 0, &out, 16, &status) == ENF_OK && status == 127,
 	   "a program that cannot be run is exit 127");
 	wbuf_free(&out);
 
 	wbuf_init(&out, 0);
-	ok(proc_run(deaf, 0, in, BIG, &out, 16, &status) == ENF_OK && status == 0 &&
+	ok(spawn_run(deaf, 0, in, BIG, &out, 16, &status) == ENF_OK && status == 0 &&
 	   out.len == 0, "a child that reads nothing does not hang or kill the caller");
 	wbuf_free(&out);
 
