@@ -1,4 +1,4 @@
-/* proc.c: a helper program with a pipe each way, whatever the sizes. */
+/* spawn.c: a helper program with a pipe each way, whatever the sizes. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@ int main(void)
 	int status = -1;
 
 	signal(SIGPIPE, SIG_IGN);	/* as every enf program does */
-	enf_setprogname("proc-test");
+	enf_setprogname("spawn-test");
 	for (size_t i = 0; i < BIG; i++)
 		in[i] = (unsigned char)(i * 31 + 7);
 
