@@ -3,12 +3,18 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MANDIR  ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+# make install strips with $(STRIP) (install -s); STRIP= installs unstripped.
+STRIP   ?= strip
 BUILD   ?= build
 BIN     ?= bin
 CC      ?= cc
 
 PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool \
-       bats openssh-client openssl jq groff-base util-linux procps python3 python3-cryptography
+       bats openssh-client openssl jq groff-base util-linux procps python3 python3-cryptography \
+       git tmux bash-completion man-db dpkg-dev fakeroot lintian
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)
@@ -30,7 +36,7 @@ UNIT_SRC := $(sort $(wildcard t/unit/*.c))
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/unit/%)
 MAN      := $(sort $(wildcard man/*.[157]))
 
-.PHONY: all deps bench-deps check test sanitize demo bench install clean lint-man lint-tests
+.PHONY: all deps bench-deps check test sanitize demo bench install uninstall deb clean lint-man lint-tests
 all: $(PROGS) $(UNITS)
 
 $(BUILD)/%.o: %.c
@@ -84,6 +90,11 @@ sanitize: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@ENF_BIN=$(CURDIR)/$(BIN) share/demo.sh
+	@echo
+	@echo "The programs are in $(CURDIR)/$(BIN). To use them from this shell:"
+	@echo "    export PATH=\"$(CURDIR)/$(BIN):\$$PATH\""
+	@echo "or install them (programs, man pages, completion) under $(PREFIX):"
+	@echo "    make install"
 
 bench: all bench-deps
 	@for b in bench/*.sh; do ENF_BIN=$(CURDIR)/$(BIN) ENF_BUILD=$(CURDIR)/$(BUILD) $$b || exit 1; done
@@ -100,13 +111,34 @@ lint-tests:
 	    echo "lint-tests: a negated command above is ignored by errexit: use 'run ! cmd'"; \
 	    exit 1; fi
 
+# Man pages name files under the prefix; they say /usr/local in the source.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
-	for s in 1 5 7; do install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
-	    for m in man/*.$$s; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done; done
+	install -m 0755 $(if $(STRIP),-s --strip-program=$(STRIP)) $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	for s in 1 5 7; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    for m in man/*.$$s; do [ -f "$$m" ] || continue; \
+	        sed 's|/usr/local|$(PREFIX)|g' $$m >$(DESTDIR)$(MANDIR)/man$$s/$${m#man/} && \
+	        chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m#man/} || exit 1; done; done
 	install -d $(DESTDIR)$(PREFIX)/share/enf/policies
 	install -m 0644 share/policies/* $(DESTDIR)$(PREFIX)/share/enf/policies
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 share/completion/enf $(DESTDIR)$(COMPLETIONDIR)/enf
+	for c in $(CMDS); do ln -sf enf $(DESTDIR)$(COMPLETIONDIR)/$$c; done
+	if ls share/systemd/* >/dev/null 2>&1; then install -d $(DESTDIR)$(SYSTEMDDIR) && \
+	    install -m 0644 share/systemd/* $(DESTDIR)$(SYSTEMDDIR); fi
+
+# Removes exactly what install put there (the same variables).
+uninstall:
+	for c in $(CMDS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$c $(DESTDIR)$(COMPLETIONDIR)/$$c; done
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/enf
+	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m#man/}; done
+	for f in share/policies/*; do rm -f $(DESTDIR)$(PREFIX)/share/enf/policies/$${f##*/}; done
+	rmdir $(DESTDIR)$(PREFIX)/share/enf/policies $(DESTDIR)$(PREFIX)/share/enf 2>/dev/null || true
+	for f in share/systemd/*; do [ -e "$$f" ] && rm -f $(DESTDIR)$(SYSTEMDDIR)/$${f##*/}; done; true
+
+# A Debian package from a staged install (pkg/deb/build.sh says why).
+deb: all
+	@pkg/deb/build.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(BIN)

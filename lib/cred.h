@@ -14,7 +14,9 @@ struct secret {
 #define PASSPHRASE_MAX 1024
 
 /* file: the option's value or NULL (then the role's environment variable,
- * then /dev/tty).  confirm: ask twice on a terminal (setting a passphrase).
+ * then /dev/tty).  confirm: a passphrase being set: at least 8 characters,
+ * asked twice on a terminal, and asked again (up to 3 times) when it is too
+ * short or the two entries differ.
  * prompt_what: e.g. "officer passphrase" / "new operator passphrase".
  * ENF_FAIL with a message that names both ways when there is neither. */
 int cred_read(int role, const char *file, int confirm, const char *prompt_what,
@@ -22,6 +24,10 @@ int cred_read(int role, const char *file, int confirm, const char *prompt_what,
 /* A passphrase being set: --new-passphrase-file FILE (no environment
  * variable), else the terminal, asked twice; at least 8 characters. */
 int cred_read_new(const char *file, const char *what, struct secret *out);
+/* A role's passphrase being set (confirm) that must differ from the other
+ * role's, told right after it is typed (init). */
+int cred_read_distinct(int role, const char *file, const char *what, const struct secret *other,
+		       struct secret *out);
 void secret_free(struct secret *s);
 
 #endif

@@ -261,3 +261,12 @@ int decide(const struct envelope *env, const char *parse_why, const struct polic
 	free(signer);
 	return r;
 }
+
+int decide_authenticity(const struct envelope *env, const struct policy *pol,
+			const struct pol_identity **signer, struct decision *d)
+{
+	memset(d, 0, sizeof *d);
+	if (!env->has_signature || !env->body)
+		return verdict(d, R_MALFORMED, "the request is not signed");
+	return authenticate(env, pol, pol ? POLICY_OK : POLICY_NONE, signer, d);
+}

@@ -63,4 +63,11 @@ struct decision {
 int decide(const struct envelope *env, const char *parse_why, const struct policy *pol,
 	   int policy_status, const struct key_facts *key, struct decision *d);
 
+/* Step 2 alone, for those who check a request before it reaches enf-sign
+ * (enf-request verify): the same checks decide() makes of the requester's
+ * signature and of every approval.  signer has env->napprovals entries and
+ * receives the identity behind each approval.  Returns d->reason. */
+int decide_authenticity(const struct envelope *env, const struct policy *pol,
+			const struct pol_identity **signer, struct decision *d);
+
 #endif

@@ -203,3 +203,9 @@ int policy_check_keystore(const struct policy *p, const struct keystore *ks, con
 	}
 	return n;
 }
+
+int evaluate_load_policy(const struct keystore *ks, struct evaluation *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	return load_policy(ks, ev);
+}

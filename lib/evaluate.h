@@ -58,6 +58,11 @@ int evaluate_request(const struct keystore *ks, const struct request_text *r,
 		     struct evaluation *ev);
 void evaluation_free(struct evaluation *ev);
 
+/* Only the installed policy, loaded and compared with its recorded digest
+ * as evaluate_request() does: ev->policy_status and ev->pol.  ENF_FAIL
+ * when it cannot be read at all. */
+int evaluate_load_policy(const struct keystore *ks, struct evaluation *ev);
+
 /* The checks enf-policy check -H and install add once an instance is
  * known: each rule's key exists, is active and has the rule's purpose.
  * Warnings only ("FILE:LINE: warning: ..." on diag); returns their count. */

@@ -11,5 +11,9 @@
  * signature of namespace ns that verifies over msg.  ENF_FAIL otherwise. */
 int sshkeygen_sign(const char *keyfile, const char *ns, const char *msg, size_t n,
 		   struct wbuf *sig);
+/* The same; with agent, `-U`: KEYFILE is a public key whose private half
+ * the ssh-agent at $SSH_AUTH_SOCK holds (git's "key::" signing keys). */
+int sshkeygen_sign_agent(const char *keyfile, int agent, const char *ns, const char *msg,
+			 size_t n, struct wbuf *sig);
 
 #endif

@@ -47,7 +47,7 @@ setup() { common_setup; }
 @test "init refuses the same passphrase for both roles" {
 	export ENF_PASSPHRASE_FILE="$ENF_OFFICER_PASSPHRASE_FILE"
 	run enf-keygen init --argon2 1:8192:1
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 3 ]
 	[[ "$output" == *"must differ"* ]]
 	[ ! -e "$ENF_HOME/keystore" ]
 }

@@ -340,3 +340,163 @@ allow() { # PRINCIPAL NAME
 	run enf-request show a b
 	[ "$status" -eq 2 ]
 }
+
+# ---- enf-request verify ----
+
+# A policy naming ci-bot (key ci), approvers alice and bob; installed when
+# an instance exists.
+verify_setup() {
+	make_ssh_key alice
+	make_ssh_key bob
+	make_ssh_key mallory
+	cat >"$BATS_TEST_TMPDIR/policy" <<-EOF2
+	version 1
+	policy verify-test
+	purpose release
+	identity ci-bot $(cat "$SSH/ci.pub")
+	identity alice $(cat "$SSH/alice.pub")
+	identity bob $(cat "$SSH/bob.pub")
+	group managers alice bob
+	rule rel key=rel identity=ci-bot purpose=release scope=artifact:tarball approvals=2:managers
+	EOF2
+	enf-request "${ARGS[@]}" --ssh-key "$SSH/ci" "$DATA" >"$BATS_TEST_TMPDIR/r"
+	enf-request approve --ssh-key "$SSH/alice" "$BATS_TEST_TMPDIR/r" |
+		enf-request approve --ssh-key "$SSH/bob" >"$BATS_TEST_TMPDIR/r2"
+	P=(--policy "$BATS_TEST_TMPDIR/policy")
+}
+
+@test "verify checks every signature against the policy and the digest against the data" {
+	verify_setup
+	run --separate-stderr enf-request verify "${P[@]}" --data "$DATA" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == *"digest         sha512 $(sha512sum <"$DATA" | cut -c1-128) (matches $DATA)"* ]]
+	[[ "$output" == *"policy         verify-test (file $BATS_TEST_TMPDIR/policy)"* ]]
+	grep -q "^requester      ci-bot: ssh-ed25519 $(ssh-keygen -lf "$SSH/ci.pub" | cut -d' ' -f2) good signature$" <<<"$output"
+	grep -q "^approval 1     alice: ssh-ed25519 .* good signature$" <<<"$output"
+	grep -q "^approval 2     bob: ssh-ed25519 .* good signature$" <<<"$output"
+}
+
+@test "verify uses the instance's installed policy with -H, and reads stdin" {
+	verify_setup
+	make_instance
+	enf-policy install "$BATS_TEST_TMPDIR/policy" >/dev/null
+	run enf-request verify -H "$ENF_HOME" --digest "sha512:$(sha512sum <"$DATA" | cut -c1-128)" - <"$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"policy         verify-test (installed in $ENF_HOME)"* ]]
+	[[ "$output" == *"(matches --digest)"* ]]
+}
+
+@test "verify without data says the digest was not checked" {
+	verify_setup
+	run enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"(not checked: give --data FILE or --digest ALG:HEX)"* ]]
+}
+
+@test "verify rejects data that is not the request's" {
+	verify_setup
+	echo other >"$BATS_TEST_TMPDIR/other"
+	run --separate-stderr enf-request verify "${P[@]}" --data "$BATS_TEST_TMPDIR/other" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"the request's digest does not match $BATS_TEST_TMPDIR/other"* ]]
+	run enf-request verify "${P[@]}" --digest "sha512:$(printf '%0128d' 0)" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 1 ]
+	run --separate-stderr enf-request verify "${P[@]}" --digest "sha256:$(sha256sum <"$DATA" | cut -c1-64)" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--digest is sha256 but the request's digest is sha512"* ]]
+}
+
+@test "verify rejects a malformed request" {
+	verify_setup
+	sed 's/^scope .*/scope  two-spaces/' "$BATS_TEST_TMPDIR/r2" >"$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"malformed request"* ]]
+	enf-request "${ARGS[@]}" --unsigned "$DATA" >"$BATS_TEST_TMPDIR/bare"
+	run enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/bare"
+	[ "$status" -eq 1 ]
+}
+
+@test "verify rejects a requester the policy does not name" {
+	verify_setup
+	enf-request -k rel -i nobody -p release -s artifact:tarball -r rel --ssh-key "$SSH/ci" "$DATA" >"$BATS_TEST_TMPDIR/x"
+	run --separate-stderr enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown-identity: identity 'nobody' is not in policy 'verify-test'"* ]]
+}
+
+@test "verify rejects a request signed with another key than the identity's" {
+	verify_setup
+	enf-request "${ARGS[@]}" --ssh-key "$SSH/mallory" "$DATA" >"$BATS_TEST_TMPDIR/x"
+	run --separate-stderr enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"bad-signature: "* ]]
+}
+
+@test "verify rejects an approval by a key that is no identity of the policy" {
+	verify_setup
+	enf-request approve --ssh-key "$SSH/mallory" "$BATS_TEST_TMPDIR/r" >"$BATS_TEST_TMPDIR/x"
+	run --separate-stderr enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"bad-approval: approval 1 is signed by SHA256:"*"which is no identity"* ]]
+}
+
+@test "verify rejects an approval made over another request" {
+	verify_setup
+	echo other >"$BATS_TEST_TMPDIR/other"
+	enf-request "${ARGS[@]}" --ssh-key "$SSH/ci" "$BATS_TEST_TMPDIR/other" |
+		enf-request approve --ssh-key "$SSH/alice" | sed -n '/^-----BEGIN/,$p' | sed '1,/^-----END/d' >"$BATS_TEST_TMPDIR/foreign"
+	cat "$BATS_TEST_TMPDIR/r" "$BATS_TEST_TMPDIR/foreign" >"$BATS_TEST_TMPDIR/x"
+	run --separate-stderr enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"bad-approval: approval 1 by 'alice' does not verify over this request"* ]]
+}
+
+@test "verify refuses an installed policy that no longer matches its digest, or none" {
+	verify_setup
+	make_instance
+	run --separate-stderr enf-request verify -H "$ENF_HOME" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"no policy is installed"* ]]
+	enf-policy install "$BATS_TEST_TMPDIR/policy" >/dev/null
+	echo "# edited" >>"$ENF_HOME/policy"
+	run --separate-stderr enf-request verify -H "$ENF_HOME" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"does not match the digest recorded at install"* ]]
+}
+
+@test "verify: an invalid policy file is 1, unreadable files are 3, bad options are 2" {
+	verify_setup
+	echo "version 1" >"$BATS_TEST_TMPDIR/nopolicy"
+	echo "bogus" >>"$BATS_TEST_TMPDIR/nopolicy"
+	run enf-request verify --policy "$BATS_TEST_TMPDIR/nopolicy" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 1 ]
+	run enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/missing"
+	[ "$status" -eq 3 ]
+	run enf-request verify --policy "$BATS_TEST_TMPDIR/missing" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 3 ]
+	run enf-request verify "${P[@]}" --data "$BATS_TEST_TMPDIR/missing" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 3 ]
+	run enf-request verify "${P[@]}" --data "$DATA" --digest "sha512:00" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 2 ]
+	run enf-request verify "${P[@]}" -H "$ENF_HOME" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 2 ]
+	run enf-request verify "${P[@]}" --ssh-key "$SSH/ci" "$BATS_TEST_TMPDIR/r2"
+	[ "$status" -eq 2 ]
+	run enf-request "${ARGS[@]}" --unsigned --data "$DATA"
+	[ "$status" -eq 2 ]
+}
+
+@test "verify marks a repeated approver, whose approval counts once" {
+	verify_setup
+	enf-request approve --ssh-key "$SSH/alice" "$BATS_TEST_TMPDIR/r" |
+		enf-request approve --ssh-key "$SSH/alice" >"$BATS_TEST_TMPDIR/x"
+	run enf-request verify "${P[@]}" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 0 ]
+	grep -q "^approval 2     alice: .* good signature (again: counts once)$" <<<"$output"
+}

@@ -12,6 +12,7 @@
 #include "keyfmt.h"
 #include "keystore.h"
 #include "proc.h"
+#include "trust.h"
 #include "unlock.h"
 
 #define PROG "enf-keygen"
@@ -25,16 +26,19 @@ static const char usage[] =
 	"       enf-keygen [-H DIR] state NAME active|deactivated|compromised|destroyed\n"
 	"       enf-keygen [-H DIR] passwd --role officer|operator [--new-passphrase-file F]\n"
 	"       enf-keygen [-H DIR] reset-lockout\n"
+	"       enf-keygen [-H DIR] allowed-signers [NAME...]\n"
+	"       enf-keygen [-H DIR] krl -o FILE\n"
 	"credentials: --officer-passphrase-file F | $ENF_OFFICER_PASSPHRASE_FILE (officer),\n"
 	"             --passphrase-file F | $ENF_PASSPHRASE_FILE (operator), else the terminal\n"
 	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
 
 enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS, O_OFFPASS,
-       O_OPPASS, O_VERSION, O_ALG, O_PURPOSE };
+       O_OPPASS, O_VERSION, O_ALG, O_PURPOSE, O_OUTPUT };
 
 struct opts {
 	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
 	const char *bind, *argon2;
+	const char *output;
 	unsigned lockout;
 	int json;
 	unsigned seen;	/* bit per option, to refuse one a command does not take */
@@ -113,12 +117,9 @@ static int cmd_init(const struct opts *o, const char *home)
 		io.kdf = &kp;
 	}
 	if ((rc = cred_read(ROLE_OFFICER, o->offpass, 1, "new officer passphrase", &off)) != ENF_OK ||
-	    (rc = cred_read(ROLE_OPERATOR, o->oppass, 1, "new operator passphrase", &op)) != ENF_OK)
+	    (rc = cred_read_distinct(ROLE_OPERATOR, o->oppass, "new operator passphrase", &off,
+				     &op)) != ENF_OK)
 		goto out;
-	if (off.n == op.n && ct_equal(off.p, op.p, op.n)) {
-		rc = enf_err(ENF_USAGE, "the officer and operator passphrases must differ");
-		goto out;
-	}
 	if ((rc = ks_init(home, &io, &off, &op, &ks)) == ENF_OK) {
 		record(ks, "init", "ok", io.binding == BIND_HOST ? "bind-host" : "bind-none", NULL);
 		printf("%s\n", ks_instance_id(ks));
@@ -176,8 +177,18 @@ static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
 	return ENF_OK;
 }
 
+/* The form the text list and the audit log use. */
+static void iso8601(int64_t secs, char when[32])
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
 static void list_json(const struct ks_key *k, const char *fp)
 {
+	char when[32];
 	struct wbuf w;
 
 	wbuf_init(&w, 0);
@@ -190,8 +201,8 @@ static void list_json(const struct ks_key *k, const char *fp)
 			wbuf_put(&w, ",", 1);
 		json_string(&w, k->purposes[j], strlen(k->purposes[j]));
 	}
-	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":%lld}\n", fp,
-		    (long long)k->created);
+	iso8601(k->created, when);
+	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\"}\n", fp, when);
 	if (!w.failed)
 		fwrite(w.p, 1, w.len, stdout);
 	wbuf_free(&w);
@@ -200,10 +211,8 @@ static void list_json(const struct ks_key *k, const char *fp)
 static void list_human(const struct ks_key *k, const char *fp)
 {
 	char when[32];
-	time_t t = (time_t)k->created;
-	struct tm tm;
 
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	iso8601(k->created, when);
 	printf("%-24s %-11s %-12s %s %s ", k->name, alg_name(k->alg), key_state_name(k->state),
 	       when, fp);
 	for (size_t j = 0; j < k->npurposes; j++)
@@ -310,6 +319,50 @@ static int cmd_reset(const struct opts *o, struct keystore *ks)
 	return rc;
 }
 
+static int write_stdout(const struct wbuf *w)
+{
+	if (w->failed)
+		return enf_err(ENF_FAIL, "out of memory");
+	return io_write_all(1, w->p, w->len) < 0 ? enf_err(ENF_FAIL, "standard output: write error")
+						 : ENF_OK;
+}
+
+/* Needs no credential: public keys, states and purposes only. */
+static int cmd_allowed_signers(struct keystore *ks, char **names, size_t n)
+{
+	struct wbuf out;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if (!enf_valid_name(names[i]))
+			return usage_error("NAME must match [a-z0-9][a-z0-9._-]{0,63}");
+	wbuf_init(&out, 0);
+	rc = trust_allowed_signers(ks, names, n, &out);
+	if (rc == ENF_OK)
+		rc = write_stdout(&out);
+	wbuf_free(&out);
+	return rc;
+}
+
+static int cmd_krl(const struct opts *o, struct keystore *ks)
+{
+	struct wbuf out;
+	size_t count = 0;
+	int rc;
+
+	if (!o->output)
+		return usage_error("krl needs -o FILE");
+	wbuf_init(&out, 0);
+	rc = trust_krl(ks, &out, &count);
+	if (rc == ENF_OK)
+		rc = io_write_atomic(o->output, out.p, out.len, 0644);
+	wbuf_free(&out);
+	if (rc == ENF_OK && strcmp(o->output, "-") != 0)
+		fprintf(stderr, PROG ": %s: %zu revoked key%s\n", o->output, count,
+			count == 1 ? "" : "s");
+	return rc;
+}
+
 /* ---- dispatch ---- */
 
 #define BIT(o) (1u << (o))
@@ -326,9 +379,11 @@ static const struct command {
 	{ "state", 2, BIT(O_OFFPASS) },
 	{ "passwd", 0, BIT(O_ROLE) | BIT(O_NEWPASS) | BIT(O_OFFPASS) | BIT(O_OPPASS) },
 	{ "reset-lockout", 0, BIT(O_OFFPASS) },
+	{ "allowed-signers", -1, 0 },
+	{ "krl", 0, BIT(O_OUTPUT) },
 };
 
-static int run(const struct command *c, const struct opts *o, char **args)
+static int run(const struct command *c, const struct opts *o, char **args, size_t nargs)
 {
 	struct keystore *ks = NULL;
 	char *home = NULL;
@@ -354,6 +409,10 @@ static int run(const struct command *c, const struct opts *o, char **args)
 		rc = cmd_state(o, ks, args[0], args[1]);
 	else if (strcmp(c->name, "passwd") == 0)
 		rc = cmd_passwd(o, ks);
+	else if (strcmp(c->name, "allowed-signers") == 0)
+		rc = cmd_allowed_signers(ks, args, nargs);
+	else if (strcmp(c->name, "krl") == 0)
+		rc = cmd_krl(o, ks);
 	else
 		rc = cmd_reset(o, ks);
 	ks_close(ks);
@@ -377,17 +436,19 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "passphrase-file", required_argument, NULL, O_OPPASS },
 		{ "algorithm", required_argument, NULL, 'a' },
 		{ "purpose", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hH:a:p:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hH:a:p:o:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); exit(0);
 		case O_VERSION: printf(PROG " %s\n", ENF_VERSION); exit(0);
 		case 'H': o->home = optarg; break;
 		case 'a': o->alg = optarg; o->seen |= BIT(O_ALG); break;
 		case 'p': o->purposes = optarg; o->seen |= BIT(O_PURPOSE); break;
+		case 'o': o->output = optarg; o->seen |= BIT(O_OUTPUT); break;
 		case O_LOCKOUT:
 			if (parse_uint(optarg, 1, 1000, &o->lockout) < 0)
 				return usage_error("--lockout takes a number from 1 to 1000");
@@ -425,7 +486,7 @@ int main(int argc, char **argv)
 			c = &commands[i];
 	if (!c)
 		return usage_error("unknown command");
-	if (argc - optind - 1 != c->nargs)
+	if (c->nargs >= 0 && argc - optind - 1 != c->nargs)
 		return usage_error("wrong number of arguments");
 	/* Credential options may be given to any command (environment-like);
 	 * the others only where they mean something. */
@@ -433,5 +494,5 @@ int main(int argc, char **argv)
 		return usage_error("an option does not apply to this command");
 	if (crypto_init() != ENF_OK)
 		return enf_report(ENF_FAIL);
-	return enf_report(run(c, &o, argv + optind + 1));
+	return enf_report(run(c, &o, argv + optind + 1, (size_t)(argc - optind - 1)));
 }

@@ -16,6 +16,7 @@
 #include "io.h"
 #include "keyfmt.h"
 #include "proc.h"
+#include "keystore.h"
 #include "sshkeygen.h"
 
 /* The limit enf-sign and enf-policy eval apply, so that what show and
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 		"                   (--ssh-key FILE | --unsigned) [--digest ALG:HEX | FILE | -]\n"
 		"       enf-request approve --ssh-key FILE [-o OUT] [REQUEST|-]\n"
 		"       enf-request show [REQUEST|-]\n"
+		"       enf-request verify [--policy FILE | -H DIR] [--data FILE | --digest ALG:HEX]\n"
+		"                   [REQUEST|-]\n"
 		"       enf-request -h | --version\n");
 }
 
@@ -53,7 +56,7 @@ static int parse_digest_opt(const char *s, int *alg, unsigned char *digest)
 	return rc;
 }
 
-enum { OPT_SSH_KEY = 256, OPT_UNSIGNED, OPT_DIGEST, OPT_VERSION };
+enum { OPT_SSH_KEY = 256, OPT_UNSIGNED, OPT_DIGEST, OPT_VERSION, OPT_POLICY, OPT_DATA };
 
 static const struct option longopts[] = {
 	{ "key", required_argument, NULL, 'k' },
@@ -70,12 +73,15 @@ static const struct option longopts[] = {
 	{ "digest", required_argument, NULL, OPT_DIGEST },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "data", required_argument, NULL, OPT_DATA },
 	{ NULL, 0, NULL, 0 }
 };
 
 struct opts {
 	const char *key, *identity, *purpose, *scope, *rule, *format, *hash;
 	const char *out, *ssh_key, *digest;
+	const char *home, *policy, *data;	/* verify */
 	int unsigned_;
 };
 
@@ -94,10 +100,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'f': o->format = optarg; break;
 		case 'a': o->hash = optarg; break;
 		case 'o': o->out = optarg; break;
-		case 'H': break;	/* uniform option; a request needs no instance */
+		case 'H': o->home = optarg; break;	/* only verify reads an instance */
 		case OPT_SSH_KEY: o->ssh_key = optarg; break;
 		case OPT_UNSIGNED: o->unsigned_ = 1; break;
 		case OPT_DIGEST: o->digest = optarg; break;
+		case OPT_POLICY: o->policy = optarg; break;
+		case OPT_DATA: o->data = optarg; break;
 		case 'h': usage(stdout); return ENF_OK;
 		case OPT_VERSION: printf("enf-request %s\n", ENF_VERSION); return ENF_OK;
 		default: usage(stderr); return ENF_USAGE;
@@ -152,6 +160,8 @@ static int cmd_make(struct opts *o, int argc, char **argv)
 		return enf_err(ENF_USAGE, "at most one data file");
 	if (!o->ssh_key == !o->unsigned_)
 		return enf_err(ENF_USAGE, "give exactly one of --ssh-key FILE and --unsigned");
+	if (o->policy || o->data)
+		return enf_err(ENF_USAGE, "--policy and --data belong to enf-request verify");
 	memset(&e, 0, sizeof e);
 	if ((rc = fill_fields(o, argc ? argv[0] : NULL, &e)) != ENF_OK)
 		return rc;
@@ -182,7 +192,7 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 	if (argc > 1)
 		return enf_err(ENF_USAGE, "at most one request file");
 	if (!o->ssh_key || o->unsigned_ || o->key || o->identity || o->purpose || o->scope ||
-	    o->rule || o->format || o->hash || o->digest)
+	    o->rule || o->format || o->hash || o->digest || o->policy || o->data)
 		return enf_err(ENF_USAGE, "approve takes --ssh-key FILE [-o OUT] [REQUEST|-]");
 	if ((rc = read_request(argc ? argv[0] : NULL, &text, &n)) != ENF_OK)
 		return rc;
@@ -224,11 +234,12 @@ static void show_signer(const char *label, const struct sshsig *s)
 		       s->ns, hash_name(s->hash_alg));
 }
 
+static void show_fields(const struct envelope *e, const char *digest_note);
+
 static int cmd_show(struct opts *o, int argc, char **argv)
 {
 	unsigned char *text = NULL;
 	struct envelope e;
-	struct wbuf hex;
 	char why[256];
 	size_t n;
 	int rc;
@@ -236,7 +247,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 	if (argc > 1)
 		return enf_err(ENF_USAGE, "at most one request file");
 	if (o->ssh_key || o->unsigned_ || o->key || o->identity || o->purpose || o->scope ||
-	    o->rule || o->format || o->hash || o->digest || o->out)
+	    o->rule || o->format || o->hash || o->digest || o->out || o->policy || o->data)
 		return enf_err(ENF_USAGE, "show takes [REQUEST|-]");
 	if ((rc = read_request(argc ? argv[0] : NULL, &text, &n)) != ENF_OK)
 		return rc;
@@ -244,20 +255,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 	free(text);
 	if (rc != ENF_OK)
 		return enf_err(ENF_NO, "malformed request: %s", why);
-	wbuf_init(&hex, 0);
-	hex_encode(&hex, e.digest, hash_len(e.digest_alg));
-	wbuf_put(&hex, " ", 1);
-	hex_encode(&hex, e.body_sha256, 32);
-	wbuf_cstr_terminate(&hex);
-	printf("%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n", "key", e.key,
-	       "identity", e.identity, "purpose", e.purpose, "scope", e.scope, "rule", e.rule,
-	       "format", format_name(e.format));
-	if (!hex.failed) {
-		printf("%-15s%s %.*s\n", "digest", hash_name(e.digest_alg),
-		       (int)(2 * hash_len(e.digest_alg)), (char *)hex.p);
-		printf("%-15ssha256 %s\n", "request", (char *)hex.p + 2 * hash_len(e.digest_alg) + 1);
-	}
-	wbuf_free(&hex);
+	show_fields(&e, NULL);
 	if (!e.has_signature)
 		printf("%-15s%s\n", "requester", "none (unsigned body)");
 	else
@@ -267,9 +265,164 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 		snprintf(label, sizeof label, "approval %zu", i + 1);
 		show_signer(label, &e.approvals[i]);
 	}
-	printf("signatures are not verified here (enf-sign verifies them against the policy)\n");
+	printf("signatures are not verified here (enf-request verify and enf-sign verify them "
+	       "against the policy)\n");
 	envelope_free(&e);
 	return fflush(stdout) == 0 ? ENF_OK : enf_err(ENF_FAIL, "cannot write to stdout");
+}
+
+/* The body's fields; digest_note follows the data's digest when given. */
+static void show_fields(const struct envelope *e, const char *digest_note)
+{
+	struct wbuf hex;
+
+	wbuf_init(&hex, 0);
+	hex_encode(&hex, e->digest, hash_len(e->digest_alg));
+	wbuf_put(&hex, " ", 1);
+	hex_encode(&hex, e->body_sha256, 32);
+	wbuf_cstr_terminate(&hex);
+	printf("%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n%-15s%s\n", "key", e->key,
+	       "identity", e->identity, "purpose", e->purpose, "scope", e->scope, "rule", e->rule,
+	       "format", format_name(e->format));
+	if (!hex.failed) {
+		printf("%-15s%s %.*s%s%s\n", "digest", hash_name(e->digest_alg),
+		       (int)(2 * hash_len(e->digest_alg)), (char *)hex.p,
+		       digest_note ? " " : "", digest_note ? digest_note : "");
+		printf("%-15ssha256 %s\n", "request", (char *)hex.p + 2 * hash_len(e->digest_alg) + 1);
+	}
+	wbuf_free(&hex);
+}
+
+/* ---- verify: what an approver or operator checks before acting ---- */
+
+/* The policy whose identities the signatures must verify under: the file
+ * given, or the instance's installed one, which must still match the
+ * digest recorded at install (as enf-sign requires). */
+static int verify_policy(const struct opts *o, struct policy **pol, char *where, size_t n)
+{
+	struct keystore *ks = NULL;
+	struct evaluation ev;
+	unsigned char *text = NULL;
+	size_t len;
+	int rc;
+
+	if (o->policy) {
+		if ((rc = io_read_file(o->policy, POLICY_SIZE_MAX, &text, &len)) == ENF_NO)
+			return enf_err(ENF_NO, "%s: larger than any policy", o->policy);
+		if (rc != ENF_OK)
+			return rc;
+		rc = policy_parse((char *)text, len, o->policy, stderr, pol);
+		free(text);
+		if (rc != ENF_OK)
+			return enf_err(rc, "%s: not a valid policy", o->policy);
+		snprintf(where, n, "file %s", o->policy);
+		return ENF_OK;
+	}
+	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
+		return rc;
+	rc = evaluate_load_policy(ks, &ev);
+	if (rc == ENF_OK && ev.policy_status == POLICY_NONE)
+		rc = enf_err(ENF_FAIL, "%s: no policy is installed (or give --policy FILE)",
+			     ks_home(ks));
+	else if (rc == ENF_OK && ev.policy_status != POLICY_OK)
+		rc = enf_err(ENF_NO, "%s: the installed policy does not match the digest recorded "
+			     "at install", ks_home(ks));
+	if (rc == ENF_OK) {
+		snprintf(where, n, "installed in %s", ks_home(ks));
+		*pol = ev.pol;
+		ev.pol = NULL;
+	}
+	evaluation_free(&ev);
+	ks_close(ks);
+	return rc;
+}
+
+/* The request's digest against the data (or a digest) the checker has. */
+static int verify_digest(const struct opts *o, const struct envelope *e, char *note, size_t n)
+{
+	unsigned char d[HASH_MAX];
+	int alg = e->digest_alg, rc;
+
+	if (o->data && o->digest)
+		return enf_err(ENF_USAGE, "--data and --digest exclude each other");
+	if (!o->data && !o->digest) {
+		snprintf(note, n, "(not checked: give --data FILE or --digest ALG:HEX)");
+		return ENF_OK;
+	}
+	if (o->data && (rc = hash_path(alg, o->data, d)) != ENF_OK)
+		return rc;
+	if (o->digest && digest_arg_parse(o->digest, &alg, d) != ENF_OK)
+		return ENF_USAGE;
+	if (alg != e->digest_alg)
+		return enf_err(ENF_NO, "--digest is %s but the request's digest is %s",
+			       hash_name(alg), hash_name(e->digest_alg));
+	if (!ct_equal(d, e->digest, hash_len(alg)))
+		return enf_err(ENF_NO, "the request's digest does not match %s",
+			       o->data ? o->data : "--digest");
+	snprintf(note, n, "(matches %s)", o->data ? o->data : "--digest");
+	return ENF_OK;
+}
+
+static void show_verified(const char *label, const struct pol_identity *id,
+			  const struct sshsig *s, const struct policy *pol, int again)
+{
+	char fp[FINGERPRINT_MAX];
+
+	pubkey_fingerprint(&s->key, fp);
+	printf("%-15s%s: %s %s good signature%s%s\n", label, id->name, pubkey_ssh_type(&s->key),
+	       fp, policy_revoked_identity(pol, id->name) ? " (identity revoked in the policy)" : "",
+	       again ? " (again: counts once)" : "");
+}
+
+static int cmd_verify(struct opts *o, int argc, char **argv)
+{
+	const struct pol_identity **signer = NULL;
+	struct policy *pol = NULL;
+	struct envelope e;
+	struct decision d;
+	unsigned char *text = NULL;
+	char why[256], where[4200], note[128];
+	size_t n;
+	int rc;
+
+	if (argc > 1)
+		return enf_err(ENF_USAGE, "at most one request file");
+	if (o->ssh_key || o->unsigned_ || o->key || o->identity || o->purpose || o->scope ||
+	    o->rule || o->format || o->hash || o->out || (o->policy && o->home))
+		return enf_err(ENF_USAGE, "verify takes [--policy FILE | -H DIR] "
+			       "[--data FILE | --digest ALG:HEX] [REQUEST|-]");
+	if ((rc = read_request(argc ? argv[0] : NULL, &text, &n)) != ENF_OK)
+		return rc;
+	rc = envelope_parse(&e, (const char *)text, n, 0, why, sizeof why);
+	free(text);
+	if (rc != ENF_OK)
+		return enf_err(ENF_NO, "malformed request: %s", why);
+	if ((rc = verify_policy(o, &pol, where, sizeof where)) == ENF_OK &&
+	    !(signer = calloc(e.napprovals ? e.napprovals : 1, sizeof *signer)))
+		rc = enf_err(ENF_FAIL, "out of memory");
+	if (rc == ENF_OK && decide_authenticity(&e, pol, signer, &d) != R_PERMIT)
+		rc = enf_err(ENF_NO, "%s: %s", reason_code(d.reason), d.detail);
+	if (rc == ENF_OK)
+		rc = verify_digest(o, &e, note, sizeof note);
+	if (rc == ENF_OK) {
+		show_fields(&e, note);
+		printf("%-15s%s (%s)\n", "policy", pol->id, where);
+		show_verified("requester", policy_identity(pol, e.identity), &e.requester, pol, 0);
+		for (size_t i = 0; i < e.napprovals; i++) {
+			char label[32];
+			int again = 0;
+			for (size_t j = 0; j < i; j++)
+				again |= signer[j] == signer[i];
+			snprintf(label, sizeof label, "approval %zu", i + 1);
+			show_verified(label, signer[i], &e.approvals[i], pol, again);
+		}
+		if (fflush(stdout) != 0)
+			rc = enf_err(ENF_FAIL, "cannot write to stdout");
+	}
+	free(signer);
+	policy_free(pol);
+	envelope_free(&e);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -285,6 +438,8 @@ int main(int argc, char **argv)
 		cmd = cmd_approve;
 	else if (argc > 1 && strcmp(argv[1], "show") == 0)
 		cmd = cmd_show;
+	else if (argc > 1 && strcmp(argv[1], "verify") == 0)
+		cmd = cmd_verify;
 	if (cmd != cmd_make) {
 		argv++;
 		argc--;
