@@ -44,6 +44,7 @@ struct tpm {
 	ESYS_CONTEXT *esys;
 	ESYS_TR srk, obj, session;
 	uint32_t pcrs;		/* the object's PCR policy, for messages */
+	const char *context;	/* why enf needs the TPM, for messages */
 	const char *reason;
 };
 
@@ -77,16 +78,19 @@ int tpm_parse_pcrs(const char *list, uint32_t *mask)
 	unsigned long v;
 
 	*mask = 0;
-	do {
+	for (;;) {
 		if (*p < '0' || *p > '9')
-			break;
+			return -1;
 		v = strtoul(p, &end, 10);
 		if (v > TPM_PCR_MAX)
-			break;
+			return -1;
 		*mask |= 1u << v;
-		p = end;
-	} while (*p == ',' && *++p);
-	return *p || *mask == 0 ? -1 : 0;
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return -1;
+		p = end + 1;
+	}
 }
 
 /* "0,2,7" */
@@ -138,8 +142,8 @@ static int fail(struct tpm *t, const char *what, TSS2_RC rc)
 {
 	if (is_transport(rc)) {
 		t->reason = "tpm-unavailable";
-		return enf_err(ENF_FAIL, "cannot reach the TPM through TCTI '%s' (%s: %s); "
-			       "this instance is bound to a TPM", t->conf, what, Tss2_RC_Decode(rc));
+		return enf_err(ENF_FAIL, "cannot reach the TPM through TCTI '%s' (%s: %s)%s",
+			       t->conf, what, Tss2_RC_Decode(rc), t->context);
 	}
 	if (rc == TPM2_RC_LOCKOUT) {
 		t->reason = "tpm-lockout";
@@ -172,12 +176,13 @@ static void tpm_close(struct tpm *t)
 		Tss2_TctiLdr_Finalize(&t->tcti);
 }
 
-static int tpm_connect(struct tpm *t, const char *conf)
+static int tpm_connect(struct tpm *t, const char *conf, const char *context)
 {
 	TSS2_RC rc;
 
 	memset(t, 0, sizeof *t);
 	t->conf = conf;
+	t->context = context;
 	t->srk = t->obj = t->session = ESYS_TR_NONE;
 	/* The TSS logs to stderr in its own format; enf reports for itself.
 	 * A TSS2_LOG set by the user (to debug) is left alone. */
@@ -185,8 +190,8 @@ static int tpm_connect(struct tpm *t, const char *conf)
 	if ((rc = Tss2_TctiLdr_Initialize(conf, &t->tcti)) != TSS2_RC_SUCCESS) {
 		t->tcti = NULL;
 		t->reason = "tpm-unavailable";
-		return enf_err(ENF_FAIL, "cannot reach the TPM through TCTI '%s' (%s); this instance "
-			       "is bound to a TPM", conf, Tss2_RC_Decode(rc));
+		return enf_err(ENF_FAIL, "cannot reach the TPM through TCTI '%s' (%s)%s", conf,
+			       Tss2_RC_Decode(rc), t->context);
 	}
 	if ((rc = Esys_Initialize(&t->esys, t->tcti, NULL)) != TSS2_RC_SUCCESS) {
 		t->esys = NULL;
@@ -463,7 +468,7 @@ int tpm_bind(const char *tcti, uint32_t pcr_mask, const char *instance_id,
 		return ENF_FAIL;
 	random_key((*root)->secret, TPM_SECRET_LEN);
 	random_nonce(salt, sizeof salt);
-	rc = tpm_connect(&t, tcti);
+	rc = tpm_connect(&t, tcti, "");
 	if (rc == ENF_OK && (rc = create_srk(&t)) == ENF_OK &&
 	    (rc = parent_check(&t, salt, parent)) == ENF_OK &&
 	    (rc = create_sealed(&t, *root, pcr_mask, &r)) == ENF_OK &&
@@ -523,7 +528,7 @@ int tpm_unbind(const char *tcti, const unsigned char *rec, size_t n, const char 
 	*reason = "tpm-error";
 	if (!(*root = root_new()))
 		return ENF_FAIL;
-	if ((rc = tpm_connect(&t, tcti)) == ENF_OK)
+	if ((rc = tpm_connect(&t, tcti, "; this instance is bound to it")) == ENF_OK)
 		rc = unbind(&t, &r, instance_id, (*root)->secret);
 	if (rc != ENF_OK && t.reason)
 		*reason = t.reason;

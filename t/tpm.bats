@@ -195,6 +195,29 @@ sign() { enf-sign -o "$BATS_TEST_TMPDIR/out.sig" "$BATS_TEST_TMPDIR/req"; }
 	cmp "$DATA" "$BATS_TEST_TMPDIR/o"
 }
 
+@test "passwd and reset-lockout on a TPM-bound instance: the new passphrases need the TPM too" {
+	make_instance --bind tpm --lockout 2
+	printf 'new officer phrase\n' >"$BATS_TEST_TMPDIR/off2"
+	printf 'new operator phrase\n' >"$BATS_TEST_TMPDIR/op2"
+	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/wrong"
+	for i in 1 2; do
+		run enf-seal seal --passphrase-file "$BATS_TEST_TMPDIR/wrong" "$DATA"
+	done
+	run enf-seal seal "$DATA"
+	[[ "$output" == *locked* ]]
+	enf-keygen reset-lockout
+	enf-keygen passwd --role operator --new-passphrase-file "$BATS_TEST_TMPDIR/op2"
+	enf-keygen passwd --role officer --new-passphrase-file "$BATS_TEST_TMPDIR/off2"
+	export ENF_PASSPHRASE_FILE="$BATS_TEST_TMPDIR/op2" ENF_OFFICER_PASSPHRASE_FILE="$BATS_TEST_TMPDIR/off2"
+	enf-seal seal -o "$BATS_TEST_TMPDIR/s" "$DATA"
+	enf-keygen new -p release k >/dev/null
+	copy_home
+	TPM_B=$(start_tpm b)
+	run env TSS2_TCTI="$TPM_B" ENF_HOME="$COPY" enf-seal open "$BATS_TEST_TMPDIR/s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"bound to another TPM"* ]]
+}
+
 @test "a PCR-bound instance works until the PCR is extended, and again once it is reset" {
 	bound_instance --tpm-pcrs 16,23
 	sign
