@@ -5,7 +5,7 @@
  *   uint32  1
  *   uint32  PCR mask (bit i: PCR i of the SHA-256 bank; 0: no PCR policy)
  *   string  salt (16 bytes)
- *   string  parent check: HMAC-SHA256(salt, "enf-tpm-parent 1" || SRK name)
+ *   string  parent check: HMAC-SHA256(salt, "enf-tpm-parent 1\0" || SRK name)
  *   string  secret check: HMAC-SHA256(secret, "enf-tpm-check 1" || instance id || mask)
  *   string  TPM2B_PUBLIC of the sealed object (TPM marshalling)
  *   string  TPM2B_PRIVATE of the sealed object
@@ -17,7 +17,11 @@
  * neither is counted as a guess.
  *
  * One unlock is: CreatePrimary (the SRK), StartAuthSession (salted to the
- * SRK), [PolicyPCR], Load, Unseal, and the flushes. */
+ * SRK), [PolicyPCR], Load, Unseal, and the flushes.
+ *
+ * The secret is wiped wherever enf holds it; the TSS decrypts the Unseal
+ * response in its own buffer, which it frees unwiped at Esys_Finalize, so
+ * a copy may remain in this process's freed heap until it exits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
