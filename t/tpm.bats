@@ -416,3 +416,16 @@ unsealed_on_bus() {
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/seen")" -eq 2 ]
 	[ "$(sort -u "$BATS_TEST_TMPDIR/seen" | wc -l)" -eq 2 ]
 }
+
+@test "what needs no credential needs no TPM: list, pubkey, instance, seal info, audit verify" {
+	bound_instance
+	enf-seal seal -o "$BATS_TEST_TMPDIR/s" "$DATA"
+	stop_tpm a
+	enf-keygen list | grep -q '^rel '
+	enf-keygen pubkey rel >/dev/null
+	enf-keygen instance >"$BATS_TEST_TMPDIR/inst.pub"
+	enf-seal info "$BATS_TEST_TMPDIR/s" | grep -q '^instance '
+	enf-audit verify --instance "$BATS_TEST_TMPDIR/inst.pub" >/dev/null
+	run enf-seal open "$BATS_TEST_TMPDIR/s"
+	[ "$status" -eq 3 ]
+}
