@@ -9,7 +9,7 @@ CC      ?= cc
 
 PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool \
        libtss2-dev bats openssh-client openssl jq groff-base util-linux procps \
-       swtpm swtpm-tools tpm2-tools
+       swtpm swtpm-tools tpm2-tools iproute2
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)
