@@ -113,6 +113,11 @@ sign() { enf-sign -o "$BATS_TEST_TMPDIR/out.sig" "$BATS_TEST_TMPDIR/req"; }
 	run enf-keygen init --bind moon
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"tpm, host or none"* ]]
+	make_instance --bind tpm
+	run enf-keygen new --tcti "$TPM_A" -p release k
+	[ "$status" -eq 2 ]
+	run enf-keygen list --tpm-pcrs 16
+	[ "$status" -eq 2 ]
 }
 
 @test "init with no TPM to reach is exit 3 and creates no keystore" {

@@ -30,8 +30,8 @@ static const char usage[] =
 	"             --passphrase-file F | $ENF_PASSPHRASE_FILE (operator), else the terminal\n"
 	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
 
-enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_TPM_PCRS, O_TCTI, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS, O_OFFPASS,
-       O_OPPASS, O_VERSION, O_ALG, O_PURPOSE };
+enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_TPM_PCRS, O_TCTI, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS,
+       O_OFFPASS, O_OPPASS, O_VERSION, O_ALG, O_PURPOSE };
 
 struct opts {
 	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
