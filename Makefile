@@ -13,19 +13,25 @@ BIN     ?= bin
 CC      ?= cc
 
 PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool \
-       bats openssh-client openssl jq groff-base util-linux procps python3 python3-cryptography \
-       git tmux bash-completion man-db dpkg-dev fakeroot lintian
+       libtss2-dev bats openssh-client openssl jq groff-base util-linux procps python3 \
+       python3-cryptography git tmux bash-completion man-db dpkg-dev fakeroot lintian \
+       swtpm swtpm-tools tpm2-tools iproute2
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)
 GCRYPT_LIBS   := $(shell libgcrypt-config --libs 2>/dev/null || echo -lgcrypt -lgpg-error)
+# --bind tpm (lib/tpm.c): ESAPI, the TCTI loader, marshalling, error texts.
+TSS2_PKG      := tss2-esys tss2-tctildr tss2-mu tss2-rc
+TSS2_CFLAGS   := $(shell pkg-config --cflags $(TSS2_PKG) 2>/dev/null)
+TSS2_LIBS     := $(shell pkg-config --libs $(TSS2_PKG) 2>/dev/null || \
+                   echo -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc)
 
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror \
            -Wshadow -Wformat=2 -Wvla -fno-common -fstack-protector-strong \
-           -D_FORTIFY_SOURCE=2 -MMD -MP -Ilib $(GCRYPT_CFLAGS) $(SANFLAGS)
+           -D_FORTIFY_SOURCE=2 -MMD -MP -Ilib $(GCRYPT_CFLAGS) $(TSS2_CFLAGS) $(SANFLAGS)
 override LDFLAGS += $(SANFLAGS) -Wl,-z,relro,-z,now
-LDLIBS  += $(GCRYPT_LIBS) -lgpg-error -lgdbm
+LDLIBS  += $(GCRYPT_LIBS) -lgpg-error -lgdbm $(TSS2_LIBS)
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

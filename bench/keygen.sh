@@ -36,7 +36,8 @@ for alg in ed25519 ecdsa-p256 ecdsa-p384 rsa3072 rsa4096; do
 done
 
 cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" -o "$tmp/mkstore" \
-	"$here/mkstore.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm
+	"$here/mkstore.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm \
+	$(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 enf-keygen -H "$tmp/b" init --argon2 1:8192:1 >/dev/null
 s=$(date +%s%N); "$tmp/mkstore" "$tmp/b" "$BENCH_KEYS"
 echo "provisioning $BENCH_KEYS ed25519 keys in one change:  $(ms "$s") ms (key generation dominates)"

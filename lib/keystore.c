@@ -10,6 +10,7 @@
  *   "role/ROLE"     Argon2id salt and parameters + the role's bundle under
  *                   AES-256-GCM
  *   "key/NAME"      private key, sealed to the storage key
+ *   "tpm"           with --bind tpm: the TPM object the role keys need (tpm.h)
  *
  * Every write replaces the whole file (store.h): a kill -9 at any moment
  * leaves the old or the new state, readers never take a lock, and a deleted
@@ -33,6 +34,7 @@
 #include "keystore.h"
 #include "lockout.h"
 #include "store.h"
+#include "tpm.h"
 
 #define FORMAT "enf-keystore 1"
 #define SALT_LEN 16
@@ -82,7 +84,12 @@ struct keystore {
 	uint32_t tries_left;		/* after the last attempt counted */
 	struct secrets *sec;
 	struct privkey idkey, govkey;
+	/* --bind tpm: the TPM's part of every role key, from the first unlock */
+	struct tpm_root *tpm;
+	const char *tpm_fail;	/* audit code of a failed TPM step */
 };
+
+static int tpm_bind_new(struct keystore *ks, const struct ks_init_opts *o, struct wbuf *rec);
 
 static void record_name(char *out, size_t n, const char *prefix, const char *name)
 {
@@ -136,7 +143,7 @@ static int instance_decode(struct keystore *ks, const unsigned char *p, size_t n
 	if (rbuf_u32(&r, &version) < 0 || version != 1 || get32(&r, ks->id_pub) < 0 ||
 	    get32(&r, ks->x_pub) < 0 || get32(&r, ks->storage_pub) < 0 ||
 	    get32(&r, ks->gov_pub) < 0 || rbuf_u32(&r, &binding) < 0 ||
-	    rbuf_u64(&r, &created) < 0 || !rbuf_done(&r) || binding > BIND_HOST)
+	    rbuf_u64(&r, &created) < 0 || !rbuf_done(&r) || binding > BIND_TPM)
 		return -1;
 	ks->created = (int64_t)created;
 	if (ed25519_blob(ks->id_pub, &ks->idpub) != ENF_OK)
@@ -399,6 +406,7 @@ static int role_wrap(const struct keystore *ks, int role, const struct secrets *
 	if (!kek || pt.failed || ad.failed || !(ct = malloc(pt.len + AEAD_TAG)))
 		goto out;
 	if (argon2id(pass->p, pass->n, salt, sizeof salt, kp, kek, AEAD_KEY) != ENF_OK ||
+	    tpm_root_mix(ks->tpm, kek, AEAD_KEY) != ENF_OK ||
 	    aead_seal(kek, nonce, ad.p, ad.len, pt.p, pt.len, ct) != ENF_OK)
 		goto out;
 	wbuf_u32(out, 1);
@@ -449,7 +457,8 @@ static int role_unwrap(const struct keystore *ks, int role, const unsigned char 
 	}
 	role_ad(ks, role, salt, &kp, &ad);
 	pt = secure_alloc(ctlen);
-	if (ad.failed || !pt || argon2id(pass->p, pass->n, salt, SALT_LEN, &kp, kek, AEAD_KEY) != ENF_OK)
+	if (ad.failed || !pt || argon2id(pass->p, pass->n, salt, SALT_LEN, &kp, kek, AEAD_KEY) != ENF_OK ||
+	    tpm_root_mix(ks->tpm, kek, AEAD_KEY) != ENF_OK)
 		goto out;
 	rc = aead_open(kek, nonce, ad.p, ad.len, ct, ctlen, pt);
 	if (rc == ENF_OK && bundle_decode(s, role, pt, ctlen - AEAD_TAG) < 0)
@@ -568,6 +577,7 @@ void ks_close(struct keystore *ks)
 	if (!ks)
 		return;
 	forget_secrets(ks);
+	tpm_root_free(ks->tpm);
 	store_close(&ks->st);
 	gov_clear(&ks->gov);
 	free(ks->gov_rec);
@@ -733,6 +743,9 @@ int ks_unlock(struct keystore *ks, int role, const struct secret *pass)
 
 	forget_secrets(ks);
 	ks->unlock_result = UNLOCK_ERROR;
+	/* First, so that another TPM fails before any passphrase is tried. */
+	if ((rc = ks_tpm_unlock(ks)) != ENF_OK)
+		return rc;
 	if ((rc = role_record(ks, ks->st.db, role, &rec, &n)) != ENF_OK)
 		return rc;
 	if ((rc = attempt_begin(ks, role)) != ENF_OK) {
@@ -1206,6 +1219,7 @@ struct init_ctx {
 	struct keystore *ks;
 	const struct ks_init_opts *o;
 	const struct secret *officer, *operator_;
+	struct wbuf tpm_rec;
 };
 
 static int new_secrets(struct keystore *ks, struct secrets *s)
@@ -1253,6 +1267,8 @@ static int mutate_init(void *ctx, GDBM_FILE cur, struct changes *cs)
 	ks->gov.generation = 1;
 	wbuf_put(change_put(cs, "format"), FORMAT, strlen(FORMAT));
 	wbuf_put(change_put(cs, "instance"), ks->inst_rec, ks->inst_len);
+	if (ic->tpm_rec.len)
+		wbuf_put(change_put(cs, "tpm"), ic->tpm_rec.p, ic->tpm_rec.len);
 	wbuf_init(&gov, 0);
 	if (gov_encode_signed(ks, &ks->gov, &gov) != ENF_OK ||
 	    wbuf_put(change_put(cs, "gov"), gov.p, gov.len) < 0) {
@@ -1284,7 +1300,7 @@ static int make_home(const char *home)
 int ks_init(const char *home, const struct ks_init_opts *o, const struct secret *officer,
 	    const struct secret *operator_, struct keystore **out)
 {
-	struct init_ctx ic = { NULL, o, officer, operator_ };
+	struct init_ctx ic = { NULL, o, officer, operator_, { 0 } };
 	struct keystore *ks;
 	int rc;
 
@@ -1309,12 +1325,45 @@ int ks_init(const char *home, const struct ks_init_opts *o, const struct secret 
 	/* Fresh counts for the new instance id, replacing any left behind. */
 	if ((rc = new_secrets(ks, ks->sec)) != ENF_OK ||
 	    (rc = lockout_save(home, ks->instance_id, &(struct lockout_counts){ { 0, 0 } })) != ENF_OK ||
+	    (rc = tpm_bind_new(ks, o, &ic.tpm_rec)) != ENF_OK ||
 	    (rc = store_rewrite(&ks->st, mutate_init, &ic)) != ENF_OK)
 		goto fail;
+	wbuf_free(&ic.tpm_rec);
 	ks->role = ROLE_OFFICER;
 	*out = ks;
 	return ENF_OK;
 fail:
+	wbuf_free(&ic.tpm_rec);
 	ks_close(ks);
 	return rc;
 }
+
+/* ---- the TPM binding (tpm.h) ---- */
+
+static int tpm_bind_new(struct keystore *ks, const struct ks_init_opts *o, struct wbuf *rec)
+{
+	wbuf_init(rec, 0);
+	if (o->binding != BIND_TPM)
+		return ENF_OK;
+	return tpm_bind(tpm_tcti(o->tcti), o->tpm_pcrs, ks->instance_id, &ks->tpm, rec);
+}
+
+int ks_tpm_unlock(struct keystore *ks)
+{
+	unsigned char *rec = NULL;
+	size_t n;
+	int rc;
+
+	ks->tpm_fail = NULL;
+	if (ks->gov.binding != BIND_TPM || ks->tpm)
+		return ENF_OK;
+	if (store_get(ks->st.db, "tpm", &rec, &n) < 0) {
+		ks->tpm_fail = "tpm-object";
+		return enf_err(ENF_FAIL, "%s: no TPM record (corrupt keystore)", ks->st.path);
+	}
+	rc = tpm_unbind(tpm_tcti(NULL), rec, n, ks->instance_id, &ks->tpm, &ks->tpm_fail);
+	free(rec);
+	return rc;
+}
+
+const char *ks_tpm_failure(const struct keystore *ks) { return ks->tpm_fail; }

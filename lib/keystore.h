@@ -28,7 +28,7 @@
 #define PURPOSES_MAX 16
 #define SEAL_ROOT_LEN 32
 
-enum binding { BIND_NONE = 0, BIND_HOST };
+enum binding { BIND_NONE = 0, BIND_HOST, BIND_TPM };
 
 struct ks_key {
 	char name[ENF_NAME_MAX + 1];
@@ -47,6 +47,8 @@ struct ks_init_opts {
 	unsigned lockout;		/* failed unlocks before a role locks; default 10 */
 	int binding;			/* enum binding */
 	const struct kdf_params *kdf;	/* NULL: KDF_DEFAULT */
+	const char *tcti;		/* BIND_TPM: NULL for tpm_tcti()'s default */
+	uint32_t tpm_pcrs;		/* BIND_TPM: PCR mask of the policy, or 0 */
 };
 
 /* Create the home (0700) and its keystore; fails if a keystore exists. */
@@ -129,5 +131,12 @@ int ks_passwd(struct keystore *ks, int role, const struct secret *old_op,
 	      const struct secret *newpass);
 /* Officer: clear the operator's failed-unlock count. */
 int ks_reset_lockout(struct keystore *ks);
+
+/* BIND_TPM: the TPM's part of the role keys, once per keystore handle
+ * (ks_unlock calls it first; unlock_role before asking for a passphrase).
+ * Never counts as a failed unlock.  ks_tpm_failure: the audit code of the
+ * last failure (tpm.h), or NULL. */
+int ks_tpm_unlock(struct keystore *ks);
+const char *ks_tpm_failure(const struct keystore *ks);
 
 #endif

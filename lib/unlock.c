@@ -13,6 +13,12 @@ int unlock_role(struct keystore *ks, int role, const char *passfile, const char 
 				  .identity = role_name(role) };
 	int rc;
 
+	/* A home bound to another TPM fails before a passphrase is asked. */
+	if ((rc = ks_tpm_unlock(ks)) != ENF_OK) {
+		ev.reason = ks_tpm_failure(ks);
+		audit_append(ks, &ev);
+		return rc;
+	}
 	rc = cred_read(role, passfile, 0,
 		       role == ROLE_OFFICER ? "officer passphrase" : "operator passphrase", &pass);
 	if (rc != ENF_OK)

@@ -19,7 +19,7 @@ setup() { common_setup; }
 	make_instance
 	printf 'not the passphrase\n' >"$BATS_TEST_TMPDIR/bad"
 	run enf-keygen new -p r k1 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"
-	rm "$ENF_HOME/keystore"
+	rm "$ENF_HOME/keystore" "$ENF_HOME"/audit.*
 	make_instance
 	enf-keygen new -p r k1 >/dev/null
 	run enf-keygen new -p r k2 --officer-passphrase-file "$BATS_TEST_TMPDIR/bad"

@@ -13,12 +13,14 @@
 #include "keystore.h"
 #include "proc.h"
 #include "trust.h"
+#include "tpm.h"
 #include "unlock.h"
 
 #define PROG "enf-keygen"
 
 static const char usage[] =
-	"usage: enf-keygen [-H DIR] init [--lockout N] [--bind host|none] [--argon2 T:M:P]\n"
+	"usage: enf-keygen [-H DIR] init [--lockout N] [--bind tpm|host|none] [--argon2 T:M:P]\n"
+	"                              [--tpm-pcrs LIST] [--tcti CONF]\n"
 	"       enf-keygen [-H DIR] new [-a ALG] -p PURPOSE[,PURPOSE...] NAME\n"
 	"       enf-keygen [-H DIR] list [--json]\n"
 	"       enf-keygen [-H DIR] pubkey [--format ssh|pem] NAME\n"
@@ -32,12 +34,12 @@ static const char usage[] =
 	"             --passphrase-file F | $ENF_PASSPHRASE_FILE (operator), else the terminal\n"
 	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
 
-enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS, O_OFFPASS,
-       O_OPPASS, O_VERSION, O_ALG, O_PURPOSE, O_OUTPUT };
+enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_TPM_PCRS, O_TCTI, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS,
+       O_OFFPASS, O_OPPASS, O_VERSION, O_ALG, O_PURPOSE, O_OUTPUT };
 
 struct opts {
 	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
-	const char *bind, *argon2;
+	const char *bind, *argon2, *tpm_pcrs, *tcti;
 	const char *output;
 	unsigned lockout;
 	int json;
@@ -109,8 +111,15 @@ static int cmd_init(const struct opts *o, const char *home)
 
 	if (o->bind && strcmp(o->bind, "host") == 0)
 		io.binding = BIND_HOST;
+	else if (o->bind && strcmp(o->bind, "tpm") == 0)
+		io.binding = BIND_TPM;
 	else if (o->bind && strcmp(o->bind, "none") != 0)
-		return usage_error("--bind takes host or none");
+		return usage_error("--bind takes tpm, host or none");
+	if ((o->tpm_pcrs || o->tcti) && io.binding != BIND_TPM)
+		return usage_error("--tpm-pcrs and --tcti go with --bind tpm");
+	if (o->tpm_pcrs && tpm_parse_pcrs(o->tpm_pcrs, &io.tpm_pcrs) < 0)
+		return usage_error("--tpm-pcrs takes PCR numbers 0-23 separated by commas");
+	io.tcti = o->tcti;
 	if (o->argon2) {
 		if (parse_argon2(o->argon2, &kp) < 0)
 			return usage_error("--argon2 takes T:M:P (1-64 passes, 8192+ KiB, 1-16 lanes)");
@@ -121,7 +130,8 @@ static int cmd_init(const struct opts *o, const char *home)
 				     &op)) != ENF_OK)
 		goto out;
 	if ((rc = ks_init(home, &io, &off, &op, &ks)) == ENF_OK) {
-		record(ks, "init", "ok", io.binding == BIND_HOST ? "bind-host" : "bind-none", NULL);
+		record(ks, "init", "ok", io.binding == BIND_TPM ? "bind-tpm" :
+		       io.binding == BIND_HOST ? "bind-host" : "bind-none", NULL);
 		printf("%s\n", ks_instance_id(ks));
 	}
 out:
@@ -371,7 +381,8 @@ static const struct command {
 	int nargs;
 	unsigned allowed;
 } commands[] = {
-	{ "init", 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_OFFPASS) | BIT(O_OPPASS) },
+	{ "init", 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_TPM_PCRS) | BIT(O_TCTI) |
+		     BIT(O_OFFPASS) | BIT(O_OPPASS) },
 	{ "new", 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) },
 	{ "list", 0, BIT(O_JSON) },
 	{ "pubkey", 1, BIT(O_FORMAT) },
@@ -428,6 +439,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "lockout", required_argument, NULL, O_LOCKOUT },
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "argon2", required_argument, NULL, O_ARGON2 },
+		{ "tpm-pcrs", required_argument, NULL, O_TPM_PCRS },
+		{ "tcti", required_argument, NULL, O_TCTI },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "role", required_argument, NULL, O_ROLE },
@@ -455,6 +468,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_BIND: o->bind = optarg; break;
 		case O_ARGON2: o->argon2 = optarg; break;
+		case O_TPM_PCRS: o->tpm_pcrs = optarg; break;
+		case O_TCTI: o->tcti = optarg; break;
 		case O_JSON: o->json = 1; break;
 		case O_FORMAT: o->format = optarg; break;
 		case O_ROLE: o->role = optarg; break;
