@@ -111,7 +111,7 @@ FUZZ_SMOKE    ?= 3
 TRIALS        ?= 40
 FAULT_SMOKE   ?= 16
 STRESS_N      ?= 200
-STRESS_SMOKE  ?= 10
+STRESS_SMOKE  ?= 5
 FUZZ_TARGETS  := $(sort $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/*.c)))
 FUZZ_PROGS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
 SELFTEST_KATS := $(shell sed -n 's/^\t{ "\([a-z0-9-]*\)", SELFTEST_[A-Z]*, kat_.*/\1/p' lib/selftest.c)
