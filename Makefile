@@ -8,7 +8,8 @@ BIN     ?= bin
 CC      ?= cc
 
 PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool \
-       bats openssh-client openssl jq groff-base util-linux procps
+       bats openssh-client openssl jq groff-base util-linux procps \
+       clang libclang-rt-14-dev
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)
@@ -67,6 +68,7 @@ bench-deps:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@ENF_BIN=$(CURDIR)/$(BIN) ENF_UNIT=$(CURDIR)/$(BUILD)/t/unit t/run
+	@$(MAKE) --no-print-directory assurance-check
 
 test: all
 	@ENF_BIN=$(CURDIR)/$(BIN) ENF_UNIT=$(CURDIR)/$(BUILD)/t/unit t/run
@@ -160,6 +162,9 @@ selftest-corrupt: all
 
 conformance: all
 	@$(ENV_TEST) t/conformance.sh t/conformance.tsv
+	@if t/conformance.sh --man t/conformance.tsv | cmp -s - man/enf-conformance.7; then \
+	    echo "ok - man/enf-conformance.7 is t/conformance.tsv's table"; else \
+	    echo "not ok - man/enf-conformance.7 differs from t/conformance.tsv: make conformance-man"; exit 1; fi
 conformance-man:
 	@t/conformance.sh --man t/conformance.tsv >man/enf-conformance.7
 
