@@ -185,9 +185,15 @@ static int write_new(const char *dir, const char *tmp, GDBM_FILE cur, const stru
 	rc = copy_with(cur, out, cs);
 	if (rc == 0 && (gdbm_sync(out) != 0 || fsync(gdbm_fdesc(out)) != 0))
 		rc = -1;
-	if (rc == 0 && fd >= 0 && io_link_unnamed(fd, tmp) < 0)
+	/* Named after gdbm_close, just before the caller's rename, so that
+	 * only an instant leaves a name for the next writer to remove. */
+	if (rc == 0 && fd >= 0 && (fd = dup(fd)) < 0)
 		rc = -1;
 	gdbm_close(out);
+	if (rc == 0 && fd >= 0 && io_link_unnamed(fd, tmp) < 0)
+		rc = -1;
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

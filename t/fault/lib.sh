@@ -76,6 +76,8 @@ ms() { date +%s%3N; }
 check() { # NAME DIR [ERRFILE]
 	local name=$1 d=$2 h=$2/h errf=${3:-/dev/null} permits0 v1 unlocked=0 left
 	cd "$d" || return
+	left=$(find "$d" \( -name '*.tmp*' -o -name '*.new' \) -print | sed "s|^$d/||")
+	[ -z "$left" ] || echo "note: temporary file right after the failure, removed by the next writer: ${left//$'\n'/ }" >&4
 	if [ "$name" = init ]; then
 		if [ -e new/keystore ]; then
 			enf-keygen -H new list >/dev/null 2>&1 || echo "init: the new keystore does not open"
@@ -97,6 +99,9 @@ check() { # NAME DIR [ERRFILE]
 		fi
 	done
 	[ "$unlocked" -eq 1 ] || echo "the operator unlocks with neither the old nor the new passphrase"
+	# The next keystore writer, under the lock, removes what an instant
+	# between naming and renaming may have left (lib/store.c).
+	enf-keygen -H "$h" reset-lockout >/dev/null 2>&1 || echo "the officer cannot write the keystore"
 	enf-audit -H "$h" verify -q >/dev/null 2>&1 || echo "the log does not verify after the next append"
 	if [ "$v1" -ne 0 ] && ! grep -q ' op=repair ' "$h/audit.log"; then
 		echo "the log did not verify after the kill and no repair was recorded"
