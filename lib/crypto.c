@@ -6,7 +6,9 @@
 #include <unistd.h>
 #include <gcrypt.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include "crypto.h"
+#include "selftest.h"
 #include "enf.h"
 
 #define SECMEM_POOL (1u << 20)
@@ -20,9 +22,13 @@
 const struct kdf_params KDF_DEFAULT = { 3, 65536, 2 };
 
 static int initialised;
+static char selftest_failure[64];
+static int selftest_busy, signing_tested;
 
 int crypto_init(void)
 {
+	if (selftest_failure[0])
+		return enf_err(ENF_FAIL, "%s", selftest_failure);
 	if (initialised)
 		return ENF_OK;
 	if (!gcry_check_version(GCRYPT_VERSION))
@@ -38,13 +44,36 @@ int crypto_init(void)
 	gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, SECMEM_POOL);
 	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 	initialised = 1;
-	return ENF_OK;
+	/* selftest.h: the fast tier before anything else (the tests call back
+	 * in here, hence after initialised); a failure is permanent. */
+	selftest_busy = 1;
+	if (selftest_run(SELFTEST_FAST) != ENF_OK)
+		snprintf(selftest_failure, sizeof selftest_failure, "%s", enf_errmsg());
+	selftest_busy = 0;
+	return selftest_failure[0] ? ENF_FAIL : ENF_OK;
+}
+
+/* The signing tier, once, before the first secret reaches secure memory.
+ * A module whose signatures are wrong must not go on (FIPS 140-3's error
+ * state): the callers of secure_alloc could only report "out of memory",
+ * so this says what failed and exits 3 itself. */
+static void selftest_before_secrets(void)
+{
+	if (signing_tested || selftest_busy)
+		return;
+	signing_tested = selftest_busy = 1;
+	if (selftest_run(SELFTEST_SIGNING) != ENF_OK) {
+		enf_warn("%s", enf_errmsg());
+		exit(ENF_FAIL);
+	}
+	selftest_busy = 0;
 }
 
 void *secure_alloc(size_t n)
 {
 	if (crypto_init() != ENF_OK)
 		return NULL;
+	selftest_before_secrets();
 	return gcry_calloc_secure(1, n ? n : 1);
 }
 

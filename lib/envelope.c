@@ -201,7 +201,8 @@ static int parse_body(struct envelope *e, const char *text, size_t n, size_t *bo
 		const char *nl;
 		size_t len;
 
-		if (off >= n || strncmp(text + off, "-----", 5) == 0)
+		/* The text is n bytes, not a C string: never read past them. */
+		if (off >= n || (n - off >= 5 && memcmp(text + off, "-----", 5) == 0))
 			return fail(why, whylen, f + 1, "missing line: expected '%s'", field_forms[f]);
 		nl = memchr(text + off, '\n', n - off);
 		if (!nl)

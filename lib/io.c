@@ -111,6 +111,57 @@ int io_fsync_dir(const char *dir)
 	return rc;
 }
 
+int io_open_unnamed(const char *dir, mode_t mode)
+{
+	if (access("/proc/self/fd", X_OK) < 0)
+		return -1;
+	return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+}
+
+int io_link_unnamed(int fd, const char *path)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+static int unnamed_beside(const char *path, mode_t mode)
+{
+	char *dir = dir_of(path);
+	int fd = dir ? io_open_unnamed(dir, mode) : -1;
+
+	free(dir);
+	return fd;
+}
+
+/* Name the unnamed file: straight as the target when there is none, else
+ * under a fresh temporary name for the instant of the rename over it. */
+static int commit_unnamed(struct atomic_file *f)
+{
+	size_t n = strlen(f->path) + 32;
+	char *tmp;
+	unsigned i;
+	int rc = -1;
+
+	if (io_link_unnamed(f->fd, f->path) == 0)
+		return 0;
+	if (errno != EEXIST || !(tmp = malloc(n)))
+		return -1;
+	for (i = 0; i < 100 && rc < 0; i++) {
+		snprintf(tmp, n, "%s.tmp%ld.%u", f->path, (long)getpid(), i);
+		rc = io_link_unnamed(f->fd, tmp);
+		if (rc < 0 && errno != EEXIST)
+			break;
+	}
+	if (rc == 0 && rename(tmp, f->path) < 0) {
+		unlink(tmp);
+		rc = -1;
+	}
+	free(tmp);
+	return rc;
+}
+
 static mode_t current_umask(void)
 {
 	mode_t m = umask(077);
@@ -198,7 +249,14 @@ static int open_as(struct atomic_file *f, const char *path, mode_t mode, int out
 		return enf_err(ENF_FAIL, "out of memory");
 	}
 	snprintf(f->tmp, n, "%s.tmpXXXXXX", f->path);
-	f->fd = mkstemp(f->tmp);
+	/* Unnamed until commit where the system allows (tmp NULL then): a
+	 * kill -9 meanwhile leaves no temporary file behind. */
+	if ((f->fd = unnamed_beside(f->path, 0600)) >= 0) {
+		free(f->tmp);
+		f->tmp = NULL;
+	} else {
+		f->fd = mkstemp(f->tmp);
+	}
 	if (f->fd < 0) {
 		int e = errno;
 		free(f->tmp);
@@ -283,14 +341,16 @@ int atomic_commit(struct atomic_file *f)
 		atomic_abort(f);
 		return rc;
 	}
-	if (fsync(f->fd) < 0 || close(f->fd) < 0) {
+	if (fsync(f->fd) < 0 || (!f->tmp && commit_unnamed(f) < 0) || close(f->fd) < 0) {
 		f->fd = -1;
 		rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
 		atomic_abort(f);
 		return rc;
 	}
 	f->fd = -1;
-	if (rename(f->tmp, f->path) < 0) {
+	if (!f->tmp)
+		;	/* published by commit_unnamed */
+	else if (rename(f->tmp, f->path) < 0) {
 		rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
 		atomic_abort(f);
 		return rc;

@@ -59,4 +59,13 @@ int home_check(const char *home);
 /* home + "/" + name, malloc'd (NULL on failure). */
 char *home_path(const char *home, const char *name);
 
+/* A file with no name yet (O_TMPFILE) in dir, opened read-write with mode:
+ * a kill -9 before io_link_unnamed leaves nothing behind.  -1 (errno set)
+ * where the file system or the absence of /proc rules it out: callers then
+ * use a named temporary file. */
+int io_open_unnamed(const char *dir, mode_t mode);
+/* Give the (fsynced) unnamed file fd the name path, which must not exist.
+ * 0, or -1 with errno (EEXIST when it exists). */
+int io_link_unnamed(int fd, const char *path);
+
 #endif

@@ -295,8 +295,10 @@ static int gov_decode(const struct keystore *ks, const unsigned char *body, size
 			g->nkeys++;
 			return -1;
 		}
-		if (g->nkeys > 0 && strcmp(g->keys[g->nkeys - 1].name, g->keys[g->nkeys].name) >= 0)
+		if (g->nkeys > 0 && strcmp(g->keys[g->nkeys - 1].name, g->keys[g->nkeys].name) >= 0) {
+			g->nkeys++;	/* decoded: the caller frees it with the rest */
 			return -1;
+		}
 	}
 	return rbuf_done(&r) ? 0 : -1;
 }
@@ -433,7 +435,7 @@ static int role_unwrap(const struct keystore *ks, int role, const unsigned char 
 {
 	struct rbuf r;
 	const unsigned char *salt, *nonce, *ct;
-	size_t ctlen;
+	size_t ctlen = 0;
 	uint32_t version;
 	struct kdf_params kp;
 	unsigned char *kek = secure_alloc(AEAD_KEY), *pt = NULL;

@@ -185,19 +185,31 @@ static int copy_with(GDBM_FILE from, GDBM_FILE to, const struct changes *cs)
 	return 0;
 }
 
-static int write_new(const char *tmp, GDBM_FILE cur, const struct changes *cs)
+static int write_new(const char *dir, const char *tmp, GDBM_FILE cur, const struct changes *cs)
 {
 	GDBM_FILE out;
-	int rc;
+	int rc, fd;
 
 	unlink(tmp);
-	out = gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC, 0600, NULL);
+	/* Built unnamed where the system allows (io.h), and named only for the
+	 * rename: a kill -9 while it is written leaves no keystore.new. */
+	fd = io_open_unnamed(dir, 0600);
+	out = fd >= 0 ? gdbm_fd_open(fd, tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOERROR, NULL) :
+		gdbm_open(tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC, 0600, NULL);
 	if (!out)
 		return -1;
 	rc = copy_with(cur, out, cs);
 	if (rc == 0 && (gdbm_sync(out) != 0 || fsync(gdbm_fdesc(out)) != 0))
 		rc = -1;
+	/* Named after gdbm_close, just before the caller's rename, so that
+	 * only an instant leaves a name for the next writer to remove. */
+	if (rc == 0 && fd >= 0 && (fd = dup(fd)) < 0)
+		rc = -1;
 	gdbm_close(out);
+	if (rc == 0 && fd >= 0 && io_link_unnamed(fd, tmp) < 0)
+		rc = -1;
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -232,7 +244,7 @@ int store_rewrite(struct store *s, store_mutate_fn fn, void *ctx)
 		rc = enf_err(ENF_FAIL, "out of memory");
 		goto out;
 	}
-	if (write_new(s->tmppath, cur, &cs) < 0 || rename(s->tmppath, s->path) < 0 ||
+	if (write_new(s->dir, s->tmppath, cur, &cs) < 0 || rename(s->tmppath, s->path) < 0 ||
 	    io_fsync_dir(s->dir) < 0) {
 		unlink(s->tmppath);
 		rc = enf_err(ENF_FAIL, "%s: cannot write the keystore", s->path);

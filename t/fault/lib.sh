@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Shared by t/fault/kill.sh and t/fault/full.sh (sourced): the template
+# instance, the writing commands, and the checks of what a failure left.
+# A command is one line in COMMANDS: NAME|COMMAND LINE, run in the trial's
+# directory ($h is the home there; files named in setup()).  Batch signing
+# and the agent (helper E) are one line each here.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${ENF_BIN:=$here/../../bin}"
+PATH="$ENF_BIN:$PATH"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+umask 077
+export HOME="$work/home"
+mkdir -p "$HOME"
+unset ENF_HOME SSH_AUTH_SOCK ENF_AGENT_SOCK
+export ENF_OFFICER_PASSPHRASE_FILE="$work/officer.pass" ENF_PASSPHRASE_FILE="$work/operator.pass"
+printf 'officer correct horse\n' >"$ENF_OFFICER_PASSPHRASE_FILE"
+printf 'operator battery staple\n' >"$ENF_PASSPHRASE_FILE"
+printf 'operator new staple\n' >"$work/new.pass"
+A2=1:8192:1
+
+COMMANDS=(
+	"init|enf-keygen -H new init --argon2 $A2"
+	"new|enf-keygen -H h new -p release k2"
+	"state|enf-keygen -H h state rel deactivated"
+	"passwd|enf-keygen -H h passwd --role operator --new-passphrase-file $work/new.pass"
+	"install|enf-policy -H h install $work/policy2"
+	"sign|enf-sign -H h -o out $work/req"
+	"seal|enf-seal -H h seal -o out $work/data"
+	"open|enf-seal -H h open -o out $work/sealed"
+	"transfer|enf-seal -H h transfer --to $work/peer.pub -o out $work/sealed"
+)
+
+# The template instance every trial copies, and the files commands use.
+setup() {
+	local t=$work/tpl
+	mkdir -p "$t"
+	enf-keygen -H "$t/h" init --argon2 "$A2" >/dev/null &&
+	enf-keygen -H "$t/h" new -p release rel >/dev/null &&
+	enf-keygen -H "$work/peer" init --argon2 "$A2" >/dev/null &&
+	enf-keygen -H "$work/peer" instance >"$work/peer.pub" &&
+	ssh-keygen -q -t ed25519 -N '' -C ci -f "$work/ci" || return 1
+	{
+		echo "version 1"; echo "policy fault-1"; echo "purpose release"
+		echo "identity ci $(cut -d' ' -f1,2 "$work/ci.pub")"
+		echo "rule r1 key=rel identity=ci purpose=release scope=artifact:x"
+	} >"$work/policy"
+	sed 's/fault-1/fault-2/' "$work/policy" >"$work/policy2"
+	enf-policy -H "$t/h" install "$work/policy" >/dev/null &&
+	head -c 100000 /dev/urandom >"$work/data" &&
+	enf-request -k rel -i ci -p release -s artifact:x -r r1 --ssh-key "$work/ci" \
+		"$work/data" >"$work/req" 2>/dev/null &&
+	enf-seal -H "$t/h" seal -o "$work/sealed" "$work/data" &&
+	enf-keygen -H "$t/h" pubkey rel >"$work/rel.pub" &&
+	printf 'x\n' >"$work/small"
+}
+
+fresh() { # DIR: a copy of the template
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp -a "$work/tpl/h" "$1/h"
+}
+
+ms() { date +%s%3N; }
+
+# Whatever a failure left must satisfy what SPEC promises (kill.sh's header);
+# prints one reason per problem, nothing when all is well.  ERRFILE, when
+# given, is the command's stderr: a signature without its record is allowed
+# only when the command said the record could not be written (SPEC, Audit:
+# failing to write a record never changes a decision).  enf-seal publishes
+# its output before it appends the record (lib/seal.c run()): an output
+# left without a record by a kill in between is reported on fd 4 as a
+# note, not a failure, since SPEC orders record-then-publish for signatures
+# only.
+check() { # NAME DIR [ERRFILE]
+	local name=$1 d=$2 h=$2/h errf=${3:-/dev/null} permits0 v1 unlocked=0 left
+	cd "$d" || return
+	left=$(find "$d" \( -name '*.tmp*' -o -name '*.new' \) -print | sed "s|^$d/||")
+	[ -z "$left" ] || echo "note: temporary file right after the failure, removed by the next writer: ${left//$'\n'/ }" >&4
+	if [ "$name" = init ]; then
+		if [ -e new/keystore ]; then
+			enf-keygen -H new list >/dev/null 2>&1 || echo "init: the new keystore does not open"
+		else
+			enf-keygen -H new init --argon2 "$A2" >/dev/null 2>&1 || echo "init: cannot init again after the kill"
+		fi
+		h=$d/new
+	fi
+	enf-keygen -H "$h" list >/dev/null 2>&1 || echo "keystore does not open"
+	permits0=$(grep -c ' outcome=permit ' "$h/audit.log" 2>/dev/null)
+	enf-audit -H "$h" verify -q >/dev/null 2>&1
+	v1=$?
+	[ -s "$h/audit.log" ] || v1=0	# an empty log: nothing to repair
+	# The next append (an operator unlock and a seal) repairs a torn tail.
+	for p in "$ENF_PASSPHRASE_FILE" "$work/new.pass"; do
+		if enf-seal -H "$h" seal --passphrase-file "$p" -o "$d/follow" "$work/small" 2>/dev/null; then
+			unlocked=1
+			break
+		fi
+	done
+	[ "$unlocked" -eq 1 ] || echo "the operator unlocks with neither the old nor the new passphrase"
+	# The next keystore writer, under the lock, removes what an instant
+	# between naming and renaming may have left (lib/store.c).
+	enf-keygen -H "$h" reset-lockout >/dev/null 2>&1 || echo "the officer cannot write the keystore"
+	enf-audit -H "$h" verify -q >/dev/null 2>&1 || echo "the log does not verify after the next append"
+	if [ "$v1" -ne 0 ] && ! grep -q ' op=repair ' "$h/audit.log"; then
+		echo "the log did not verify after the kill and no repair was recorded"
+	fi
+	if [ -e out ]; then
+		case $name in
+		sign)
+			[ "$permits0" -ge 1 ] || grep -qi 'audit' "$errf" ||
+				echo "a signature exists without its permit record"
+			enf-verify -p release -k "$work/rel.pub" -s out "$work/data" >/dev/null 2>&1 ||
+				echo "the signature that exists does not verify" ;;
+		seal)
+			grep -q ' op=seal ' "$h/audit.log" || echo "note: a sealed file exists before its record" >&4
+			enf-seal -H "$h" open "$d/out" 2>/dev/null | cmp -s - "$work/data" ||
+				echo "the sealed file that exists does not open to the data" ;;
+		open)
+			grep -q ' op=open ' "$h/audit.log" || echo "note: an opened file exists before its record" >&4
+			cmp -s out "$work/data" || echo "the opened file that exists is not the data" ;;
+		transfer)
+			grep -q ' op=transfer ' "$h/audit.log" || echo "note: a transferred file exists before its record" >&4
+			enf-seal -H "$work/peer" open "$d/out" 2>/dev/null | cmp -s - "$work/data" ||
+				echo "the transferred file does not open at the peer" ;;
+		esac
+	fi
+	left=$(find "$d" \( -name '*.tmp*' -o -name '*.new' \) -print | sed "s|^$d/||")
+	[ -z "$left" ] && return
+	echo "temporary files left: $left"
+}
+
