@@ -1357,3 +1357,100 @@ int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out)
 	wbuf_printf(out, "%s\n", r->has_sig ? "" : " (unsigned)");
 	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }
+
+/* ------------------------------------------------------------ group commit */
+
+/* build_records for many events: each chained to the one before. */
+static int build_many(struct wbuf *w, struct tail *t, const char *instance_id,
+		      const struct privkey *key, const struct audit_event *evs, size_t n,
+		      uint64_t *seqs, unsigned char hash[32])
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = build_records(w, t, instance_id, key, &evs[i], &seqs[i], hash);
+		if (rc != ENF_OK)
+			return rc;
+		t->seq = seqs[i];
+		memcpy(t->hash, hash, 32);
+		t->dropped = 0;
+	}
+	return ENF_OK;
+}
+
+static int append_many_locked(int fd, const char *path, const char *home,
+			      const char *instance_id, const struct privkey *key,
+			      const struct audit_event *evs, size_t n, uint64_t *seqs)
+{
+	struct tail t;
+	struct head h;
+	struct wbuf w, hw;
+	struct stat st;
+	unsigned char hash[32];
+	char *hpath = home_path(home, AUDIT_HEAD_FILE);
+	off_t keep;
+	int present = 0, rc, repair;
+
+	wbuf_init(&w, 0);
+	wbuf_init(&hw, 0);
+	memset(&h, 0, sizeof h);
+	if (!hpath)
+		rc = enf_err(ENF_FAIL, "out of memory");
+	else if (fstat(fd, &st) < 0)
+		rc = enf_err(ENF_FAIL, "cannot stat %s: %s", path, strerror(errno));
+	else if ((rc = tail_scan(fd, st.st_size, path, &t)) == ENF_OK &&
+		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
+		 (rc = tail_vs_head(&t, &h, present, path)) == ENF_OK) {
+		repair = t.dropped != 0;
+		keep = t.keep;
+		if ((rc = build_many(&w, &t, instance_id, key, evs, n, seqs, hash)) == ENF_OK &&
+		    (rc = head_encode(&hw, seqs[n - 1], hash, key, &h)) == ENF_OK) {
+			if (repair && ftruncate(fd, keep) < 0)
+				rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
+			else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
+				rc = enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
+			else
+				rc = head_write(home, &hw);
+		}
+	}
+	if (rc != ENF_OK && rc != ENF_FAIL)
+		rc = ENF_FAIL;
+	head_free(&h);
+	wbuf_free(&w);
+	wbuf_free(&hw);
+	free(hpath);
+	return rc;
+}
+
+int audit_append_many(struct keystore *ks, const struct audit_event *evs, size_t n,
+		      uint64_t *seqs)
+{
+	const struct privkey *key = NULL;
+	char saved[512], *path = NULL;
+	int fd = -1, rc;
+
+	memset(seqs, 0, n * sizeof *seqs);
+	if (n == 0)
+		return ENF_OK;
+	snprintf(saved, sizeof saved, "%s", enf_errmsg());
+	if (ks && ks_unlocked_role(ks) >= 0)
+		key = ks_identity_key(ks);
+	if (!ks)
+		rc = enf_err(ENF_FAIL, "no instance");
+	else if (crypto_init() != ENF_OK)
+		rc = enf_err(ENF_FAIL, "cannot initialise the crypto library");
+	else if (!(path = home_path(ks_home(ks), AUDIT_FILE)))
+		rc = enf_err(ENF_FAIL, "out of memory");
+	else if ((rc = open_log(path, &fd)) == ENF_OK)
+		rc = append_many_locked(fd, path, ks_home(ks), ks_instance_id(ks), key, evs, n,
+					seqs);
+	if (rc != ENF_OK) {
+		enf_warn("audit: cannot write the %zu records (%s %s): %s", n,
+			 evs[0].program ? evs[0].program : "?", evs[0].op ? evs[0].op : "?",
+			 enf_errmsg());
+		memset(seqs, 0, n * sizeof *seqs);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	enf_err(ENF_OK, "%s", saved);
+	return rc;
+}
