@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include "enf.h"
+#include "agent.h"
 #include "seal.h"
 
 static const char usage_text[] =
-	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F] [FILE|-]\n"
-	"       enf-seal [-H DIR] open [-o OUT] [--passphrase-file F] [FILE|-]\n"
+	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F | --agent SOCKET] [FILE|-]\n"
+	"       enf-seal [-H DIR] open [-o OUT] [--passphrase-file F | --agent SOCKET] [FILE|-]\n"
 	"       enf-seal [-H DIR] transfer --to INSTANCE.pub [-o OUT]\n"
 	"                [--officer-passphrase-file F] [FILE|-]\n"
 	"       enf-seal info [FILE|-]\n";
@@ -19,7 +21,7 @@ static int usage(void)
 	return ENF_USAGE;
 }
 
-enum { OPT_PASS = 256, OPT_OFFICER, OPT_TO, OPT_VERSION };
+enum { OPT_PASS = 256, OPT_OFFICER, OPT_TO, OPT_AGENT, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -29,6 +31,7 @@ static const struct option longopts[] = {
 	{ "passphrase-file", required_argument, NULL, OPT_PASS },
 	{ "officer-passphrase-file", required_argument, NULL, OPT_OFFICER },
 	{ "to", required_argument, NULL, OPT_TO },
+	{ "agent", required_argument, NULL, OPT_AGENT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -43,7 +46,7 @@ static int binary_to_tty(const char *out)
 int main(int argc, char **argv)
 {
 	struct seal_cmd c = { 0 };
-	const char *verb, *operator_pass = NULL, *officer_pass = NULL;
+	const char *verb, *operator_pass = NULL, *officer_pass = NULL, *agent = NULL;
 	int ch, has_out = 0, rc;
 
 	enf_setprogname(argv[0]);
@@ -56,6 +59,7 @@ int main(int argc, char **argv)
 		case OPT_PASS: operator_pass = optarg; break;
 		case OPT_OFFICER: officer_pass = optarg; break;
 		case OPT_TO: c.to = optarg; break;
+		case OPT_AGENT: agent = optarg; break;
 		default: return usage();
 		}
 	}
@@ -65,21 +69,26 @@ int main(int argc, char **argv)
 	c.in = optind + 1 < argc ? argv[optind + 1] : NULL;
 
 	if (strcmp(verb, "seal") == 0 || strcmp(verb, "open") == 0) {
-		if (officer_pass || c.to)
+		if (officer_pass || c.to || (agent && operator_pass))
 			return usage();
 		c.passfile = operator_pass;
 		if (verb[0] == 's' && binary_to_tty(c.out) != ENF_OK)
 			return enf_report(ENF_USAGE);
+		/* The agent, when there is one and no passphrase was given. */
+		if (!agent && !operator_pass)
+			agent = getenv(AGENT_ENV);
+		if (agent && *agent)
+			return agent_seal(agent, verb[0] == 'o', c.in, c.out);
 		rc = verb[0] == 's' ? seal_cmd_seal(&c) : seal_cmd_open(&c);
 	} else if (strcmp(verb, "transfer") == 0) {
-		if (operator_pass || !c.to)
+		if (operator_pass || !c.to || agent)
 			return usage();
 		c.passfile = officer_pass;
 		if (binary_to_tty(c.out) != ENF_OK)
 			return enf_report(ENF_USAGE);
 		rc = seal_cmd_transfer(&c);
 	} else if (strcmp(verb, "info") == 0) {
-		if (operator_pass || officer_pass || c.to || has_out || !c.in)
+		if (operator_pass || officer_pass || c.to || has_out || !c.in || agent)
 			return usage();
 		rc = seal_cmd_info(&c);
 	} else {

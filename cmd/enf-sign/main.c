@@ -2,7 +2,8 @@
  * (enf-sign(1), SPEC "Signing", "Many requests").
  *
  * Options, then one library call: sign_local (sign.h: evaluate -> sign ->
- * stage -> record -> publish, in this process).  The caller learns
+ * stage -> record -> publish, in this process), or agent_sign, which hands
+ * the requests to enf-agent, where the same transaction runs.  The caller learns
  * "permitted" or "denied (audit #SEQ)", never which check failed. */
 #include <getopt.h>
 #include <signal.h>
@@ -11,17 +12,19 @@
 #include <string.h>
 #include "enf.h"
 #include "crypto.h"
+#include "agent.h"
 #include "sign.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: enf-sign [-H DIR] [--passphrase-file F] [-o OUT] [REQUEST|-]\n"
 		   "       enf-sign [-H DIR] [--passphrase-file F] -d DIR REQUEST...\n"
+		   "       enf-sign --agent SOCKET [-o OUT | -d DIR] ...   (or $ENF_AGENT_SOCK)\n"
 		   "       enf-sign -h | --version\n"
 		   "credential: --passphrase-file F | $ENF_PASSPHRASE_FILE (operator), else the terminal\n");
 }
 
-enum { OPT_PASSFILE = 256, OPT_VERSION };
+enum { OPT_PASSFILE = 256, OPT_AGENT, OPT_VERSION };
 
 int main(int argc, char **argv)
 {
@@ -30,11 +33,13 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		{ "agent", required_argument, NULL, OPT_AGENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sign_job j = { 0 };
+	const char *agent = getenv(AGENT_ENV);
 	int c;
 
 	enf_setprogname(argv[0]);
@@ -45,6 +50,7 @@ int main(int argc, char **argv)
 		case 'd': j.dir = optarg; break;
 		case 'H': j.home = optarg; break;
 		case OPT_PASSFILE: j.passfile = optarg; break;
+		case OPT_AGENT: agent = optarg; break;
 		case 'h': usage(stdout); return ENF_OK;
 		case OPT_VERSION: printf("enf-sign %s\n", ENF_VERSION); return ENF_OK;
 		default: usage(stderr); return ENF_USAGE;
@@ -72,6 +78,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return ENF_USAGE;
 	}
+	/* Through the agent the caller needs no passphrase and no access to
+	 * the home: the agent's instance decides. */
+	if (agent && *agent)
+		return agent_sign(agent, &j);
 	if (crypto_init() != ENF_OK)
 		return enf_report(ENF_FAIL);
 	return sign_local(&j);
