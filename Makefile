@@ -8,7 +8,7 @@ BIN     ?= bin
 CC      ?= cc
 
 PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool \
-       bats openssh-client openssl jq groff-base util-linux procps
+       bats openssh-client openssl jq groff-base util-linux procps python3 time
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)

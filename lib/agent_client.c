@@ -78,6 +78,22 @@ static int refused(const struct ap_frame *f)
 		       (const char *)d.msg);
 }
 
+/* A send failed: the agent may have said why before it closed (busy, a
+ * refusal); else it went away. */
+static int send_failed(int fd)
+{
+	struct ap_buf b = { 0 };
+	struct ap_frame f;
+	int rc;
+
+	if (ap_read_frame(fd, &b, &f) == ENF_OK && f.type == AP_DONE)
+		rc = refused(&f);
+	else
+		rc = gone();
+	ap_buf_free(&b);
+	return rc;
+}
+
 /* ---- sign ---- */
 
 /* Where one request's signature goes, opened before the request is sent,
@@ -145,7 +161,7 @@ static int send_request(int fd, const char *path, struct dest *d)
 	rc = ap_put_sign(&w, flags, d->why, r.p, r.oversize ? 0 : r.n);
 	request_free(&r);
 	if (rc == ENF_OK && (rc = ap_write(fd, &w)) != ENF_OK)
-		rc = gone();
+		rc = send_failed(fd);
 	else if (rc != ENF_OK)
 		rc = enf_err(ENF_FAIL, "out of memory");
 	wbuf_free(&w);
@@ -217,7 +233,7 @@ static int exchange(int fd, const struct sign_job *j, struct dest *d, struct sig
 				  &d[i]);
 	}
 	if (rc == ENF_OK && ap_send(fd, AP_COMMIT, NULL, 0) != ENF_OK)
-		rc = gone();
+		rc = send_failed(fd);
 	while (rc == ENF_OK && got < n) {
 		if ((rc = next_frame(fd, &b, &f)) != ENF_OK)
 			break;
@@ -356,7 +372,7 @@ int agent_seal(const char *socket, int open_, const char *inpath, const char *ou
 	wbuf_init(&w, 0);
 	rc = ap_put_stream(&w, open_ ? AP_OPEN : AP_SEAL, flags, why);
 	if (rc == ENF_OK && (rc = ap_write(fd, &w)) != ENF_OK)
-		rc = gone();
+		rc = send_failed(fd);
 	wbuf_free(&w);
 	if (rc == ENF_OK && opened)
 		feeder = feed(fd, in);

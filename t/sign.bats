@@ -4,6 +4,7 @@
 # OpenSSH, OpenSSL and enf-verify.
 
 load helper
+load agent-mode
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -15,7 +16,10 @@ setup() {
 	printf 'release tarball bytes\n' >"$DATA"
 	enf-keygen new -a ed25519 -p release rel >/dev/null
 	for who in ci alice bob carol mallory; do make_ssh_key "$who"; done
+	agent_mode_start
 }
+
+teardown() { agent_mode_stop; }
 
 pubof() { cut -d' ' -f1,2 "$SSH/$1.pub"; }
 

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sign_job j = { 0 };
-	const char *agent = getenv(AGENT_ENV);
+	const char *agent = NULL;
 	int c;
 
 	enf_setprogname(argv[0]);
@@ -79,7 +79,14 @@ int main(int argc, char **argv)
 		return ENF_USAGE;
 	}
 	/* Through the agent the caller needs no passphrase and no access to
-	 * the home: the agent's instance decides. */
+	 * the home: the agent's instance decides.  A credential given on the
+	 * command line asks for this process instead. */
+	if (agent && j.passfile) {
+		usage(stderr);
+		return ENF_USAGE;
+	}
+	if (!agent && !j.passfile)
+		agent = getenv(AGENT_ENV);
 	if (agent && *agent)
 		return agent_sign(agent, &j);
 	if (crypto_init() != ENF_OK)
