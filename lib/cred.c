@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "enf.h"
 #include "io.h"
+#include "ttylock.h"
 
 #define PASSPHRASE_MIN 8
 
@@ -131,7 +132,13 @@ static int read_cred(int role, const char *file, int confirm, const char *what,
 		return enf_err(ENF_FAIL, "out of secure memory");
 	if ((!file || !*file) && file_env[role])
 		file = getenv(file_env[role]);
-	rc = (file && *file) ? from_file(file, out) : prompt_tty(role, confirm, what, out);
+	if (file && *file) {
+		rc = from_file(file, out);
+	} else {
+		int lock = tty_lock();	/* parallel prompts take turns */
+		rc = prompt_tty(role, confirm, what, out);
+		tty_unlock(lock);
+	}
 	if (rc == ENF_OK && confirm && out->n < PASSPHRASE_MIN)
 		rc = enf_err(ENF_FAIL, "the %s must be at least %d characters", what, PASSPHRASE_MIN);
 	if (rc == ENF_OK && out->n == 0)
