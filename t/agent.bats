@@ -349,3 +349,21 @@ through() { ENF_AGENT_SOCK=$AGENT_SOCK "$@"; }
 	# The client's peak RSS, in KiB, far below the data's size.
 	[ "$(cat "$BATS_TEST_TMPDIR/rss")" -lt 16000 ]
 }
+
+@test "share/systemd/enf-agent.service: hardened, and systemd-analyze verify accepts it" {
+	unit="$BATS_TEST_DIRNAME/../share/systemd/enf-agent.service"
+	for want in '^User=enf$' '^NoNewPrivileges=yes$' '^ProtectSystem=strict$' \
+		'^ReadWritePaths=/var/lib/enf$' '^LimitCORE=0$' '^MemoryDenyWriteExecute=yes$' \
+		'^PrivateTmp=yes$' '^RestrictAddressFamilies=AF_UNIX$' '^CapabilityBoundingSet=$'; do
+		grep -Eq "$want" "$unit"
+	done
+	# The command line is one the agent accepts: its options parse.
+	cmd=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed 's/^ExecStart=//; s/\\$//' | tr -d '\n\t')
+	[[ $cmd == */enf-agent\ -D\ -H\ /var/lib/enf* ]]
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+	sed -e "s|/usr/local/bin/enf-agent|$ENF_BIN/enf-agent|" -e '/^Documentation=/d' "$unit" \
+		>"$BATS_TEST_TMPDIR/enf-agent.service"
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/enf-agent.service"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
