@@ -48,13 +48,18 @@ static void on_child(int sig) { (void)sig; child_exited = 1; }
 
 /* Nothing of the agent's memory may reach a core file, swap or a debugger
  * of the same uid. */
-static void harden(struct session *s)
+static void harden(void)
 {
 	struct rlimit no = { 0, 0 };
 
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	setrlimit(RLIMIT_CORE, &no);
-	s->locked_memory = mlockall(MCL_CURRENT | MCL_FUTURE) == 0;
+}
+
+/* In the process that will hold the secrets: locks do not survive fork. */
+static void lock_memory(struct session *s)
+{
+	s->locked_memory = mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0;
 	if (!s->locked_memory)
 		enf_warn("warning: cannot lock the agent's memory (%s); secrets stay in "
 			 "libgcrypt's locked pool, the rest may be swapped (raise RLIMIT_MEMLOCK, "
@@ -572,7 +577,10 @@ static void child(struct session *s, int fd, int lfd, unsigned timeout, const ch
 	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (s->locked_memory && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+	/* Memory locks are not inherited across fork.  MCL_ONFAULT locks what
+	 * is resident and what gets faulted in (the copies made on write)
+	 * without populating, so it costs next to nothing. */
+	if (s->locked_memory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
 		refusal = "the agent cannot lock its memory";
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -794,7 +802,7 @@ int agent_run(const struct agent_opts *o)
 	gid_t gid = 0;
 	int rc, ready = -1;
 
-	harden(&s);
+	harden();
 	signal(SIGPIPE, SIG_IGN);
 	if (!(v.pids = calloc(v.max_conn, sizeof *v.pids)))
 		return enf_report(enf_err(ENF_FAIL, "out of memory"));
@@ -810,6 +818,7 @@ int agent_run(const struct agent_opts *o)
 		return enf_report(enf_err(ENF_FAIL, "out of memory"));
 	if (!o->foreground && (rc = daemonize(&ready)) != ENF_OK)
 		goto out;
+	lock_memory(&s);
 	if ((rc = read_pass(o, &s)) != ENF_OK || (rc = authenticate(&s)) != ENF_OK)
 		goto out;
 	if ((rc = listen_on(path, o->group != NULL, gid, &v.lfd)) != ENF_OK)
