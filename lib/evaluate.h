@@ -21,6 +21,7 @@ struct evaluation {
 	unsigned char policy_digest[32];	/* SHA-256 of the installed file */
 	int have_env;			/* the request parsed */
 	struct envelope env;		/* valid when have_env */
+	int policy_borrowed;		/* pol belongs to another evaluation */
 };
 
 /* A request as read from a file or stdin.  One over REQUEST_SIZE_MAX is
@@ -42,6 +43,14 @@ void request_free(struct request_text *r);
 int evaluate_request(const struct keystore *ks, const struct request_text *r,
 		     struct evaluation *ev);
 void evaluation_free(struct evaluation *ev);
+
+/* A batch (sign.h) reads the installed policy once: evaluation_policy_load
+ * fills only pol's policy part (status, digest, parsed policy) as
+ * evaluate_request would; evaluate_request_under then decides a request
+ * under exactly those bytes.  Free pol (evaluation_free) after every ev. */
+int evaluation_policy_load(const struct keystore *ks, struct evaluation *pol);
+int evaluate_request_under(const struct keystore *ks, const struct evaluation *pol,
+			   const struct request_text *r, struct evaluation *ev);
 
 /* The checks enf-policy check -H and install add once an instance is
  * known: each rule's key exists, is active and has the rule's purpose.

@@ -28,9 +28,23 @@ struct pending {
 	struct sign_outcome res;
 };
 
+/* Keys opened for this batch: opening one (unwrap, load, public-key
+ * check) costs more than a signature, and a batch mostly uses one key. */
+#define KEY_CACHE 4
+struct cached_key {
+	char name[ENF_NAME_MAX + 1];
+	struct privkey k;
+};
+
 struct sign_batch {
 	struct keystore *ks;
 	const char *observer;
+	struct cached_key keys[KEY_CACHE];
+	size_t nkeys;
+	/* The installed policy, read and checked once for the whole batch:
+	 * every request of it is decided under the same bytes. */
+	struct evaluation policy;
+	int policy_loaded;
 	struct pending *p;
 	size_t n, cap;
 	int (*before_publish)(void *);
@@ -112,19 +126,39 @@ static void failed(struct pending *p, const char *reason)
 	snprintf(p->res.msg, sizeof p->res.msg, "%s", msg[0] ? msg : "signing failed");
 }
 
-static int make_signature(const struct keystore *ks, const struct envelope *e, struct wbuf *sig)
+/* The private key of an active key, opened once per batch.  Its state
+ * was checked by the decision just made, on the same keystore. */
+static const struct privkey *batch_key(struct sign_batch *b, const char *name)
 {
-	struct privkey k;
+	struct cached_key *c;
+
+	for (size_t i = 0; i < b->nkeys; i++)
+		if (strcmp(b->keys[i].name, name) == 0)
+			return &b->keys[i].k;
+	if (b->nkeys == KEY_CACHE) {
+		privkey_free(&b->keys[KEY_CACHE - 1].k);
+		b->nkeys--;
+	}
+	c = &b->keys[b->nkeys];
+	memset(c, 0, sizeof *c);
+	if (ks_key_private(b->ks, name, &c->k) != ENF_OK)
+		return NULL;
+	snprintf(c->name, sizeof c->name, "%s", name);
+	b->nkeys++;
+	return &c->k;
+}
+
+static int make_signature(struct sign_batch *b, const struct envelope *e, struct wbuf *sig)
+{
+	const struct privkey *k = batch_key(b, e->key);
 	int rc;
 
-	memset(&k, 0, sizeof k);
-	if ((rc = ks_key_private(ks, e->key, &k)) != ENF_OK)
-		return rc;
+	if (!k)
+		return ENF_FAIL;
 	if (e->format == FMT_RAW)
-		rc = privkey_sign_raw(&k, e->digest_alg, e->digest, sig);
+		rc = privkey_sign_raw(k, e->digest_alg, e->digest, sig);
 	else
-		rc = sshsig_sign_digest(&k, e->purpose, e->digest_alg, e->digest, sig);
-	privkey_free(&k);
+		rc = sshsig_sign_digest(k, e->purpose, e->digest_alg, e->digest, sig);
 	if (rc == ENF_OK && sig->failed)
 		rc = enf_err(ENF_FAIL, "out of memory");
 	return rc;
@@ -136,7 +170,7 @@ static void permit(struct sign_batch *b, struct pending *p, const struct envelop
 
 	wbuf_init(&sig, 0);
 	enf_err_clear();
-	if (make_signature(b->ks, e, &sig) != ENF_OK) {
+	if (make_signature(b, e, &sig) != ENF_OK) {
 		failed(p, "sign-failed");
 	} else if (p->out.stage && p->out.stage(p->out.arg, sig.p, sig.len) != ENF_OK) {
 		failed(p, "output-failed");
@@ -160,7 +194,16 @@ int sign_batch_add(struct sign_batch *b, const struct request_text *r,
 	if (out)
 		p->out = *out;
 	enf_err_clear();
-	rc = evaluate_request(b->ks, r, &ev);
+	if (!b->policy_loaded) {
+		if ((rc = evaluation_policy_load(b->ks, &b->policy)) != ENF_OK) {
+			evaluation_free(&b->policy);
+			memset(&ev, 0, sizeof ev);
+			failed(p, "evaluation-failed");
+			return ENF_OK;
+		}
+		b->policy_loaded = 1;
+	}
+	rc = evaluate_request_under(b->ks, &b->policy, r, &ev);
 	copy_facts(p, &ev);
 	if (rc == ENF_OK) {
 		permit(b, p, &ev.env);
@@ -271,6 +314,10 @@ void sign_batch_free(struct sign_batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		if (b->p[i].staged && b->p[i].out.discard)
 			b->p[i].out.discard(b->p[i].out.arg);
+	for (size_t i = 0; i < b->nkeys; i++)
+		privkey_free(&b->keys[i].k);
+	if (b->policy_loaded)
+		evaluation_free(&b->policy);
 	free(b->p);
 	free(b);
 }
