@@ -34,6 +34,9 @@ struct session {
 	struct keystore *ks;		/* NULL when the changed keystore did not re-authenticate */
 	struct secret pass;		/* kept, in secure memory, to re-authenticate */
 	struct stat seen;		/* the keystore file when it was authenticated */
+	struct sign_cache *cache;	/* the policy and keys, read once (sign.h) */
+	struct stat policy_seen;	/* the policy file when cache read it */
+	int policy_present;
 	char broken[512];		/* why ks is NULL */
 	int locked_memory;		/* mlockall succeeded: children must lock too */
 	uid_t uid;
@@ -207,6 +210,38 @@ static int same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+static int stat_policy(const char *home, struct stat *st)
+{
+	char *path = home_path(home, "policy");
+	int present = path && lstat(path, st) == 0;
+
+	if (!present)
+		memset(st, 0, sizeof *st);
+	free(path);
+	return present;
+}
+
+/* The policy and the keys every child would otherwise read again: read
+ * once here, and again whenever the policy file or the keystore changes.
+ * A policy that cannot be loaded (unsafe file) is read, and refused, by
+ * each request as in process. */
+static void load_cache(struct session *s)
+{
+	s->policy_present = stat_policy(s->home, &s->policy_seen);
+	if (!s->cache && !(s->cache = sign_cache_new()))
+		return;
+	sign_cache_load(s->cache, s->ks, 1);
+}
+
+static void refresh_policy(struct session *s)
+{
+	struct stat now;
+	int present = stat_policy(s->home, &now);
+
+	if (s->ks && (present != s->policy_present || !same_file(&now, &s->policy_seen)))
+		load_cache(s);
+}
+
 /* Open and unlock the instance from the passphrase we hold; on success
  * the session uses it from now on. */
 static int authenticate(struct session *s)
@@ -226,6 +261,7 @@ static int authenticate(struct session *s)
 	/* After the unlock: a successful one may itself rewrite the keystore
 	 * (it clears a failure count). */
 	stat_keystore(s->home, &s->seen);
+	load_cache(s);
 	return ENF_OK;
 }
 
@@ -251,6 +287,8 @@ static void refresh(struct session *s)
 
 static void session_wipe(struct session *s)
 {
+	sign_cache_free(s->cache);
+	s->cache = NULL;
 	ks_close(s->ks);
 	s->ks = NULL;
 	secret_free(&s->pass);
@@ -379,7 +417,7 @@ static int serve_sign(struct conn *c, struct ap_frame *f)
 	int rc;
 
 	enf_setprogname(SIGN_PROGRAM);
-	if ((rc = sign_batch_new(c->s->ks, c->observer, &b)) != ENF_OK)
+	if ((rc = sign_batch_new(c->s->ks, c->observer, c->s->cache, &b)) != ENF_OK)
 		goto out;
 	for (;;) {
 		if ((rc = add_request(c, b, f, &held, &n)) != ENF_OK)
@@ -651,6 +689,7 @@ static void accept_one(struct server *v)
 		return;
 	}
 	refresh(v->s);
+	refresh_policy(v->s);
 	/* The home is checked as every program checks it, for every request. */
 	if (home_check(v->s->home) != ENF_OK)
 		refusal = why;

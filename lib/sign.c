@@ -28,30 +28,91 @@ struct pending {
 	struct sign_outcome res;
 };
 
-/* Keys opened for this batch: opening one (unwrap, load, public-key
- * check) costs more than a signature, and a batch mostly uses one key. */
-#define KEY_CACHE 4
+/* What a batch reads once: the installed policy (read and checked once:
+ * every request is decided under the same bytes) and the keys it opened
+ * (opening one — unwrap, load, public-key check — costs more than a
+ * signature).  A batch owns one, or uses the agent's (sign_cache_new). */
+#define KEY_CACHE 64
 struct cached_key {
 	char name[ENF_NAME_MAX + 1];
 	struct privkey k;
 };
 
+struct sign_cache {
+	struct evaluation policy;
+	int policy_loaded;
+	struct cached_key keys[KEY_CACHE];
+	size_t nkeys;
+};
+
 struct sign_batch {
 	struct keystore *ks;
 	const char *observer;
-	struct cached_key keys[KEY_CACHE];
-	size_t nkeys;
-	/* The installed policy, read and checked once for the whole batch:
-	 * every request of it is decided under the same bytes. */
-	struct evaluation policy;
-	int policy_loaded;
+	struct sign_cache *cache, own;
 	struct pending *p;
 	size_t n, cap;
 	int (*before_publish)(void *);
 	void *before_arg;
 };
 
-int sign_batch_new(struct keystore *ks, const char *observer, struct sign_batch **out)
+struct sign_cache *sign_cache_new(void)
+{
+	return calloc(1, sizeof(struct sign_cache));
+}
+
+static void cache_clear(struct sign_cache *c)
+{
+	for (size_t i = 0; i < c->nkeys; i++)
+		privkey_free(&c->keys[i].k);
+	if (c->policy_loaded)
+		evaluation_free(&c->policy);
+	memset(c, 0, sizeof *c);
+}
+
+void sign_cache_free(struct sign_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c);
+}
+
+static int cache_policy(struct sign_cache *c, const struct keystore *ks)
+{
+	if (c->policy_loaded)
+		return ENF_OK;
+	if (evaluation_policy_load(ks, &c->policy) != ENF_OK) {
+		evaluation_free(&c->policy);
+		return ENF_FAIL;
+	}
+	c->policy_loaded = 1;
+	return ENF_OK;
+}
+
+int sign_cache_load(struct sign_cache *c, const struct keystore *ks, int keys)
+{
+	int rc;
+
+	cache_clear(c);
+	if ((rc = cache_policy(c, ks)) != ENF_OK)
+		return rc;
+	for (size_t i = 0; keys && i < ks_key_count(ks) && c->nkeys < KEY_CACHE; i++) {
+		const struct ks_key *k = ks_key_at(ks, i);
+		struct cached_key *ck = &c->keys[c->nkeys];
+		if (k->state != KS_ACTIVE)
+			continue;
+		memset(ck, 0, sizeof *ck);
+		if (ks_key_private(ks, k->name, &ck->k) != ENF_OK)
+			continue;	/* opened (and refused) again when asked for */
+		snprintf(ck->name, sizeof ck->name, "%s", k->name);
+		c->nkeys++;
+	}
+	enf_err_clear();
+	return ENF_OK;
+}
+
+int sign_batch_new(struct keystore *ks, const char *observer, struct sign_cache *cache,
+		   struct sign_batch **out)
 {
 	struct sign_batch *b = calloc(1, sizeof *b);
 
@@ -59,6 +120,7 @@ int sign_batch_new(struct keystore *ks, const char *observer, struct sign_batch 
 		return enf_err(ENF_FAIL, "out of memory");
 	b->ks = ks;
 	b->observer = observer;
+	b->cache = cache ? cache : &b->own;
 	*out = b;
 	return ENF_OK;
 }
@@ -130,21 +192,22 @@ static void failed(struct pending *p, const char *reason)
  * was checked by the decision just made, on the same keystore. */
 static const struct privkey *batch_key(struct sign_batch *b, const char *name)
 {
+	struct sign_cache *sc = b->cache;
 	struct cached_key *c;
 
-	for (size_t i = 0; i < b->nkeys; i++)
-		if (strcmp(b->keys[i].name, name) == 0)
-			return &b->keys[i].k;
-	if (b->nkeys == KEY_CACHE) {
-		privkey_free(&b->keys[KEY_CACHE - 1].k);
-		b->nkeys--;
+	for (size_t i = 0; i < sc->nkeys; i++)
+		if (strcmp(sc->keys[i].name, name) == 0)
+			return &sc->keys[i].k;
+	if (sc->nkeys == KEY_CACHE) {
+		privkey_free(&sc->keys[KEY_CACHE - 1].k);
+		sc->nkeys--;
 	}
-	c = &b->keys[b->nkeys];
+	c = &sc->keys[sc->nkeys];
 	memset(c, 0, sizeof *c);
 	if (ks_key_private(b->ks, name, &c->k) != ENF_OK)
 		return NULL;
 	snprintf(c->name, sizeof c->name, "%s", name);
-	b->nkeys++;
+	sc->nkeys++;
 	return &c->k;
 }
 
@@ -194,16 +257,11 @@ int sign_batch_add(struct sign_batch *b, const struct request_text *r,
 	if (out)
 		p->out = *out;
 	enf_err_clear();
-	if (!b->policy_loaded) {
-		if ((rc = evaluation_policy_load(b->ks, &b->policy)) != ENF_OK) {
-			evaluation_free(&b->policy);
-			memset(&ev, 0, sizeof ev);
-			failed(p, "evaluation-failed");
-			return ENF_OK;
-		}
-		b->policy_loaded = 1;
+	if (cache_policy(b->cache, b->ks) != ENF_OK) {
+		failed(p, "evaluation-failed");
+		return ENF_OK;
 	}
-	rc = evaluate_request_under(b->ks, &b->policy, r, &ev);
+	rc = evaluate_request_under(b->ks, &b->cache->policy, r, &ev);
 	copy_facts(p, &ev);
 	if (rc == ENF_OK) {
 		permit(b, p, &ev.env);
@@ -314,10 +372,7 @@ void sign_batch_free(struct sign_batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		if (b->p[i].staged && b->p[i].out.discard)
 			b->p[i].out.discard(b->p[i].out.arg);
-	for (size_t i = 0; i < b->nkeys; i++)
-		privkey_free(&b->keys[i].k);
-	if (b->policy_loaded)
-		evaluation_free(&b->policy);
+	cache_clear(&b->own);
 	free(b->p);
 	free(b);
 }
@@ -567,7 +622,7 @@ int sign_local(const struct sign_job *j)
 	if (rc == ENF_OK)
 		rc = unlock_role(ks, ROLE_OPERATOR, j->passfile, SIGN_PROGRAM, "sign");
 	if (rc == ENF_OK)
-		rc = sign_batch_new(ks, NULL, &b);
+		rc = sign_batch_new(ks, NULL, NULL, &b);
 	if (rc == ENF_OK && !j->dir) {
 		struct sign_output o = { atomic_stage, atomic_publish, atomic_discard, &single };
 		rc = sign_batch_add(b, &first, &o);

@@ -39,10 +39,22 @@ struct sign_outcome {
 };
 
 struct sign_batch;
+struct sign_cache;
+
+/* What a batch reads once: the installed policy (read and checked against
+ * its recorded digest once) and the private keys it opened.  The agent
+ * keeps one across connections and reloads it (sign_cache_load) whenever
+ * the keystore or the policy file changes; keys: open every active key
+ * now (else as they are asked for). */
+struct sign_cache *sign_cache_new(void);
+int sign_cache_load(struct sign_cache *c, const struct keystore *ks, int keys);
+void sign_cache_free(struct sign_cache *c);	/* wipes */
 
 /* A batch under the unlocked operator ks.  observer: the audit record's
- * peer field (the agent's caller, "uid=N,pid=N") or NULL. */
-int sign_batch_new(struct keystore *ks, const char *observer, struct sign_batch **out);
+ * peer field (the agent's caller, "uid=N,pid=N") or NULL.  cache: the
+ * agent's, or NULL for one of the batch's own (read at its first request). */
+int sign_batch_new(struct keystore *ks, const char *observer, struct sign_cache *cache,
+		   struct sign_batch **out);
 /* Decide request r (evaluate, and on permit sign and stage into out).
  * Nothing is recorded or published yet.  ENF_FAIL only when the batch
  * itself cannot go on (memory, more than SIGN_BATCH_MAX). */

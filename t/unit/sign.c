@@ -140,7 +140,7 @@ static void test_batch(struct keystore *ks)
 
 	memset(m, 0, sizeof m);
 	m[3].fail_stage = 1;
-	ok(sign_batch_new(ks, "uid=1,pid=2", &b) == ENF_OK, "batch");
+	ok(sign_batch_new(ks, "uid=1,pid=2", NULL, &b) == ENF_OK, "batch");
 	for (int i = 0; i < 4; i++) {
 		struct request_text r;
 		struct sign_output out = { mem_stage, mem_publish, mem_discard, &m[i] };
