@@ -846,15 +846,17 @@ int agent_run(const struct agent_opts *o)
 	if (!(v.pids = calloc(v.max_conn, sizeof *v.pids)))
 		return enf_report(enf_err(ENF_FAIL, "out of memory"));
 	if (o->group && (rc = resolve_group(o->group, &gid)) != ENF_OK)
-		return enf_report(rc);
+		goto out;
 	if (o->socket)
 		rc = check_socket_path(o->socket);
 	else
 		rc = default_socket(gid, o->group != NULL, &dir, &path);
 	if (rc != ENF_OK)
-		return enf_report(rc);
-	if (!path && !(path = strdup(o->socket)))
-		return enf_report(enf_err(ENF_FAIL, "out of memory"));
+		goto out;
+	if (!path && !(path = strdup(o->socket))) {
+		rc = enf_err(ENF_FAIL, "out of memory");
+		goto out;
+	}
 	if (!o->foreground && (rc = daemonize(&ready)) != ENF_OK)
 		goto out;
 	lock_memory(&s);
