@@ -16,7 +16,7 @@ PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool
        libtss2-dev bats openssh-client openssl jq groff-base util-linux procps python3 \
        python3-cryptography git tmux bash-completion man-db dpkg-dev fakeroot lintian \
        swtpm swtpm-tools tpm2-tools iproute2 \
-       clang libclang-rt-14-dev
+       clang libclang-rt-14-dev time
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)

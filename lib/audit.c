@@ -1008,47 +1008,54 @@ static int open_log(const char *path, int *fdp)
 
 static int build_records(struct wbuf *w, const struct tail *t, struct gap *g,
 			 const char *instance_id, const struct privkey *key,
-			 const struct audit_event *ev, uint64_t *seq, unsigned char hash[32])
+			 const struct audit_event *evs, size_t n, uint64_t *seqs,
+			 unsigned char hash[32])
 {
 	static const unsigned char zero[32];
 	int64_t now = (int64_t)time(NULL);
 	const unsigned char *prev = t->seq ? t->hash : zero;
+	uint64_t seq = t->seq + 1;
 	int rc;
 
-	*seq = t->seq + 1;
 	if (t->dropped) {
 		char detail[160], hex[65];
 		struct audit_event rep = {
-			.program = ev->program, .op = "repair", .outcome = "ok",
+			.program = evs[0].program, .op = "repair", .outcome = "ok",
 			.reason = "torn-tail", .detail = detail,
 		};
 		for (int i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", t->dropped_sha[i]);
 		snprintf(detail, sizeof detail, "dropped %zu bytes (%s), sha256 %s",
 			 t->dropped, t->why, hex);
-		if ((rc = audit_rec_encode(w, *seq, now, instance_id, &rep, prev, key, hash)))
+		if ((rc = audit_rec_encode(w, seq++, now, instance_id, &rep, prev, key, hash)))
 			return rc;
 		prev = hash;
-		++*seq;
 	}
 	if (g->fd >= 0) {
 		char detail[AUDIT_VALUE_MAX + 1];
 		struct audit_event gr = {
-			.program = ev->program, .op = "gap", .outcome = "ok",
+			.program = evs[0].program, .op = "gap", .outcome = "ok",
 			.reason = "unrecorded", .detail = detail,
 		};
-		gap_detail(g, *seq, detail, sizeof detail);
-		if ((rc = audit_rec_encode(w, *seq, now, instance_id, &gr, prev, key, hash)))
+		gap_detail(g, seq, detail, sizeof detail);
+		if ((rc = audit_rec_encode(w, seq, now, instance_id, &gr, prev, key, hash)))
 			return rc;
 		prev = hash;
-		g->seq = (*seq)++;
+		g->seq = seq++;
 	}
-	return audit_rec_encode(w, *seq, now, instance_id, ev, prev, key, hash);
+	/* Each event chained to the one before: one write, one fsync for all. */
+	for (size_t i = 0; i < n; i++) {
+		seqs[i] = seq++;
+		if ((rc = audit_rec_encode(w, seqs[i], now, instance_id, &evs[i], prev, key, hash)))
+			return rc;
+		prev = hash;
+	}
+	return ENF_OK;
 }
 
 static int append_locked(int fd, const char *path, const char *home, const struct pubkey *id,
 			 const char *instance_id, const struct privkey *key,
-			 const struct audit_event *ev, uint64_t *seq)
+			 const struct audit_event *evs, size_t n, uint64_t *seqs)
 {
 	struct tail t;
 	struct head h;
@@ -1070,8 +1077,8 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
 		 (rc = tail_vs_head(fd, &t, &h, present, id, key != NULL, path)) == ENF_OK &&
 		 (rc = key ? gap_take(home, &g) : ENF_OK) == ENF_OK &&
-		 (rc = build_records(&w, &t, &g, instance_id, key, ev, seq, hash)) == ENF_OK &&
-		 (rc = head_encode(&hw, *seq, hash, key, &h)) == ENF_OK) {
+		 (rc = build_records(&w, &t, &g, instance_id, key, evs, n, seqs, hash)) == ENF_OK &&
+		 (rc = head_encode(&hw, seqs[n - 1], hash, key, &h)) == ENF_OK) {
 		if (t.dropped && ftruncate(fd, t.keep) < 0)
 			rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
 		else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
@@ -1082,7 +1089,7 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 			 * next append finds it after the old head and catches up. */
 			if (head_write(home, &hw) != ENF_OK)
 				enf_warn("audit: record %llu written, but %s; the next append "
-					 "updates it", (unsigned long long)*seq, enf_errmsg());
+					 "updates it", (unsigned long long)seqs[n - 1], enf_errmsg());
 		}
 	}
 	if (rc != ENF_OK && rc != ENF_FAIL)
@@ -1109,56 +1116,92 @@ static int event_ok(const struct audit_event *ev, const struct privkey *key)
 	return ENF_OK;
 }
 
-uint64_t audit_append_raw(const char *home, const struct pubkey *id,
-			  const struct privkey *key, const struct audit_event *ev)
+/* Append n events in one locked write (n = 1 for every program but a
+ * batch).  seqs[i] is each record's sequence number, or 0 for all when
+ * nothing could be written; the failure is reported and left as a gap. */
+static int append_events(const char *home, const struct pubkey *id, const struct privkey *key,
+			 const struct audit_event *evs, size_t n, uint64_t *seqs)
 {
 	char saved[512], instance_id[FINGERPRINT_MAX], *path = NULL;
-	uint64_t seq = 0;
-	int fd = -1, rc;
+	int fd = -1, rc = ENF_OK;
 
 	/* The caller's pending error message must survive our own. */
 	snprintf(saved, sizeof saved, "%s", enf_errmsg());
-	if (!home || !id)
-		rc = enf_err(ENF_FAIL, "no instance");
-	else if ((rc = event_ok(ev, key)) != ENF_OK)
+	memset(seqs, 0, n * sizeof *seqs);
+	for (size_t i = 0; i < n && rc == ENF_OK; i++)
+		rc = event_ok(&evs[i], key);
+	if (rc != ENF_OK)
 		;
+	else if (!home || !id)
+		rc = enf_err(ENF_FAIL, "no instance");
 	else if (crypto_init() != ENF_OK)
 		rc = enf_err(ENF_FAIL, "cannot initialise the crypto library");
 	else if (!(path = home_path(home, AUDIT_FILE)))
 		rc = enf_err(ENF_FAIL, "out of memory");
 	else if ((rc = open_log(path, &fd)) == ENF_OK) {
 		pubkey_fingerprint(id, instance_id);
-		rc = append_locked(fd, path, home, id, instance_id, key, ev, &seq);
+		rc = append_locked(fd, path, home, id, instance_id, key, evs, n, seqs);
 	}
 	if (rc != ENF_OK) {
 		char why[256];
 
 		snprintf(why, sizeof why, "%s", enf_errmsg());
-		enf_warn("audit: cannot write the record (%s %s %s): %s", ev && ev->program ?
-			 ev->program : "?", ev && ev->op ? ev->op : "?",
-			 ev && ev->outcome ? ev->outcome : "?", why);
-		if (home && ev && ev->program && ev->op && ev->outcome)
-			gap_note(home, ev, why);
-		seq = 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct audit_event *ev = &evs[i];
+
+			enf_warn("audit: cannot write the record (%s %s %s): %s",
+				 ev->program ? ev->program : "?", ev->op ? ev->op : "?",
+				 ev->outcome ? ev->outcome : "?", why);
+			if (home && ev->program && ev->op && ev->outcome)
+				gap_note(home, ev, why);
+		}
+		memset(seqs, 0, n * sizeof *seqs);
 	}
 	if (fd >= 0)
 		close(fd);	/* releases the lock */
 	free(path);
 	enf_err(ENF_OK, "%s", saved);
+	return rc;
+}
+
+uint64_t audit_append_raw(const char *home, const struct pubkey *id,
+			  const struct privkey *key, const struct audit_event *ev)
+{
+	uint64_t seq = 0;
+
+	if (!ev) {
+		enf_warn("audit: cannot write the record: incomplete audit event");
+		return 0;
+	}
+	append_events(home, id, key, ev, 1, &seq);
 	return seq;
+}
+
+static const struct privkey *writer_key(const struct keystore *ks)
+{
+	return ks_unlocked_role(ks) >= 0 ? ks_identity_key(ks) : NULL;
 }
 
 uint64_t audit_append(struct keystore *ks, const struct audit_event *ev)
 {
-	const struct privkey *key = NULL;
-
 	if (!ks) {
 		enf_warn("audit: cannot write the record: no instance");
 		return 0;
 	}
-	if (ks_unlocked_role(ks) >= 0)
-		key = ks_identity_key(ks);
-	return audit_append_raw(ks_home(ks), ks_identity_pub(ks), key, ev);
+	return audit_append_raw(ks_home(ks), ks_identity_pub(ks), writer_key(ks), ev);
+}
+
+int audit_append_many(struct keystore *ks, const struct audit_event *evs, size_t n,
+		      uint64_t *seqs)
+{
+	if (n == 0)
+		return ENF_OK;
+	if (!ks) {
+		memset(seqs, 0, n * sizeof *seqs);
+		enf_warn("audit: cannot write the records: no instance");
+		return ENF_FAIL;
+	}
+	return append_events(ks_home(ks), ks_identity_pub(ks), writer_key(ks), evs, n, seqs);
 }
 
 /* ------------------------------------------------------------------- map */

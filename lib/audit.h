@@ -142,4 +142,11 @@ void audit_map_close(struct audit_map *m);
 int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out);
 int audit_rec_format_json(const struct audit_rec *r, struct wbuf *out);
 
+/* Group commit: append n records under one lock with one fsync (and one
+ * signed head), in order.  seqs[i] receives each record's sequence number,
+ * all 0 when the append failed (reported on stderr, as audit_append does).
+ * Returns ENF_OK or ENF_FAIL. */
+int audit_append_many(struct keystore *ks, const struct audit_event *evs, size_t n,
+		      uint64_t *seqs);
+
 #endif

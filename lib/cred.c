@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "enf.h"
 #include "io.h"
+#include "ttylock.h"
 
 #define PASSPHRASE_MIN 8
 
@@ -182,7 +183,10 @@ static int read_cred(int role, const char *file, int confirm, const char *what,
 		if (rc == ENF_OK && confirm && !acceptable(out, what, other, why, sizeof why))
 			rc = enf_err(ENF_FAIL, "%s", why);
 	} else {
+		int lock = tty_lock();	/* parallel prompts take turns */
+
 		rc = prompt_tty(role, confirm, what, other, out);
+		tty_unlock(lock);
 	}
 	if (rc == ENF_OK && out->n == 0)
 		rc = enf_err(ENF_FAIL, "empty %s", what);

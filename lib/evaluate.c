@@ -136,17 +136,14 @@ void request_free(struct request_text *r)
 	memset(r, 0, sizeof *r);
 }
 
-int evaluate_request(const struct keystore *ks, const struct request_text *r,
-		     struct evaluation *ev)
+static int evaluate_loaded(const struct keystore *ks, const struct request_text *r,
+			   struct evaluation *ev)
 {
 	struct key_facts kf;
 	const struct ks_key *k;
 	char why[160];
 	int rc;
 
-	memset(ev, 0, sizeof *ev);
-	if ((rc = load_policy(ks, ev)) != ENF_OK)
-		return rc;
 	if (r->oversize) {
 		snprintf(why, sizeof why, "request larger than %d bytes", REQUEST_SIZE_MAX);
 		rc = ENF_NO;
@@ -168,11 +165,23 @@ int evaluate_request(const struct keystore *ks, const struct request_text *r,
 	return ev->d.reason == R_PERMIT ? ENF_OK : ENF_NO;
 }
 
+int evaluate_request(const struct keystore *ks, const struct request_text *r,
+		     struct evaluation *ev)
+{
+	int rc;
+
+	memset(ev, 0, sizeof *ev);
+	if ((rc = load_policy(ks, ev)) != ENF_OK)
+		return rc;
+	return evaluate_loaded(ks, r, ev);
+}
+
 void evaluation_free(struct evaluation *ev)
 {
 	if (!ev)
 		return;
-	policy_free(ev->pol);
+	if (!ev->policy_borrowed)
+		policy_free(ev->pol);
 	if (ev->have_env)
 		envelope_free(&ev->env);
 	memset(ev, 0, sizeof *ev);
@@ -204,8 +213,20 @@ int policy_check_keystore(const struct policy *p, const struct keystore *ks, con
 	return n;
 }
 
-int evaluate_load_policy(const struct keystore *ks, struct evaluation *ev)
+int evaluation_policy_load(const struct keystore *ks, struct evaluation *pol)
+{
+	memset(pol, 0, sizeof *pol);
+	return load_policy(ks, pol);
+}
+
+int evaluate_request_under(const struct keystore *ks, const struct evaluation *pol,
+			   const struct request_text *r, struct evaluation *ev)
 {
 	memset(ev, 0, sizeof *ev);
-	return load_policy(ks, ev);
+	ev->policy_status = pol->policy_status;
+	ev->pol = pol->pol;
+	ev->policy_borrowed = 1;
+	ev->have_policy_digest = pol->have_policy_digest;
+	memcpy(ev->policy_digest, pol->policy_digest, sizeof ev->policy_digest);
+	return evaluate_loaded(ks, r, ev);
 }

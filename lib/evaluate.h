@@ -21,6 +21,7 @@ struct evaluation {
 	unsigned char policy_digest[32];	/* SHA-256 of the installed file */
 	int have_env;			/* the request parsed */
 	struct envelope env;		/* valid when have_env */
+	int policy_borrowed;		/* pol belongs to another evaluation */
 };
 
 /* The installed policy, read once: HOME/policy is opened without following
@@ -58,10 +59,13 @@ int evaluate_request(const struct keystore *ks, const struct request_text *r,
 		     struct evaluation *ev);
 void evaluation_free(struct evaluation *ev);
 
-/* Only the installed policy, loaded and compared with its recorded digest
- * as evaluate_request() does: ev->policy_status and ev->pol.  ENF_FAIL
- * when it cannot be read at all. */
-int evaluate_load_policy(const struct keystore *ks, struct evaluation *ev);
+/* A batch (sign.h) reads the installed policy once: evaluation_policy_load
+ * fills only pol's policy part (status, digest, parsed policy) as
+ * evaluate_request would; evaluate_request_under then decides a request
+ * under exactly those bytes.  Free pol (evaluation_free) after every ev. */
+int evaluation_policy_load(const struct keystore *ks, struct evaluation *pol);
+int evaluate_request_under(const struct keystore *ks, const struct evaluation *pol,
+			   const struct request_text *r, struct evaluation *ev);
 
 /* The checks enf-policy check -H and install add once an instance is
  * known: each rule's key exists, is active and has the rule's purpose.

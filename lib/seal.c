@@ -1046,3 +1046,37 @@ int seal_cmd_info(const struct seal_cmd *c)
 	wbuf_free(&b);
 	return rc;
 }
+
+/* enf-agent's seal and open (agent.c): the verbs above with the agent's
+ * unlocked operator keystore and the stream it relays, in and out.
+ * out_error: the caller could not open its output (recorded as io-error);
+ * stream: the caller writes to a stream, so a late failure says the output
+ * is partial; observer ("uid=N,pid=N") joins the peer field. */
+int seal_serve(struct keystore *ks, int open, int in, struct atomic_file *out,
+	       const char *out_error, int stream, const char *observer)
+{
+	struct seal_self *me = NULL;
+	struct seal_header h, made;
+	char peer[SEAL_ID_STR] = "", detail[160] = "", who[SEAL_ID_STR + 80];
+	int verb = open ? V_OPEN : V_SEAL, rc;
+
+	memset(&h, 0, sizeof h);
+	memset(&made, 0, sizeof made);
+	reason = "ok";
+	released = 0;
+	rc = seal_self_load(ks, &me);
+	if (rc == ENF_OK && out_error) {
+		reason = "io-error";
+		rc = enf_err(ENF_FAIL, "%s", out_error);
+	} else if (rc == ENF_OK) {
+		rc = verb == V_SEAL ? seal_encrypt(me, in, out, &made) : seal_decrypt(me, in, out, &h);
+		if (rc != ENF_OK && verb == V_OPEN && stream && released)
+			warn_partial(rc);
+		describe(me, &h, &made, detail, sizeof detail, peer);
+	}
+	snprintf(who, sizeof who, "%s%s%s", peer, peer[0] && observer ? " " : "",
+		 observer ? observer : "");
+	record(ks, verb_op[verb], rc, who[0] ? who : NULL, detail);
+	seal_self_free(me);
+	return rc;
+}

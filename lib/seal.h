@@ -144,5 +144,12 @@ int seal_cmd_seal(const struct seal_cmd *c);
 int seal_cmd_open(const struct seal_cmd *c);
 int seal_cmd_transfer(const struct seal_cmd *c);
 int seal_cmd_info(const struct seal_cmd *c);
+/* enf-agent's seal (open = 0) and open (open = 1) for a caller, with the
+ * agent's unlocked keystore: in and out are the relayed stream (out is not
+ * committed here); out_error: why the caller's output could not be opened,
+ * or NULL; stream: the caller writes to a stream; observer joins the
+ * record's peer field.  Audits like the verbs above. */
+int seal_serve(struct keystore *ks, int open, int in, struct atomic_file *out,
+	       const char *out_error, int stream, const char *observer);
 
 #endif

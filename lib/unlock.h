@@ -10,4 +10,9 @@
 int unlock_role(struct keystore *ks, int role, const char *passfile,
 		const char *program, const char *op);
 
+/* The same with the passphrase in hand (enf-agent keeps it, in secure
+ * memory, to re-authenticate a keystore that changed under it). */
+int unlock_with(struct keystore *ks, int role, const struct secret *pass, const char *program,
+		const char *op);
+
 #endif

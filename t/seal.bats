@@ -2,6 +2,7 @@
 # enf-seal: sealing bound to the instance (and host), open, transfer, info.
 
 load helper
+load agent-mode
 
 setup() {
 	common_setup
@@ -9,7 +10,10 @@ setup() {
 	OTHER="$BATS_TEST_TMPDIR/other"
 	H=126		# header of a sealed file (enf-seal(5))
 	C=65552		# one sealed chunk: 64 KiB + 16-byte tag
+	agent_mode_start
 }
+
+teardown() { agent_mode_stop; }
 
 # Bytes [OFFSET, OFFSET+LEN) of FILE.
 part() { tail -c +$(($2 + 1)) "$1" | head -c "$3"; }
@@ -553,7 +557,9 @@ expect_refused() {
 	run enf-seal open "$BATS_TEST_TMPDIR/t"
 	[ "$status" -eq 1 ]
 	enf-seal transfer --to "$BATS_TEST_TMPDIR/other.pub" -o "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/s"
-	run bash -c 'enf-audit show --json | jq -c "select(.program == \"enf-seal\") | [.op, .outcome, .peer]"'
+	# (Through the agent, peer also holds the observed caller: strip it.)
+	run bash -c 'enf-audit show --json | jq -c "select(.program == \"enf-seal\") | [.op, .outcome,
+		(.peer // \"\" | sub(\" ?uid=[0-9]+,pid=[0-9]+$\"; \"\") | if . == \"\" then null else . end)]"'
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 4 ]
 	[ "${lines[0]}" = '["seal","ok",null]' ]

@@ -4,6 +4,7 @@
 # OpenSSH, OpenSSL and enf-verify.
 
 load helper
+load agent-mode
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -15,7 +16,10 @@ setup() {
 	printf 'release tarball bytes\n' >"$DATA"
 	enf-keygen new -a ed25519 -p release rel >/dev/null
 	for who in ci alice bob carol mallory; do make_ssh_key "$who"; done
+	agent_mode_start
 }
+
+teardown() { agent_mode_stop; }
 
 pubof() { cut -d' ' -f1,2 "$SSH/$1.pub"; }
 
@@ -591,4 +595,83 @@ check_raw() { # ALG HASH
 	[ ! -e "$OUT" ]
 	[ "$(audit_count)" -eq $((before + 1)) ]
 	[ "$(enf-audit show --json "$(enf-audit head | cut -d: -f1)" | jq -r .reason)" = sign-failed ]
+}
+
+@test "batch: each request decided on its own, a denial in the middle changes nothing" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs"
+	req "$BATS_TEST_TMPDIR/a.req"
+	req "$BATS_TEST_TMPDIR/b.req" -s artifact:deb
+	req "$BATS_TEST_TMPDIR/c" -s device:gw1
+	before=$(audit_count)
+	run --separate-stderr enf-sign -d "$BATS_TEST_TMPDIR/sigs" \
+		"$BATS_TEST_TMPDIR/a.req" "$BATS_TEST_TMPDIR/b.req" "$BATS_TEST_TMPDIR/c"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" =~ ^enf-sign:\ $BATS_TEST_TMPDIR/b.req:\ denied\ \(audit\ \#([0-9]+)\)$ ]]
+	[ "${BASH_REMATCH[1]}" -eq $((before + 2)) ]
+	[ "$(audit_count)" -eq $((before + 3)) ]
+	[ "$(audit_reason $((before + 1)))" = permit ]
+	[ "$(audit_reason $((before + 2)))" = scope-not-allowed ]
+	[ "$(audit_reason $((before + 3)))" = permit ]
+	[ "$(ls "$BATS_TEST_TMPDIR/sigs")" = "$(printf 'a.sig\nc.sig')" ]
+	echo "rel $(enf-keygen pubkey rel)" >"$BATS_TEST_TMPDIR/allowed"
+	for s in a c; do
+		ssh-keygen -Y verify -n release -f "$BATS_TEST_TMPDIR/allowed" -I rel \
+			-s "$BATS_TEST_TMPDIR/sigs/$s.sig" <"$DATA"
+	done
+	enf-audit verify
+}
+
+@test "batch: all permitted exits 0 and gives the signatures a single sign gives" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs"
+	for i in 1 2 3 4; do req "$BATS_TEST_TMPDIR/r$i.req"; done
+	run --separate-stderr enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR"/r?.req
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/r1.req"
+	for i in 1 2 3 4; do cmp "$OUT" "$BATS_TEST_TMPDIR/sigs/r$i.sig"; done
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/sigs" | grep tmp)" ]
+}
+
+@test "batch: usage errors exit 2 and record nothing" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/r.req"
+	before=$(audit_count)
+	run enf-sign -d "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 2 ]
+	run enf-sign -d "$BATS_TEST_TMPDIR" - <"$BATS_TEST_TMPDIR/r.req"
+	[ "$status" -eq 2 ]
+	run enf-sign -d "$BATS_TEST_TMPDIR" -o "$OUT" "$BATS_TEST_TMPDIR/r.req"
+	[ "$status" -eq 2 ]
+	run enf-sign -d "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR/"
+	[ "$status" -eq 2 ]
+	[ "$(audit_count)" -eq "$before" ]
+}
+
+@test "batch: a missing request exits 3 before anything is decided" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/r.req"
+	mkdir "$BATS_TEST_TMPDIR/sigs"
+	before=$(audit_count)
+	run enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR/r.req" "$BATS_TEST_TMPDIR/nope.req"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *nope.req* ]]
+	[ "$(audit_count)" -eq "$before" ]
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/sigs")" ]
+}
+
+@test "batch: a directory that cannot be written fails each permit, recorded as output-failed" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/a.req"
+	req "$BATS_TEST_TMPDIR/b.req" -s artifact:deb
+	before=$(audit_count)
+	run --separate-stderr enf-sign -d "$BATS_TEST_TMPDIR/no/such" \
+		"$BATS_TEST_TMPDIR/a.req" "$BATS_TEST_TMPDIR/b.req"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"a.req: $BATS_TEST_TMPDIR/no/such/a.sig: No such file or directory"* ]]
+	[[ "$stderr" == *"b.req: denied (audit #$((before + 2)))"* ]]
+	[ "$(audit_reason $((before + 1)))" = output-failed ]
+	[ "$(audit_reason $((before + 2)))" = scope-not-allowed ]
 }

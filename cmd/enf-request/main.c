@@ -320,7 +320,7 @@ static int verify_policy(const struct opts *o, struct policy **pol, char *where,
 	}
 	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
 		return rc;
-	rc = evaluate_load_policy(ks, &ev);
+	rc = evaluation_policy_load(ks, &ev);
 	if (rc == ENF_OK && ev.policy_status == POLICY_NONE)
 		rc = enf_err(ENF_FAIL, "%s: no policy is installed (or give --policy FILE)",
 			     ks_home(ks));

@@ -3,13 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include "enf.h"
+#include "agent.h"
 #include "proc.h"
 #include "seal.h"
 
 static const char usage_text[] =
-	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F] [FILE|-]\n"
-	"       enf-seal [-H DIR] open [-o OUT] [--passphrase-file F]\n"
+	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F | --agent SOCKET] [FILE|-]\n"
+	"       enf-seal [-H DIR] open [-o OUT] [--passphrase-file F | --agent SOCKET]\n"
 	"                [--from INSTANCE.pub] [FILE|-]\n"
 	"       enf-seal [-H DIR] transfer --to INSTANCE.pub [-o OUT]\n"
 	"                [--officer-passphrase-file F] [FILE|-]\n"
@@ -21,7 +23,7 @@ static int usage(void)
 	return ENF_USAGE;
 }
 
-enum { OPT_PASS = 256, OPT_OFFICER, OPT_TO, OPT_VERSION, OPT_FROM };
+enum { OPT_PASS = 256, OPT_OFFICER, OPT_TO, OPT_AGENT, OPT_VERSION, OPT_FROM };
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -32,6 +34,7 @@ static const struct option longopts[] = {
 	{ "officer-passphrase-file", required_argument, NULL, OPT_OFFICER },
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "from", required_argument, NULL, OPT_FROM },
+	{ "agent", required_argument, NULL, OPT_AGENT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -46,7 +49,7 @@ static int binary_to_tty(const char *out)
 int main(int argc, char **argv)
 {
 	struct seal_cmd c = { 0 };
-	const char *verb, *operator_pass = NULL, *officer_pass = NULL;
+	const char *verb, *operator_pass = NULL, *officer_pass = NULL, *agent = NULL;
 	int ch, has_out = 0, rc;
 
 	if (enf_start(argv[0]) != ENF_OK)
@@ -61,6 +64,7 @@ int main(int argc, char **argv)
 		case OPT_OFFICER: officer_pass = optarg; break;
 		case OPT_TO: c.to = optarg; break;
 		case OPT_FROM: c.from = optarg; break;
+		case OPT_AGENT: agent = optarg; break;
 		default: return usage();
 		}
 	}
@@ -70,21 +74,31 @@ int main(int argc, char **argv)
 	c.in = optind + 1 < argc ? argv[optind + 1] : NULL;
 
 	if (strcmp(verb, "seal") == 0 || strcmp(verb, "open") == 0) {
-		if (officer_pass || c.to || (c.from && verb[0] == 's'))
+		if (officer_pass || c.to || (c.from && verb[0] == 's') || (agent && operator_pass))
 			return usage();
 		c.passfile = operator_pass;
 		if (verb[0] == 's' && binary_to_tty(c.out) != ENF_OK)
 			return enf_report(ENF_USAGE);
+		/* The agent, when there is one and no passphrase was given. */
+		if (!agent && !operator_pass)
+			agent = getenv(AGENT_ENV);
+		/* The agent does not take a pinned source yet: refuse rather than
+		 * open without the check the caller asked for. */
+		if (agent && *agent && c.from)
+			return enf_report(enf_err(ENF_USAGE, "--from cannot be checked through the agent; "
+						  "run enf-seal open with --passphrase-file instead"));
+		if (agent && *agent)
+			return agent_seal(agent, verb[0] == 'o', c.in, c.out);
 		rc = verb[0] == 's' ? seal_cmd_seal(&c) : seal_cmd_open(&c);
 	} else if (strcmp(verb, "transfer") == 0) {
-		if (operator_pass || !c.to || c.from)
+		if (operator_pass || !c.to || c.from || agent)
 			return usage();
 		c.passfile = officer_pass;
 		if (binary_to_tty(c.out) != ENF_OK)
 			return enf_report(ENF_USAGE);
 		rc = seal_cmd_transfer(&c);
 	} else if (strcmp(verb, "info") == 0) {
-		if (operator_pass || officer_pass || c.to || c.from || has_out || !c.in)
+		if (operator_pass || officer_pass || c.to || c.from || has_out || !c.in || agent)
 			return usage();
 		rc = seal_cmd_info(&c);
 	} else {

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# enf-agent against its peers, ratios measured in the same run:
+#   one signature through the agent (whole enf-sign client process, 1 KiB
+#   artifact, Ed25519, audit record fsynced) vs ssh-keygen -Y sign and
+#   pkcs11-tool on SoftHSMv2;
+#   a batch of 1,000 requests in process and through the agent vs the
+#   libgcrypt floor, 1 / (one Ed25519 verify + two Ed25519 signs), measured
+#   by bench/floor.c before and after;
+#   8 parallel clients x 1,000 requests: decisions/s, and the log checked
+#   for lost or duplicated records;
+#   the client's peak RSS vs ssh-keygen's; the agent's RSS after 1,000 and
+#   after AGENT_BENCH_MANY (100,000) requests.
+# Figures only, no assertions.  ENF_BIN, ENF_BUILD: the programs and libenf.a.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+: "${ENF_BIN:=$here/../bin}" "${ENF_BUILD:=$here/../build}"
+PATH="$ENF_BIN:$PATH"
+MANY=${AGENT_BENCH_MANY:-100000}
+P11=${P11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+
+for t in hyperfine jq ssh-keygen softhsm2-util pkcs11-tool /usr/bin/time; do
+	command -v "$t" >/dev/null || { echo "bench/agent.sh: needs $t (make bench-deps)" >&2; exit 1; }
+done
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/enf-agent-bench.XXXXXX")
+[ -d "$dir" ] || exit 1
+agent_pid=
+cleanup() { if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }
+trap cleanup EXIT
+umask 077
+printf 'bench officer passphrase\n' >"$dir/off"
+printf 'bench operator passphrase\n' >"$dir/op"
+export ENF_OFFICER_PASSPHRASE_FILE="$dir/off" ENF_PASSPHRASE_FILE="$dir/op"
+export ENF_HOME="$dir/enf"
+head -c 1024 /dev/urandom >"$dir/data"
+ssh-keygen -q -t ed25519 -N '' -C ci -f "$dir/ci"
+enf-keygen init >/dev/null			# default Argon2id: paid once by the agent
+enf-keygen new -a ed25519 -p release rel >/dev/null
+{
+	echo "version 1"
+	echo "policy bench"
+	echo "purpose release"
+	echo "identity ci-bot $(cut -d' ' -f1,2 "$dir/ci.pub")"
+	echo "rule rel key=rel identity=ci-bot purpose=release scope=artifact:*"
+} >"$dir/policy"
+enf-policy install "$dir/policy" >/dev/null
+enf-request -k rel -i ci-bot -p release -s artifact:bench -r rel --ssh-key "$dir/ci" \
+	"$dir/data" >"$dir/req"
+
+cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" $(libgcrypt-config --cflags) \
+	-o "$dir/floor" "$here/floor.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm
+
+mkdir -m 0700 "$dir/run"
+sock="$dir/run/agent.sock"
+line=$(enf-agent -a "$sock")
+agent_pid=$(sed -n 's/^echo Agent pid \([0-9]*\);$/\1/p' <<<"$line")
+export ENF_AGENT_SOCK="$sock"
+
+export SOFTHSM2_CONF="$dir/softhsm2.conf"
+mkdir "$dir/tokens"
+echo "directories.tokendir = $dir/tokens" >"$SOFTHSM2_CONF"
+softhsm2-util --init-token --free --label bench --pin 123456 --so-pin 654321 >/dev/null
+pkcs11-tool --module "$P11" --login --pin 123456 --keypairgen --key-type EC:edwards25519 \
+	--id 01 --label ed >/dev/null 2>&1
+
+mean_ms() { jq -r ".results[$2].mean * 1000" "$1"; }
+min_ms() { jq -r ".results[$2].min * 1000" "$1"; }
+fmt() { awk "BEGIN{printf \"%8.2f\", $1}"; }
+ratio() { awk "BEGIN{printf \"%6.2f\", $1 / ($2 > 0 ? $2 : 0.001)}"; }
+
+echo "== one Ed25519 signature of a 1 KiB artifact, whole client process"
+cd "$dir"
+hyperfine -N --warmup 5 --min-runs 40 --style none --export-json "$dir/one.json" \
+	--prepare "rm -f $dir/data.sig" \
+	-n 'ssh-keygen -Y sign' "ssh-keygen -q -Y sign -n release -f $dir/ci $dir/data" \
+	-n 'enf-sign via enf-agent -o' "enf-sign -o $dir/o.sig $dir/req" \
+	-n 'enf-sign via enf-agent >' "enf-sign $dir/req" \
+	-n 'pkcs11-tool (SoftHSMv2)' "pkcs11-tool --module $P11 --login --pin 123456 --sign -m EDDSA --id 01 -i $dir/data -o $dir/o5.sig" \
+	>/dev/null 2>&1
+base=$(mean_ms "$dir/one.json" 0)
+printf '%-28s %9s %9s %14s\n' command "mean ms" "min ms" "vs ssh-keygen"
+# ssh-keygen writes FILE.sig without fsync; enf-sign -o syncs the output
+# and its directory (atomic), "> file" does not: both fsync the audit record.
+for i in 0 1 2 3; do
+	printf '%-28s %9s %9s %14s\n' "$(jq -r ".results[$i].command" "$dir/one.json")" \
+		"$(fmt "$(mean_ms "$dir/one.json" $i)")" "$(fmt "$(min_ms "$dir/one.json" $i)")" \
+		"$(ratio "$(mean_ms "$dir/one.json" $i)" "$base")"
+done
+
+echo
+echo "== peak RSS of one signing process (KiB)"
+rss() { /usr/bin/time -f %M -o "$dir/rss" "$@" >/dev/null 2>&1 || true; tail -n1 "$dir/rss"; }
+rm -f "$dir/data.sig"
+ssh_rss=$(rss ssh-keygen -q -Y sign -n release -f "$dir/ci" "$dir/data")
+client_rss=$(rss enf-sign -o "$dir/o.sig" "$dir/req")
+local_rss=$(ENF_AGENT_SOCK='' rss enf-sign -o "$dir/o.sig" "$dir/req")
+printf '%-28s %9s\n' "ssh-keygen -Y sign" "$ssh_rss" "enf-sign via enf-agent" "$client_rss" \
+	"enf-sign in process" "$local_rss"
+printf 'client vs ssh-keygen: %s\n' "$(ratio "$client_rss" "$ssh_rss")"
+
+echo
+echo "== batch of 1,000 Ed25519 requests vs the libgcrypt floor"
+mkdir "$dir/reqs"
+for i in $(seq 1000); do
+	enf-request -k rel -i ci-bot -p release -s "artifact:$i" -r rel --ssh-key "$dir/ci" \
+		--digest "sha256:$(printf %064x "$i")" >"$dir/reqs/r$i.req"
+done
+elapsed() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 || true
+	t1=$(date +%s.%N)
+	awk "BEGIN{print $t1 - $t0}"
+}
+cpu_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+f1=$("$dir/floor" 2000 | awk '{print $6}')
+c1=$("$dir/floor" 2000 cpu | awk '{print $6}')
+mkdir "$dir/out1" "$dir/out2"
+t_local=$(ENF_AGENT_SOCK='' elapsed /usr/bin/time -f '%U %S' -o "$dir/cpu1" \
+	enf-sign -d "$dir/out1" "$dir"/reqs/*.req)
+cpu_local=$(awk 'NR==1{print $1 + $2}' "$dir/cpu1")
+a0=$(cpu_ticks "$agent_pid")
+t_agent=$(elapsed /usr/bin/time -f '%U %S' -o "$dir/cpu2" enf-sign -d "$dir/out2" "$dir"/reqs/*.req)
+sleep 0.2
+a1=$(cpu_ticks "$agent_pid")
+cpu_agent=$(awk -v a="$a0" -v b="$a1" -v hz="$hz" 'NR==1{print $1 + $2 + (b - a) / hz}' "$dir/cpu2")
+f2=$("$dir/floor" 2000 | awk '{print $6}')
+c2=$("$dir/floor" 2000 cpu | awk '{print $6}')
+floor=$(awk "BEGIN{print ($f1 + $f2) / 2}")
+cfloor=$(awk "BEGIN{print ($c1 + $c2) / 2}")
+printf '%-36s %12s %9s %14s %9s\n' "" "wall dec/s" "of floor" "CPU-time dec/s" "of floor"
+printf '%-36s %12s %9s %14s %9s\n' "libgcrypt floor (1 verify + 2 signs)" "$(fmt "$floor")" "" \
+	"$(fmt "$cfloor")" ""
+printf '%-36s %12s %8s%% %14s %8s%%\n' "enf-sign -d in process (1 unlock)" "$(fmt "1000 / $t_local")" \
+	"$(fmt "100 * 1000 / $t_local / $floor")" "$(fmt "1000 / $cpu_local")" \
+	"$(fmt "100 * 1000 / $cpu_local / $cfloor")"
+printf '%-36s %12s %8s%% %14s %8s%%\n' "enf-sign -d via enf-agent" "$(fmt "1000 / $t_agent")" \
+	"$(fmt "100 * 1000 / $t_agent / $floor")" "$(fmt "1000 / $cpu_agent")" \
+	"$(fmt "100 * 1000 / $cpu_agent / $cfloor")"
+echo "(CPU time: the client's, plus the agent's children's for the agent; on a"
+echo " shared machine it is the steadier figure)"
+printf 'signatures written: %s in process, %s via the agent\n' \
+	"$(ls "$dir/out1" | grep -c '\.sig$')" "$(ls "$dir/out2" | grep -c '\.sig$')"
+
+echo
+echo "== 8 parallel clients x 1,000 requests through one agent"
+before=$(enf-audit head | cut -d: -f1)
+t0=$(date +%s.%N)
+for c in 1 2 3 4 5 6 7 8; do
+	mkdir "$dir/p$c"
+	enf-sign -d "$dir/p$c" "$dir"/reqs/*.req >/dev/null 2>&1 &
+done
+wait
+t1=$(date +%s.%N)
+after=$(enf-audit head | cut -d: -f1)
+enf-audit show --json | jq -c "select(.seq > $before)" >"$dir/par.json"
+records=$(jq -s 'map(select(.op == "sign" and .outcome == "permit")) | length' "$dir/par.json")
+per=$(jq -s -c 'map(select(.op == "sign")) | group_by(.request_digest) | map(length) | unique' \
+	"$dir/par.json")
+sigs=$(cat "$dir"/p?/*.sig | grep -c 'BEGIN SSH SIGNATURE')
+printf 'decisions/s %s\nrecords %s (want 8000), records per request %s (want [8]), signatures %s\n' \
+	"$(fmt "8000 / ($t1 - $t0)")" "$records" "$per" "$sigs"
+printf 'log: %s\n' "$(enf-audit verify 2>&1 | tail -n1)"
+
+echo
+echo "== the agent's RSS (KiB)"
+agent_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$agent_pid/status"; }
+n=$(enf-audit head | cut -d: -f1)
+printf 'after %7s requests: %s\n' "$n" "$(agent_rss)"
+while [ "$n" -lt "$MANY" ]; do
+	enf-sign -d "$dir/out2" "$dir"/reqs/*.req >/dev/null 2>&1 || true
+	n=$(enf-audit head | cut -d: -f1)
+done
+printf 'after %7s requests: %s\n' "$n" "$(agent_rss)"
