@@ -986,16 +986,10 @@ static int tail_vs_head(int fd, const struct tail *t, const struct head *h, int 
 
 static int open_log(const char *path, int *fdp)
 {
-	struct stat st;
-	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd;
 
-	if (fd < 0)
-		return enf_err(ENF_FAIL, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077)) {
-		close(fd);
-		return enf_err(ENF_FAIL, "%s: not a private regular file of ours; refusing it", path);
-	}
+	if (io_open_private(path, O_RDWR | O_CREAT | O_APPEND, 0600, &fd) != ENF_OK)
+		return ENF_FAIL;
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			close(fd);

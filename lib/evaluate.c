@@ -21,13 +21,6 @@ static int read_fd(int fd, const char *path, size_t max, struct installed_policy
 
 	if (fstat(fd, &st) < 0)
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return enf_err(ENF_FAIL, "%s: not a regular file; refusing it", path);
-	if (st.st_uid != geteuid())
-		return enf_err(ENF_FAIL, "%s: not owned by the current user; refusing it", path);
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return enf_err(ENF_FAIL, "%s: group or others have access (mode %04o); it must be "
-			       "private (chmod go= %s)", path, (unsigned)(st.st_mode & 07777), path);
 	if ((uint64_t)st.st_size > max)
 		return enf_err(ENF_NO, "%s: larger than %zu bytes", path, max);
 	/* One byte more than the size: a file that grew past max is noticed. */
@@ -58,14 +51,10 @@ int installed_policy_read(const struct keystore *ks, struct installed_policy *ou
 	memset(out, 0, sizeof *out);
 	if (!path)
 		return enf_err(ENF_FAIL, "out of memory");
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		rc = enf_err(ENF_NO, "%s: no installed policy", path);
-	else if (fd < 0 && errno == ELOOP)
-		rc = enf_err(ENF_FAIL, "%s: is a symbolic link; refusing it", path);
-	else if (fd < 0)
-		rc = enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	else
+	rc = io_open_private(path, O_RDONLY, 0, &fd);
+	if (rc == ENF_NO)
+		enf_err(ENF_NO, "%s: no installed policy", path);
+	else if (rc == ENF_OK)
 		rc = read_fd(fd, path, POLICY_SIZE_MAX, out);
 	if (fd >= 0)
 		close(fd);

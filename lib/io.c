@@ -100,6 +100,37 @@ static char *dir_of(const char *path)
 	return d;
 }
 
+/* The checks run on the descriptor that is then read, never on the path
+ * first: a file checked by name can be swapped before it is opened. */
+int io_open_private(const char *path, int flags, mode_t mode, int *fdp)
+{
+	struct stat st;
+	int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode), rc = ENF_OK;
+
+	*fdp = -1;
+	if (fd < 0 && errno == ENOENT)
+		return enf_err(ENF_NO, "%s: %s", path, strerror(errno));
+	if (fd < 0 && errno == ELOOP)
+		return enf_err(ENF_FAIL, "%s: is a symbolic link; refusing it", path);
+	if (fd < 0)
+		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		rc = enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = enf_err(ENF_FAIL, "%s: not a regular file; refusing it", path);
+	else if (st.st_uid != geteuid())
+		rc = enf_err(ENF_FAIL, "%s: not owned by the current user; refusing it", path);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		rc = enf_err(ENF_FAIL, "%s: group or others have access (mode %04o); it must be "
+			     "private (chmod go= %s)", path, (unsigned)(st.st_mode & 07777), path);
+	if (rc != ENF_OK) {
+		close(fd);
+		return rc;
+	}
+	*fdp = fd;
+	return ENF_OK;
+}
+
 int io_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;

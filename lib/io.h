@@ -46,6 +46,11 @@ int io_write_all(int fd, const void *p, size_t n);
  * owned by us, or is a symlink): ENF_FAIL naming the path. */
 int io_check_private(const char *path);
 int io_fsync_dir(const char *dir);
+/* Open a file of the instance with open(2)'s flags (O_NOFOLLOW, O_NONBLOCK
+ * and O_CLOEXEC added) and check on the open descriptor that it is a
+ * regular file of ours that group and others cannot use.  ENF_OK with *fdp
+ * set; ENF_NO when it does not exist; ENF_FAIL naming the path. */
+int io_open_private(const char *path, int flags, mode_t mode, int *fdp);
 
 /* The instance home: -H DIR, else $ENF_HOME, else ~/.enf.  malloc'd.
  * Refused (ENF_FAIL naming the path) when any component of it, the home

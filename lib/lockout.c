@@ -22,21 +22,11 @@ static int corrupt(const char *path)
 /* The file is checked on the descriptor it is read from, not by path. */
 static int read_private(const char *path, char *buf, size_t *n)
 {
-	struct stat st;
 	ssize_t r;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), e;
+	int fd, e, rc = io_open_private(path, O_RDONLY, 0, &fd);
 
-	if (fd < 0 && errno == ENOENT)
-		return ENF_NO;
-	if (fd < 0 && errno == ELOOP)
-		return enf_err(ENF_FAIL, "%s: is a symbolic link; refusing it", path);
-	if (fd < 0)
-		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		close(fd);
-		return enf_err(ENF_FAIL, "%s: not a private regular file of ours; refusing it", path);
-	}
+	if (rc != ENF_OK)
+		return rc;
 	do
 		r = read(fd, buf, LOCKOUT_MAX);
 	while (r < 0 && errno == EINTR);

@@ -34,17 +34,11 @@ int store_get(GDBM_FILE db, const char *key, unsigned char **p, size_t *n)
  * is opened). */
 static int open_read(const char *path, GDBM_FILE *db)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd, rc;
 
 	*db = NULL;
-	if (fd < 0)
-		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		close(fd);
-		return enf_err(ENF_FAIL, "%s: not a private regular file of ours; refusing it", path);
-	}
+	if ((rc = io_open_private(path, O_RDONLY, 0, &fd)) != ENF_OK)
+		return ENF_FAIL;
 	*db = gdbm_fd_open(fd, path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_XVERIFY |
 			   GDBM_CLOEXEC | GDBM_CLOERROR, NULL);
 	if (!*db)
