@@ -382,6 +382,17 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	[[ "$(jq -r .peer <<<"$rec")" == *" uid=$(id -u),pid="* ]]
 }
 
+@test "an OPEN whose --from is no identity file, or a SEAL with one: refused, nothing recorded" {
+	start_agent
+	before=$(audit_count)
+	for bad in badfrom sealfrom; do
+		run python3 "$RAW" "$AGENT_SOCK" "$bad"
+		[ "$output" = "done 3 malformed seal request" ]
+		kill -0 "$AGENT_PID"
+	done
+	[ "$(audit_count)" -eq "$before" ]
+}
+
 @test "share/systemd/enf-agent.service: hardened, and systemd-analyze verify accepts it" {
 	unit="$BATS_TEST_DIRNAME/../share/systemd/enf-agent.service"
 	for want in '^User=enf$' '^NoNewPrivileges=yes$' '^ProtectSystem=strict$' \
