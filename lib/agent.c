@@ -506,9 +506,8 @@ static void *relay_out(void *arg)
 
 static int serve_seal(struct conn *c, const struct ap_frame *f)
 {
-	unsigned flags;
-	const unsigned char *msg;
-	size_t msglen;
+	struct ap_stream st;
+	struct seal_peer from;
 	char outerr[AP_MSG_MAX + 1];
 	int in[2], out[2], rc;
 	struct relay ri, ro;
@@ -516,11 +515,14 @@ static int serve_seal(struct conn *c, const struct ap_frame *f)
 	struct atomic_file af;
 
 	enf_setprogname("enf-seal");
-	if (ap_stream_parse(f, &flags, &msg, &msglen) != ENF_OK) {
+	/* The --from file is parsed here as enf-seal parses it in process;
+	 * the client has parsed it already, so only a broken client fails. */
+	if (ap_stream_parse(f, &st) != ENF_OK ||
+	    (st.from && seal_peer_parse((const char *)st.from, st.fromlen, &from) != ENF_OK)) {
 		done(c, ENF_FAIL, "malformed seal request");
 		return ENF_FAIL;
 	}
-	snprintf(outerr, sizeof outerr, "%.*s", (int)msglen, (const char *)msg);
+	snprintf(outerr, sizeof outerr, "%.*s", (int)st.msglen, (const char *)st.msg);
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		done(c, ENF_FAIL, "cannot create a pipe");
 		return ENF_FAIL;
@@ -535,8 +537,8 @@ static int serve_seal(struct conn *c, const struct ap_frame *f)
 	memset(&af, 0, sizeof af);
 	af.to_stdout = 1;
 	af.fd = out[1];
-	rc = seal_serve(c->s->ks, f->type == AP_OPEN, in[0], &af,
-			(flags & AP_F_NO_OUTPUT) ? outerr : NULL, (flags & AP_F_STREAM) != 0,
+	rc = seal_serve(c->s->ks, f->type == AP_OPEN, st.from ? from.id : NULL, in[0], &af,
+			(st.flags & AP_F_NO_OUTPUT) ? outerr : NULL, (st.flags & AP_F_STREAM) != 0,
 			c->observer);
 	snprintf(outerr, sizeof outerr, "%s", enf_errmsg());
 	close(out[1]);

@@ -43,6 +43,7 @@ long agent_parse_lifetime(const char *s);
 /* Clients.  socket: --agent, else $ENF_AGENT_SOCK (the caller decides).
  * Each prints what the in-process path prints and returns its exit code. */
 int agent_sign(const char *socket, const struct sign_job *j);
-int agent_seal(const char *socket, int open, const char *in, const char *out);
+/* from: open --from's identity file, or NULL. */
+int agent_seal(const char *socket, int open, const char *from, const char *in, const char *out);
 
 #endif

@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "agent_proto.h"
 #include "io.h"
+#include "seal.h"
 
 static int agent_connect(const char *path, int *fdp)
 {
@@ -350,8 +351,12 @@ static int stream_back(int fd, struct atomic_file *out, int *status)
 	return rc;
 }
 
-int agent_seal(const char *socket, int open_, const char *inpath, const char *outpath)
+int agent_seal(const char *socket, int open_, const char *frompath, const char *inpath,
+	       const char *outpath)
 {
+	struct seal_peer peer;
+	unsigned char *from = NULL;
+	size_t fromlen = 0;
 	struct atomic_file out;
 	struct wbuf w;
 	char why[AP_MSG_MAX + 1] = "";
@@ -359,8 +364,14 @@ int agent_seal(const char *socket, int open_, const char *inpath, const char *ou
 	int in = STDIN_FILENO, fd = -1, status = ENF_FAIL, rc, opened;
 	pid_t feeder = -1;
 
-	if (inpath && strcmp(inpath, "-") != 0 && (in = open(inpath, O_RDONLY | O_CLOEXEC)) < 0)
+	/* --from is read and checked here first, as in process (the agent
+	 * may not be able to read the caller's file). */
+	if (frompath && (rc = seal_peer_read(frompath, &peer, &from, &fromlen)) != ENF_OK)
+		return enf_report(rc);
+	if (inpath && strcmp(inpath, "-") != 0 && (in = open(inpath, O_RDONLY | O_CLOEXEC)) < 0) {
+		free(from);
 		return enf_report(enf_err(ENF_FAIL, "%s: %s", inpath, strerror(errno)));
+	}
 	if ((rc = agent_connect(socket, &fd)) != ENF_OK)
 		goto out;
 	/* Sealed data is ciphertext meant to travel; plaintext stays private. */
@@ -370,7 +381,7 @@ int agent_seal(const char *socket, int open_, const char *inpath, const char *ou
 		snprintf(why, sizeof why, "%s", enf_errmsg());
 	}
 	wbuf_init(&w, 0);
-	rc = ap_put_stream(&w, open_ ? AP_OPEN : AP_SEAL, flags, why);
+	rc = ap_put_stream(&w, open_ ? AP_OPEN : AP_SEAL, flags, why, from, fromlen);
 	if (rc == ENF_OK && (rc = ap_write(fd, &w)) != ENF_OK)
 		rc = send_failed(fd);
 	wbuf_free(&w);
@@ -395,6 +406,7 @@ int agent_seal(const char *socket, int open_, const char *inpath, const char *ou
 			atomic_abort(&out);
 	}
 out:
+	free(from);
 	if (fd >= 0)
 		close(fd);
 	if (in > STDERR_FILENO)

@@ -13,7 +13,8 @@ size_t ap_body_max(int type)
 {
 	switch (type) {
 	case AP_SIGN: return AP_FRAME_MAX - 1;
-	case AP_SEAL: case AP_OPEN: return 1 + 4 + AP_MSG_MAX;
+	case AP_SEAL: return 1 + 4 + AP_MSG_MAX;
+	case AP_OPEN: return 1 + 4 + AP_MSG_MAX + 4 + AP_FROM_MAX;
 	case AP_DATA: case AP_STDERR: return AP_CHUNK;
 	case AP_RESULT: return 1 + 8 + 4 + AP_MSG_MAX + 4 + AP_SIG_MAX;
 	case AP_DONE: return 1 + 4 + AP_MSG_MAX;
@@ -75,19 +76,24 @@ int ap_sign_parse(const struct ap_frame *f, struct ap_sign *s)
 	return ENF_OK;
 }
 
-int ap_stream_parse(const struct ap_frame *f, unsigned *flags, const unsigned char **msg,
-		    size_t *msglen)
+int ap_stream_parse(const struct ap_frame *f, struct ap_stream *s)
 {
 	struct rbuf r;
 	uint8_t fl;
+	unsigned allowed = AP_F_NO_OUTPUT | AP_F_STREAM | (f->type == AP_OPEN ? AP_F_FROM : 0);
 
+	memset(s, 0, sizeof *s);
 	if (f->type != AP_SEAL && f->type != AP_OPEN)
 		return ENF_FAIL;
 	rbuf_init(&r, f->body, f->len);
-	if (rbuf_u8(&r, &fl) < 0 || (fl & ~(AP_F_NO_OUTPUT | AP_F_STREAM)) ||
-	    get_string(&r, AP_MSG_MAX, msg, msglen) < 0 || !rbuf_done(&r))
+	if (rbuf_u8(&r, &fl) < 0 || (fl & ~allowed) ||
+	    get_string(&r, AP_MSG_MAX, &s->msg, &s->msglen) < 0)
 		return ENF_FAIL;
-	*flags = fl;
+	if ((fl & AP_F_FROM) && get_string(&r, AP_FROM_MAX, &s->from, &s->fromlen) < 0)
+		return ENF_FAIL;
+	if (!rbuf_done(&r))
+		return ENF_FAIL;
+	s->flags = fl;
 	return ENF_OK;
 }
 
@@ -167,14 +173,21 @@ int ap_put_sign(struct wbuf *w, unsigned flags, const char *msg, const void *req
 	return w->failed ? ENF_FAIL : ENF_OK;
 }
 
-int ap_put_stream(struct wbuf *w, int type, unsigned flags, const char *msg)
+int ap_put_stream(struct wbuf *w, int type, unsigned flags, const char *msg,
+		  const void *from, size_t fromlen)
 {
 	size_t m = msg_len(msg);
 
-	if (put_header(w, type, 1 + 4 + m) != ENF_OK)
+	if (from && (type != AP_OPEN || fromlen > AP_FROM_MAX))
+		return ENF_FAIL;
+	if (from)
+		flags |= AP_F_FROM;
+	if (put_header(w, type, 1 + 4 + m + (from ? 4 + fromlen : 0)) != ENF_OK)
 		return ENF_FAIL;
 	wbuf_u8(w, (uint8_t)flags);
 	wbuf_string(w, msg ? msg : "", m);
+	if (from)
+		wbuf_string(w, from, fromlen);
 	return w->failed ? ENF_FAIL : ENF_OK;
 }
 

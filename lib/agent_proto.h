@@ -13,9 +13,12 @@
  *                             message says why
  *     COMMIT 0x02  (empty) end of the requests: decide, record, reply
  *     SEAL   0x03  flags:byte string:message   then DATA..., END
- *     OPEN   0x04  flags:byte string:message   then DATA..., END
+ *     OPEN   0x04  flags:byte string:message [string:from]
+ *                  then DATA..., END
  *                  flags 0x02 as for SIGN; 0x04 the output is a stream
- *                  (stdout), so a late failure must say it is partial
+ *                  (stdout), so a late failure must say it is partial;
+ *                  0x08 (OPEN only) `from` follows: the text of the
+ *                  --from identity file (at most 64 KiB)
  *     DATA   0x05  bytes (at most 64 KiB)
  *     END    0x06  (empty) end of the input
  *     STOP   0x07  (empty) stop the agent (only its own uid)
@@ -46,12 +49,14 @@ enum ap_type {
 #define AP_MSG_MAX 1024u		/* messages in SIGN, RESULT, DONE */
 #define AP_REQUEST_MAX (1024u * 1024u)	/* = REQUEST_SIZE_MAX */
 #define AP_SIG_MAX 16384u		/* a signature (RSA-4096 armored: ~1.2 KiB) */
+#define AP_FROM_MAX 65536u		/* = the identity file limit of enf-seal */
 /* The largest frame of any type: a SIGN with the largest request. */
 #define AP_FRAME_MAX (1u + 1u + 4u + AP_MSG_MAX + 4u + AP_REQUEST_MAX)
 
 #define AP_F_OVERSIZE 0x01
 #define AP_F_NO_OUTPUT 0x02
 #define AP_F_STREAM 0x04
+#define AP_F_FROM 0x08
 
 struct ap_frame {
 	int type;
@@ -86,15 +91,21 @@ struct ap_done {
 
 /* Bodies: ENF_OK or ENF_FAIL (malformed, trailing bytes, out of range). */
 int ap_sign_parse(const struct ap_frame *f, struct ap_sign *s);
-int ap_stream_parse(const struct ap_frame *f, unsigned *flags, const unsigned char **msg,
-		    size_t *msglen);
+struct ap_stream {
+	unsigned flags;
+	const unsigned char *msg, *from;	/* from: NULL unless AP_F_FROM */
+	size_t msglen, fromlen;
+};
+int ap_stream_parse(const struct ap_frame *f, struct ap_stream *s);
 int ap_result_parse(const struct ap_frame *f, struct ap_result *r);
 int ap_done_parse(const struct ap_frame *f, struct ap_done *d);
 
 /* Encoders append one whole frame to w (ENF_FAIL when w failed). */
 int ap_put_frame(struct wbuf *w, int type, const void *body, size_t n);
 int ap_put_sign(struct wbuf *w, unsigned flags, const char *msg, const void *req, size_t n);
-int ap_put_stream(struct wbuf *w, int type, unsigned flags, const char *msg);
+/* from: NULL, or the --from identity file's text (sets AP_F_FROM). */
+int ap_put_stream(struct wbuf *w, int type, unsigned flags, const char *msg,
+		  const void *from, size_t fromlen);
 int ap_put_result(struct wbuf *w, int status, uint64_t seq, const char *msg, const void *sig,
 		  size_t n);
 int ap_put_done(struct wbuf *w, int status, const char *msg);

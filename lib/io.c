@@ -201,6 +201,8 @@ static mode_t current_umask(void)
 	return m;
 }
 
+mode_t io_output_mode(mode_t mode) { return mode & ~current_umask(); }
+
 /* -o onto something that is not a regular file: a character device or a
  * FIFO (/dev/null, /dev/stdout on a terminal, a named pipe) is written into,
  * as `cat >` would; anything else is refused.  Never replaced. */
@@ -295,7 +297,7 @@ static int open_as(struct atomic_file *f, const char *path, mode_t mode, int out
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));
 	}
-	if (fchmod(f->fd, output ? mode & ~current_umask() : mode) < 0) {
+	if (fchmod(f->fd, output ? io_output_mode(mode) : mode) < 0) {
 		int e = errno;
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));

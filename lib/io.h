@@ -30,6 +30,9 @@ struct atomic_file {
 	int streaming;	/* more than ATOMIC_HOLD: written as it comes */
 };
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode);
+/* The mode an output the user named gets: `mode` less the umask (atomic_open,
+ * and enf-sign -d's staged files, so that both follow one rule). */
+mode_t io_output_mode(mode_t mode);
 int atomic_write(struct atomic_file *f, const void *p, size_t n);
 int atomic_commit(struct atomic_file *f);
 void atomic_abort(struct atomic_file *f);	/* unlinks the temp file */

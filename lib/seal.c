@@ -982,22 +982,33 @@ done:
 	return rc;
 }
 
-/* Another instance's public identity file. */
-static int read_peer(const char *path, struct seal_peer *p)
+/* Another instance's public identity file; its text handed back in *text
+ * (the caller frees it) when text is not NULL. */
+int seal_peer_read(const char *path, struct seal_peer *p, unsigned char **text, size_t *len)
 {
-	unsigned char *text = NULL;
+	unsigned char *t = NULL;
 	size_t n = 0;
 	int rc;
 
 	if ((rc = crypto_init()) != ENF_OK)
 		return rc;
-	if ((rc = io_read_file(path, 64 * 1024, &text, &n)) != ENF_OK) {
-		free(text);
+	if ((rc = io_read_file(path, SEAL_PEER_MAX, &t, &n)) != ENF_OK) {
+		free(t);
 		return rc == ENF_NO ? enf_err(ENF_NO, "%s: too large for an identity file", path) : rc;
 	}
-	rc = seal_peer_parse((const char *)text, n, p);
-	free(text);
+	rc = seal_peer_parse((const char *)t, n, p);
+	if (rc == ENF_OK && text) {
+		*text = t;
+		*len = n;
+	} else {
+		free(t);
+	}
 	return rc == ENF_OK ? ENF_OK : prefix_err(rc, path);
+}
+
+static int read_peer(const char *path, struct seal_peer *p)
+{
+	return seal_peer_read(path, p, NULL, NULL);
 }
 
 int seal_cmd_seal(const struct seal_cmd *c) { return run(c, V_SEAL, NULL); }
@@ -1050,10 +1061,10 @@ int seal_cmd_info(const struct seal_cmd *c)
 /* enf-agent's seal and open (agent.c): the verbs above with the agent's
  * unlocked operator keystore and the stream it relays, in and out.
  * out_error: the caller could not open its output (recorded as io-error);
- * stream: the caller writes to a stream, so a late failure says the output
- * is partial; observer ("uid=N,pid=N") joins the peer field. */
-int seal_serve(struct keystore *ks, int open, int in, struct atomic_file *out,
-	       const char *out_error, int stream, const char *observer)
+ * source: the id of the --from instance (open), or NULL; stream: the
+ * caller writes to a stream, so a late failure says the output is partial; observer ("uid=N,pid=N") joins the peer field. */
+int seal_serve(struct keystore *ks, int open, const unsigned char *source, int in,
+	       struct atomic_file *out, const char *out_error, int stream, const char *observer)
 {
 	struct seal_self *me = NULL;
 	struct seal_header h, made;
@@ -1069,7 +1080,8 @@ int seal_serve(struct keystore *ks, int open, int in, struct atomic_file *out,
 		reason = "io-error";
 		rc = enf_err(ENF_FAIL, "%s", out_error);
 	} else if (rc == ENF_OK) {
-		rc = verb == V_SEAL ? seal_encrypt(me, in, out, &made) : seal_decrypt(me, in, out, &h);
+		rc = verb == V_SEAL ? seal_encrypt(me, in, out, &made)
+				    : seal_decrypt_from(me, source, in, out, &h);
 		if (rc != ENF_OK && verb == V_OPEN && stream && released)
 			warn_partial(rc);
 		describe(me, &h, &made, detail, sizeof detail, peer);

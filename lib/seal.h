@@ -92,6 +92,11 @@ int seal_host_digest(const char *text, size_t n, unsigned char out[32]);
 /* Parse an instance's public identity file: the OpenSSH line of its Ed25519
  * identity key, then "enf-x25519 BASE64".  ENF_NO when malformed. */
 int seal_peer_parse(const char *text, size_t n, struct seal_peer *p);
+/* Read and parse the identity file at path (at most SEAL_PEER_MAX bytes);
+ * errors name the path.  text (if not NULL) gets the file's text, which the
+ * caller frees: enf-seal hands it to the agent, which parses it again. */
+#define SEAL_PEER_MAX (64u * 1024u)
+int seal_peer_read(const char *path, struct seal_peer *p, unsigned char **text, size_t *n);
 
 /* "SHA256:..." as ssh-keygen -l and ks_instance_id print it. */
 void seal_id_string(const unsigned char id[SEAL_ID_LEN], char out[SEAL_ID_STR]);
@@ -146,10 +151,11 @@ int seal_cmd_transfer(const struct seal_cmd *c);
 int seal_cmd_info(const struct seal_cmd *c);
 /* enf-agent's seal (open = 0) and open (open = 1) for a caller, with the
  * agent's unlocked keystore: in and out are the relayed stream (out is not
- * committed here); out_error: why the caller's output could not be opened,
+ * committed here); source: the --from instance's id, or NULL (open);
+ * out_error: why the caller's output could not be opened,
  * or NULL; stream: the caller writes to a stream; observer joins the
  * record's peer field.  Audits like the verbs above. */
-int seal_serve(struct keystore *ks, int open, int in, struct atomic_file *out,
-	       const char *out_error, int stream, const char *observer);
+int seal_serve(struct keystore *ks, int open, const unsigned char *source, int in,
+	       struct atomic_file *out, const char *out_error, int stream, const char *observer);
 
 #endif

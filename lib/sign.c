@@ -462,7 +462,8 @@ int staged_open(struct staged_file *f, const char *path)
 		return enf_err(ENF_FAIL, "out of memory");
 	}
 	snprintf(f->tmp, n, "%s.tmpXXXXXX", path);
-	if ((f->fd = mkstemp(f->tmp)) < 0 || fchmod(f->fd, 0644) < 0) {
+	/* Signatures are public: 0644 less the umask, as for -o. */
+	if ((f->fd = mkstemp(f->tmp)) < 0 || fchmod(f->fd, io_output_mode(0644)) < 0) {
 		int e = errno;
 		staged_discard(f);
 		return enf_err(ENF_FAIL, "%s: %s", path, strerror(e));

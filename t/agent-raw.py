@@ -3,6 +3,8 @@
 fault tests in t/agent.bats: what a broken or hostile client sends.
 
     agent-raw.py SOCKET garbage|truncated|oversized|unknown
+    agent-raw.py SOCKET badfrom|sealfrom     OPEN with a --from that is no
+                                            identity file; SEAL with one
     agent-raw.py SOCKET partial REQUEST      SIGN, no COMMIT, then close
     agent-raw.py SOCKET idle N               hold N connections until stdin ends
     agent-raw.py SOCKET inflight REQUEST GONE  SIGN, wait until file GONE
@@ -70,6 +72,10 @@ def main():
         s.shutdown(socket.SHUT_WR)
     elif what == "oversized":
         s.sendall(struct.pack(">IB", 0xFFFFFFF0, 0x01) + b"\0" * 64)
+    elif what in ("badfrom", "sealfrom"):
+        t = 0x04 if what == "badfrom" else 0x03
+        s.sendall(frame(t, b"\x08" + string(b"") + string(b"not an identity file\n")))
+        s.sendall(frame(0x06))
     elif what == "partial":
         s.sendall(sign(open(sys.argv[3], "rb").read()))
         s.close()

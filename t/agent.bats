@@ -355,6 +355,44 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	sanitized || [ "$(cat "$BATS_TEST_TMPDIR/rss")" -lt 16000 ]
 }
 
+@test "open --from a wrong source through the agent: refused, nothing written, audited as unexpected-source" {
+	OTHER="$BATS_TEST_TMPDIR/other"
+	ENF_HOME="$OTHER" make_instance
+	ENF_HOME="$OTHER" enf-keygen instance >"$BATS_TEST_TMPDIR/other.pub"
+	enf-keygen instance >"$BATS_TEST_TMPDIR/me.pub"
+	echo secret | ENF_HOME="$OTHER" enf-seal seal |
+		ENF_HOME="$OTHER" enf-seal transfer --to "$BATS_TEST_TMPDIR/me.pub" -o "$BATS_TEST_TMPDIR/x"
+	start_agent
+	run through enf-seal open --from "$BATS_TEST_TMPDIR/other.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 0 ]
+	[ "$output" = secret ]
+	# The wrong source: this instance's own identity file.
+	before=$(audit_count)
+	run through enf-seal open --from "$BATS_TEST_TMPDIR/me.pub" -o "$BATS_TEST_TMPDIR/out" \
+		"$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[ "$output" = "enf-seal: not transferred from the instance --from names" ]
+	[ ! -e "$BATS_TEST_TMPDIR/out" ]
+	[ -z "$(compgen -G "$BATS_TEST_TMPDIR/out.tmp*" || true)" ]
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	rec=$(enf-audit show --json "$(audit_count)")
+	[ "$(jq -r .op <<<"$rec")" = open ]
+	[ "$(jq -r .reason <<<"$rec")" = unexpected-source ]
+	# decided by the agent: the record carries the observed caller
+	[[ "$(jq -r .peer <<<"$rec")" == *" uid=$(id -u),pid="* ]]
+}
+
+@test "an OPEN whose --from is no identity file, or a SEAL with one: refused, nothing recorded" {
+	start_agent
+	before=$(audit_count)
+	for bad in badfrom sealfrom; do
+		run python3 "$RAW" "$AGENT_SOCK" "$bad"
+		[ "$output" = "done 3 malformed seal request" ]
+		kill -0 "$AGENT_PID"
+	done
+	[ "$(audit_count)" -eq "$before" ]
+}
+
 @test "share/systemd/enf-agent.service: hardened, and systemd-analyze verify accepts it" {
 	unit="$BATS_TEST_DIRNAME/../share/systemd/enf-agent.service"
 	for want in '^User=enf$' '^NoNewPrivileges=yes$' '^ProtectSystem=strict$' \

@@ -11,7 +11,21 @@ setup() {
 	export HOME="$BATS_TEST_TMPDIR/home"
 	mkdir -p "$HOME"
 	unset ENF_HOME ENF_OFFICER_PASSPHRASE_FILE ENF_PASSPHRASE_FILE SSH_AUTH_SOCK ENF_AGENT_SOCK
+	# The quick start's agent makes its socket under here, where teardown
+	# finds it should the script stop before its enf-agent -k.
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir -m 0700 "$TMPDIR"
 }
+
+teardown() {
+	local s
+	for s in "$TMPDIR"/enf-agent-*/agent.*; do
+		[ -S "$s" ] && ENF_AGENT_SOCK=$s enf-agent -k 2>/dev/null || true
+	done
+}
+
+# The agent sockets left under $TMPDIR (none once enf-agent -k has run).
+agent_sockets() { compgen -G "$TMPDIR/enf-agent-*/agent.*" || true; }
 
 # The ```sh blocks that follow a "<!-- quickstart -->" line, in order.
 extract() {
@@ -40,6 +54,12 @@ extract() {
 	[ -s app.tar.gz.sig ]
 	grep -q '^release-2026 namespaces="release" ssh-ed25519 ' allowed_signers
 	[ "$(ENF_HOME=$PWD/hsm enf-audit show --json | jq -r 'select(.op == "sign") | .outcome')" = permit ]
+	# The signature was made by the agent (the record names the caller it
+	# observed), and its enf-agent -k stopped it.
+	[[ "$(ENF_HOME=$PWD/hsm enf-audit show --json | jq -r 'select(.op == "sign") | .peer')" == uid=* ]]
+	[[ "$output" == *"Agent pid "* ]]
+	for _ in $(seq 100); do [ -z "$(agent_sockets)" ] && break; sleep 0.05; done
+	[ -z "$(agent_sockets)" ]
 }
 
 @test "what the quick start says of a request without its approval holds" {

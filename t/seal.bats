@@ -473,32 +473,43 @@ expect_refused() {
 	done
 }
 
+# The file comes to this instance, so that in agent mode the opens with
+# --from go through the agent (which serves $ENF_HOME only).
 @test "open --from pins the source: another source or a local file is refused" {
 	other_instance
 	enf-keygen instance >"$BATS_TEST_TMPDIR/me.pub"
 	ENF_HOME="$BATS_TEST_TMPDIR/third" make_instance
 	ENF_HOME="$BATS_TEST_TMPDIR/third" enf-keygen instance >"$BATS_TEST_TMPDIR/third.pub"
-	echo secret | enf-seal seal | enf-seal transfer --to "$BATS_TEST_TMPDIR/other.pub" \
-		-o "$BATS_TEST_TMPDIR/x"
-	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/x"
+	echo secret | ENF_HOME="$OTHER" command enf-seal seal |
+		ENF_HOME="$OTHER" command enf-seal transfer --to "$BATS_TEST_TMPDIR/me.pub" \
+			-o "$BATS_TEST_TMPDIR/x"
+	run enf-seal open --from "$BATS_TEST_TMPDIR/other.pub" "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 0 ]
 	[ "$output" = secret ]
-	before=$(ENF_HOME="$OTHER" audit_count)
-	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/third.pub" \
+	before=$(audit_count)
+	run enf-seal open --from "$BATS_TEST_TMPDIR/third.pub" \
 		-o "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 1 ]
 	[ "$output" = "enf-seal: not transferred from the instance --from names" ]
 	no_output "$BATS_TEST_TMPDIR/out"
-	[ "$(ENF_HOME="$OTHER" audit_count)" -eq $((before + 1)) ]
-	rec=$(tail -n1 "$OTHER/audit.log")
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	rec=$(tail -n1 "$ENF_HOME/audit.log")
 	[[ "$rec" == *"op=open outcome=fail reason=unexpected-source"* ]]
 	# the record names the source the signature proves, not the expected one
-	[[ "$rec" == *"peer=$(fp "$BATS_TEST_TMPDIR/me.pub")"* ]]
-	echo local | ENF_HOME="$OTHER" enf-seal seal -o "$BATS_TEST_TMPDIR/local"
-	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/local"
+	[[ "$rec" == *"peer=$(fp "$BATS_TEST_TMPDIR/other.pub")"* ]]
+	echo local | enf-seal seal -o "$BATS_TEST_TMPDIR/local"
+	run enf-seal open --from "$BATS_TEST_TMPDIR/other.pub" "$BATS_TEST_TMPDIR/local"
 	[ "$status" -eq 1 ]
-	run env ENF_HOME="$OTHER" enf-seal open --from "$BATS_TEST_TMPDIR/nope.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$output" = "enf-seal: not transferred from the instance --from names" ]
+	before=$(audit_count)
+	run enf-seal open --from "$BATS_TEST_TMPDIR/nope.pub" "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 3 ]
+	[[ "$output" == "enf-seal: $BATS_TEST_TMPDIR/nope.pub: "* ]]
+	head -n1 "$BATS_TEST_TMPDIR/me.pub" >"$BATS_TEST_TMPDIR/half.pub"
+	run enf-seal open --from "$BATS_TEST_TMPDIR/half.pub" "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "enf-seal: $BATS_TEST_TMPDIR/half.pub: "* ]]
+	[ "$(audit_count)" -eq "$before" ]
 	run enf-seal seal --from "$BATS_TEST_TMPDIR/me.pub" "$BATS_TEST_TMPDIR/me.pub"
 	[ "$status" -eq 2 ]
 	run enf-seal transfer --from "$BATS_TEST_TMPDIR/me.pub" --to "$BATS_TEST_TMPDIR/other.pub" "$BATS_TEST_TMPDIR/x"

@@ -635,6 +635,19 @@ check_raw() { # ALG HASH
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/sigs" | grep tmp)" ]
 }
 
+@test "batch: the signatures in DIR get 0644 less the umask, as -o gives" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs"
+	req "$BATS_TEST_TMPDIR/r1.req"
+	req "$BATS_TEST_TMPDIR/r2.req"
+	(umask 077 && enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR/r1.req")
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/sigs/r1.sig")" = 600 ]
+	(umask 077 && enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/r1.req")
+	[ "$(stat -c %a "$OUT")" = 600 ]
+	(umask 022 && enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR/r2.req")
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/sigs/r2.sig")" = 644 ]
+}
+
 @test "batch: usage errors exit 2 and record nothing" {
 	install_policy
 	req "$BATS_TEST_TMPDIR/r.req"

@@ -82,13 +82,8 @@ int main(int argc, char **argv)
 		/* The agent, when there is one and no passphrase was given. */
 		if (!agent && !operator_pass)
 			agent = getenv(AGENT_ENV);
-		/* The agent does not take a pinned source yet: refuse rather than
-		 * open without the check the caller asked for. */
-		if (agent && *agent && c.from)
-			return enf_report(enf_err(ENF_USAGE, "--from cannot be checked through the agent; "
-						  "run enf-seal open with --passphrase-file instead"));
 		if (agent && *agent)
-			return agent_seal(agent, verb[0] == 'o', c.in, c.out);
+			return agent_seal(agent, verb[0] == 'o', c.from, c.in, c.out);
 		rc = verb[0] == 's' ? seal_cmd_seal(&c) : seal_cmd_open(&c);
 	} else if (strcmp(verb, "transfer") == 0) {
 		if (operator_pass || !c.to || c.from || agent)

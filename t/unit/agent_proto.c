@@ -85,6 +85,56 @@ static void test_bodies(void)
 	wbuf_free(&w);
 }
 
+/* OPEN carries the --from identity file's text only under its flag, only
+ * for OPEN, and at most 64 KiB of it. */
+static void test_open_from(void)
+{
+	struct wbuf w;
+	struct ap_frame f;
+	struct ap_stream st;
+	size_t used;
+	char *big = calloc(1, AP_FROM_MAX + 1);
+
+	wbuf_init(&w, 0);
+	ok(ap_put_stream(&w, AP_OPEN, AP_F_STREAM, "", "id\n", 3) == ENF_OK &&
+	   ap_frame_parse(w.p, w.len, &f, &used) == ENF_OK && ap_stream_parse(&f, &st) == ENF_OK &&
+	   st.flags == (AP_F_STREAM | AP_F_FROM) && st.fromlen == 3 && memcmp(st.from, "id\n", 3) == 0,
+	   "OPEN with from round-trips");
+	wbuf_reset(&w);
+	ap_put_stream(&w, AP_OPEN, 0, "", NULL, 0);
+	ap_frame_parse(w.p, w.len, &f, &used);
+	ok(ap_stream_parse(&f, &st) == ENF_OK && st.from == NULL && st.flags == 0,
+	   "OPEN without from has none");
+	wbuf_reset(&w);
+	ok(ap_put_stream(&w, AP_SEAL, 0, "", "id\n", 3) == ENF_FAIL, "SEAL takes no from");
+	wbuf_reset(&w);
+	ap_put_stream(&w, AP_OPEN, 0, "", NULL, 0);
+	ap_frame_parse(w.p, w.len, &f, &used);
+	f.type = AP_SEAL;
+	w.p[5] = AP_F_FROM;
+	ok(ap_stream_parse(&f, &st) == ENF_FAIL, "a SEAL with the from flag is refused");
+	f.type = AP_OPEN;
+	ok(ap_stream_parse(&f, &st) == ENF_FAIL, "the from flag without its string is refused");
+	wbuf_reset(&w);
+	ok(ap_put_stream(&w, AP_OPEN, 0, "", big, AP_FROM_MAX + 1) == ENF_FAIL,
+	   "a from over 64 KiB is not encoded");
+	wbuf_reset(&w);
+	ok(ap_put_stream(&w, AP_OPEN, 0, "", big, AP_FROM_MAX) == ENF_OK &&
+	   ap_frame_parse(w.p, w.len, &f, &used) == ENF_OK && ap_stream_parse(&f, &st) == ENF_OK,
+	   "a from of exactly 64 KiB fits the OPEN frame");
+	/* a header announcing one byte more than the largest OPEN body */
+	{
+		uint32_t len = (uint32_t)ap_body_max(AP_OPEN) + 2;
+		unsigned char hdr[5] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+					 (unsigned char)(len >> 8), (unsigned char)len, AP_OPEN };
+
+		ok(ap_body_max(AP_OPEN) == 1 + 4 + AP_MSG_MAX + 4 + AP_FROM_MAX &&
+		   ap_frame_parse(hdr, 5, &f, &used) == ENF_FAIL, "an OPEN frame over its limit is refused");
+	}
+	free(big);
+	wbuf_free(&w);
+}
+
 /* Every prefix and every single-byte corruption of a valid exchange
  * parses or fails cleanly (run under ASan by make sanitize). */
 static void test_mutations(void)
@@ -116,6 +166,7 @@ int main(void)
 {
 	test_frames();
 	test_bodies();
+	test_open_from();
 	test_mutations();
 	return done_testing();
 }
