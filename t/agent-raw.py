@@ -75,7 +75,10 @@ def main():
     elif what in ("badfrom", "sealfrom"):
         t = 0x04 if what == "badfrom" else 0x03
         s.sendall(frame(t, b"\x08" + string(b"") + string(b"not an identity file\n")))
-        s.sendall(frame(0x06))
+        try:
+            s.sendall(frame(0x06))
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # refused on the first frame: its answer is already waiting
     elif what == "partial":
         s.sendall(sign(open(sys.argv[3], "rb").read()))
         s.close()
