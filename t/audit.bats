@@ -688,11 +688,13 @@ request() { # OUT RULE [APPROVER...]
 @test "init killed between its first record and audit.head: the next append catches up, a deleted head is still refused" {
 	command -v strace >/dev/null || skip "strace is not installed (make deps)"
 	local trace=(-f -qq -e trace=rename,renameat,renameat2)
-	strace "${trace[@]}" -o "$BATS_TEST_TMPDIR/trace" -P "$BATS_TEST_TMPDIR/dry/audit.head.tmp" \
+	# LeakSanitizer cannot run under ptrace (make sanitize).
+	local asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	ASAN_OPTIONS=$asan strace "${trace[@]}" -o "$BATS_TEST_TMPDIR/trace" -P "$BATS_TEST_TMPDIR/dry/audit.head.tmp" \
 		enf-keygen -H "$BATS_TEST_TMPDIR/dry" init --argon2 1:8192:1 >/dev/null
 	n=$(grep -c 'audit.head.tmp' "$BATS_TEST_TMPDIR/trace")
 	[ "$n" -ge 1 ]
-	run strace "${trace[@]}" -o /dev/null -P "$ENF_HOME/audit.head.tmp" \
+	ASAN_OPTIONS=$asan run strace "${trace[@]}" -o /dev/null -P "$ENF_HOME/audit.head.tmp" \
 		-e inject=rename,renameat,renameat2:signal=KILL:when="$n" \
 		enf-keygen init --argon2 1:8192:1
 	[ "$status" -ne 0 ]
