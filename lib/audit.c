@@ -471,6 +471,18 @@ static int next_tok(char **p, char **tok)
 	return 0;
 }
 
+/* A head's sequence numbers may be 0: the genesis head (tip 0, sseq 0,
+ * both hashes the zero prev of record 1), which the first append writes
+ * before its record (head_genesis). */
+static int parse_head_seq(const char *s, uint64_t *out)
+{
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return parse_seq(s, strlen(s), out);
+}
+
 static int head_parse(char *text, size_t n, struct head *h)
 {
 	char *p = text, *t[5];
@@ -489,11 +501,11 @@ static int head_parse(char *text, size_t n, struct head *h)
 		return -1;
 	for (i = 0; i < 5; i++)
 		t[i][strcspn(t[i], " \n")] = '\0';
-	if (parse_seq(t[0], strlen(t[0]), &h->tip) || parse_hash(t[1], strlen(t[1]), h->tip_hash))
+	if (parse_head_seq(t[0], &h->tip) || parse_hash(t[1], strlen(t[1]), h->tip_hash))
 		return -1;
 	/* The signed part is not optional: an unsigned head would let anyone
 	 * who can write the file point it wherever they like. */
-	if (parse_seq(t[2], strlen(t[2]), &h->sseq) || parse_hash(t[3], strlen(t[3]), h->shash) ||
+	if (parse_head_seq(t[2], &h->sseq) || parse_hash(t[3], strlen(t[3]), h->shash) ||
 	    check_base64(t[4], strlen(t[4])) || h->sseq > h->tip)
 		return -1;
 	h->sig = strdup(t[4]);
@@ -612,6 +624,25 @@ out:
 		unlink(tmp);
 	free(path);
 	free(tmp);
+	return rc;
+}
+
+/* Before the first record of a log: a head that signs "nothing yet" (tip
+ * 0), so that a crash between that record and its head leaves a log the
+ * next append can check and catch up with, as after any other record,
+ * rather than records and no head, which looks like a deleted head and is
+ * refused.  A missing head therefore always means a deleted one. */
+static int head_genesis(const char *home, const struct privkey *key)
+{
+	static const unsigned char zero[32];
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w, 0);
+	rc = head_encode(&w, 0, zero, key, NULL);
+	if (rc == ENF_OK)
+		rc = head_write(home, &w);
+	wbuf_free(&w);
 	return rc;
 }
 
@@ -885,6 +916,14 @@ static int walk_since_head(const char *p, const char *end, int from_start, const
 	uint64_t expect = 0;
 	char why[128];
 
+	/* The genesis head signs the zero prev of record 1: the walk starts
+	 * before the first record (check_since_head reads from the start). */
+	if (h->sseq == 0) {
+		if (!from_start)
+			return NOT_IN_WINDOW;
+		memcpy(prev, h->shash, 32);
+		expect = 1;
+	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		int parsed = audit_rec_parse(&r, p, (size_t)(nl - p), why, sizeof why) == ENF_OK;
@@ -932,7 +971,7 @@ static int walk_since_head(const char *p, const char *end, int from_start, const
 static int check_since_head(int fd, off_t keep, const char *path, const struct head *h,
 			    const struct pubkey *id)
 {
-	size_t want = 3 * AUDIT_LINE_MAX;
+	size_t want = h->sseq ? 3 * AUDIT_LINE_MAX : (size_t)keep;
 
 	for (;;) {
 		off_t start = keep > (off_t)want ? keep - (off_t)want : 0;
@@ -1070,6 +1109,7 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 	else if ((rc = tail_scan(fd, st.st_size, path, &t)) == ENF_OK &&
 		 (rc = head_read(hpath, &h, &present)) == ENF_OK &&
 		 (rc = tail_vs_head(fd, &t, &h, present, id, key != NULL, path)) == ENF_OK &&
+		 (rc = present || !key ? ENF_OK : head_genesis(home, key)) == ENF_OK &&
 		 (rc = key ? gap_take(home, &g) : ENF_OK) == ENF_OK &&
 		 (rc = build_records(&w, &t, &g, instance_id, key, evs, n, seqs, hash)) == ENF_OK &&
 		 (rc = head_encode(&hw, seqs[n - 1], hash, key, &h)) == ENF_OK) {

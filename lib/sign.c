@@ -1,6 +1,8 @@
 /* The signing transaction (sign.h) and enf-sign's in-process flow. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,9 +453,51 @@ char *sign_batch_path(const char *dir, const char *request)
 	return path;
 }
 
+/* A batch's staged files are named (a batch may stage more files than it
+ * may hold open), NAME.sig.tmpPID.XXXXXX: a kill -9 between staging and
+ * publishing leaves them.  The first staging into a directory removes
+ * those of processes that no longer exist (kill(pid, 0) says ESRCH), never
+ * a live batch's; a reused pid only keeps a stale file a while longer. */
+static int stale_temp(const char *name)
+{
+	const char *t = strstr(name, ".sig.tmp");
+	char *end;
+	long pid;
+
+	if (!t || t[8] < '1' || t[8] > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(t + 8, &end, 10);
+	if (errno || *end != '.' || strlen(end + 1) != 6 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void sweep_stale(const char *path)
+{
+	static char *swept;
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	struct dirent *e;
+	DIR *d;
+
+	if (!dir || (swept && strcmp(swept, dir) == 0)) {
+		free(dir);
+		return;
+	}
+	if ((d = opendir(dir))) {
+		while ((e = readdir(d)))
+			if (stale_temp(e->d_name))
+				(void)unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+	}
+	free(swept);
+	swept = dir;
+}
+
 int staged_open(struct staged_file *f, const char *path)
 {
-	size_t n = strlen(path) + 16;
+	size_t n = strlen(path) + 40;
 
 	f->fd = -1;
 	f->tmp = NULL;
@@ -461,7 +505,8 @@ int staged_open(struct staged_file *f, const char *path)
 		staged_discard(f);
 		return enf_err(ENF_FAIL, "out of memory");
 	}
-	snprintf(f->tmp, n, "%s.tmpXXXXXX", path);
+	sweep_stale(path);
+	snprintf(f->tmp, n, "%s.tmp%ld.XXXXXX", path, (long)getpid());
 	/* Signatures are public: 0644 less the umask, as for -o. */
 	if ((f->fd = mkstemp(f->tmp)) < 0 || fchmod(f->fd, io_output_mode(0644)) < 0) {
 		int e = errno;

@@ -679,3 +679,32 @@ request() { # OUT RULE [APPROVER...]
 	[[ "$output" == "4 "*" enf-keygen repair ok reason=torn-tail detail=\"dropped 28 bytes (incomplete last line), sha256 "[0-9a-f]*'"' ]]
 	[[ "$output" != *%* ]]
 }
+
+# An init killed at the head write that follows its first record (strace
+# sends SIGKILL at the last rename onto audit.head).  The first append
+# writes a genesis head (tip 0) before its record, so what is left is a
+# record after a signed head, which the next append checks and catches up
+# with; a head that is missing was deleted, and is still refused.
+@test "init killed between its first record and audit.head: the next append catches up, a deleted head is still refused" {
+	command -v strace >/dev/null || skip "strace is not installed (make deps)"
+	local trace=(-f -qq -e trace=rename,renameat,renameat2)
+	# LeakSanitizer cannot run under ptrace (make sanitize).
+	local asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	ASAN_OPTIONS=$asan strace "${trace[@]}" -o "$BATS_TEST_TMPDIR/trace" -P "$BATS_TEST_TMPDIR/dry/audit.head.tmp" \
+		enf-keygen -H "$BATS_TEST_TMPDIR/dry" init --argon2 1:8192:1 >/dev/null
+	n=$(grep -c 'audit.head.tmp' "$BATS_TEST_TMPDIR/trace")
+	[ "$n" -ge 1 ]
+	ASAN_OPTIONS=$asan run strace "${trace[@]}" -o /dev/null -P "$ENF_HOME/audit.head.tmp" \
+		-e inject=rename,renameat,renameat2:signal=KILL:when="$n" \
+		enf-keygen init --argon2 1:8192:1
+	[ "$status" -ne 0 ]
+	[ "$(audit_count)" -eq 1 ]
+	run enf-keygen new -p release k1
+	[ "$status" -eq 0 ]
+	[ "$(audit_count)" -eq 2 ]
+	enf-audit verify
+	rm "$ENF_HOME/audit.head"
+	run enf-keygen new -p release k2
+	[[ "$output" == *"audit.head is missing"* ]]
+	[ "$(audit_count)" -eq 2 ]
+}

@@ -648,6 +648,19 @@ check_raw() { # ALG HASH
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/sigs/r2.sig")" = 644 ]
 }
 
+@test "batch: the staged files a killed batch left are removed by the next, a live batch's are not" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs"
+	req "$BATS_TEST_TMPDIR/r1.req"
+	dead=$(sh -c 'echo $$')
+	for f in "r1.sig.tmp$dead.AbCdEf" "old.sig.tmp$dead.x1y2z3" "r1.sig.tmp$$.AbCdEf" notes.tmp; do
+		printf 'stale\n' >"$BATS_TEST_TMPDIR/sigs/$f"
+	done
+	run enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR/r1.req"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$BATS_TEST_TMPDIR/sigs")" = "$(printf '%s\n' notes.tmp r1.sig "r1.sig.tmp$$.AbCdEf" | sort)" ]
+}
+
 @test "batch: usage errors exit 2 and record nothing" {
 	install_policy
 	req "$BATS_TEST_TMPDIR/r.req"

@@ -2,8 +2,9 @@
 # Shared by t/fault/kill.sh and t/fault/full.sh (sourced): the template
 # instance, the writing commands, and the checks of what a failure left.
 # A command is one line in COMMANDS: NAME|COMMAND LINE, run in the trial's
-# directory ($h is the home there; files named in setup()).  Batch signing
-# and the agent (helper E) are one line each here.
+# directory ($h is the home there; files named in setup()).  The batch
+# commands sign $work/b/r*.req into outd/ (in process, and through an
+# agent that is what kill.sh kills: t/fault/agent-batch.sh).
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${ENF_BIN:=$here/../../bin}"
@@ -27,6 +28,8 @@ COMMANDS=(
 	"passwd|enf-keygen -H h passwd --role operator --new-passphrase-file $work/new.pass"
 	"install|enf-policy -H h install $work/policy2"
 	"sign|enf-sign -H h -o out $work/req"
+	"batch|enf-sign -H h -d outd $work/b/r1.req $work/b/r2.req $work/b/r3.req $work/b/r4.req"
+	"agent-batch|$here/agent-batch.sh $work/client.rc h $ENF_PASSPHRASE_FILE outd $work/b/r1.req $work/b/r2.req $work/b/r3.req $work/b/r4.req"
 	"seal|enf-seal -H h seal -o out $work/data"
 	"open|enf-seal -H h open -o out $work/sealed"
 	"transfer|enf-seal -H h transfer --to $work/peer.pub -o out $work/sealed"
@@ -51,15 +54,53 @@ setup() {
 	head -c 100000 /dev/urandom >"$work/data" &&
 	enf-request -k rel -i ci -p release -s artifact:x -r r1 --ssh-key "$work/ci" \
 		"$work/data" >"$work/req" 2>/dev/null &&
+	mkdir -p "$work/b" &&
+	for i in 1 2 3 4; do
+		enf-request -k rel -i ci -p release -s artifact:x -r r1 --ssh-key "$work/ci" \
+			"$work/data" >"$work/b/r$i.req" 2>/dev/null || return 1
+	done &&
 	enf-seal -H "$t/h" seal -o "$work/sealed" "$work/data" &&
 	enf-keygen -H "$t/h" pubkey rel >"$work/rel.pub" &&
 	printf 'x\n' >"$work/small"
 }
 
 fresh() { # DIR: a copy of the template
-	rm -rf "$1"
+	rm -rf "$1" "$work/client.rc"
 	mkdir -p "$1"
 	cp -a "$work/tpl/h" "$1/h"
+	mkdir "$1/outd"
+}
+
+# The request digest a permit records: SHA-256 of the request's 8-line body.
+body_digest() { head -n 8 "$1" | sha256sum | cut -d' ' -f1; }
+
+# After a batch: every signature in outd/ has its permit record and
+# verifies; through the agent, the client exited 0 (all signed) or 3 (the
+# agent went away), and said so; then a next batch into outd/ (which
+# removes what a killed one staged) signs.
+check_batch() { # NAME DIR
+	local name=$1 d=$2 s r rc i
+	for s in "$d"/outd/*.sig; do
+		[ -e "$s" ] || continue
+		r=$work/b/$(basename "$s" .sig).req
+		grep ' outcome=permit ' "$d/h/audit.log" | grep -q " request_digest=$(body_digest "$r") " ||
+			echo "$(basename "$s"): a signature without its permit record"
+		enf-verify -p release -k "$work/rel.pub" -s "$s" "$work/data" >/dev/null 2>&1 ||
+			echo "$(basename "$s"): does not verify"
+	done
+	if [ "$name" = agent-batch ]; then
+		for ((i = 0; i < 500; i++)); do [ -s "$work/client.rc" ] && break; sleep 0.02; done
+		rc=$(cat "$work/client.rc" 2>/dev/null)
+		case $rc in
+		0) [ "$(ls "$d"/outd/*.sig 2>/dev/null | wc -l)" -eq 4 ] ||
+			echo "the client exited 0 without every signature" ;;
+		3) ;;
+		'') echo "the client did not finish (hangs on a dead agent)" ;;
+		*) echo "the client exited $rc, not 0 or 3, when the agent died" ;;
+		esac
+	fi
+	enf-sign -H "$d/h" -d "$d/outd" "$work/b/r1.req" >/dev/null 2>&1 ||
+		echo "the next batch into outd/ does not sign"
 }
 
 ms() { date +%s%3N; }
@@ -114,6 +155,7 @@ check() { # NAME DIR [ERRFILE]
 	if [ "$v1" -ne 0 ] && ! grep -qE ' op=(repair|gap) ' "$h/audit.log"; then
 		echo "the log did not verify after the failure and the next append recorded neither a repair nor a gap"
 	fi
+	case $name in batch | agent-batch) check_batch "$name" "$d" ;; esac
 	if [ -e out ]; then
 		case $name in
 		sign)

@@ -8,8 +8,9 @@
 #   - every signature verifies over its own data and matches its record;
 #   - every key the officers made is in the keystore;
 #   - the log's chain and signatures verify.
-# Signers are one line each in SIGNERS (the agent's, when it exists, is
-# another: its command line with $r the request and $o the output).
+# Signers are one line each in SIGNERS: a command line with $r the request
+# and $o the output.  The agent signer's 8 clients share one agent, started
+# after setup in the foreground of a background job and stopped at exit.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${ENF_BIN:=$here/../../bin}"
@@ -17,7 +18,8 @@ PATH="$ENF_BIN:$PATH"
 N=${1:-10}
 P=8 OFFICERS=4
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+agent=
+trap '[ -z "$agent" ] || { kill "$agent"; wait "$agent"; } 2>/dev/null; rm -rf "$work"' EXIT
 umask 077
 export HOME="$work/home" ENF_HOME="$work/enf"
 mkdir -p "$HOME"
@@ -28,6 +30,7 @@ printf 'operator battery staple\n' >"$ENF_PASSPHRASE_FILE"
 
 SIGNERS=(
 	'inproc|enf-sign -o "$o" "$r"'
+	'agent|enf-sign --agent "$work/agent.sock" -o "$o" "$r"'
 )
 
 now() { date +%s.%N; }
@@ -45,6 +48,11 @@ setup() {
 		echo "rule r1 key=rel identity=ci purpose=release scope=artifact:*"
 	} >"$work/policy"
 	enf-policy install "$work/policy" >/dev/null || return 1
+	enf-agent -D -a "$work/agent.sock" --passphrase-file "$ENF_PASSPHRASE_FILE" \
+		>"$work/agent.log" 2>&1 &
+	agent=$!
+	for ((i = 0; i < 100; i++)); do [ -S "$work/agent.sock" ] && break; sleep 0.05; done
+	[ -S "$work/agent.sock" ] || return 1
 	mkdir -p "$work/req" "$work/sig"
 	for ((s = 0; s < P; s++)); do
 		for ((i = 0; i < N; i++)); do
@@ -106,7 +114,8 @@ for sg in "${SIGNERS[@]}"; do
 	problems=()
 	[ -s "$work/errors" ] && problems+=("$(head -n 3 "$work/errors" | paste -sd ';')")
 	# Each request's digest in exactly one permit record, with its signature.
-	grep ' outcome=permit ' "$ENF_HOME/audit.log" | sed -n 's/.* request_digest=\([0-9a-f]*\) .*/\1/p' |
+	# (This signer's permits only: every signer signs the same requests.)
+	grep ' outcome=permit ' "$ENF_HOME/audit.log" | tail -n +$((before_permits + 1)) | sed -n 's/.* request_digest=\([0-9a-f]*\) .*/\1/p' |
 		sort >"$work/recorded"
 	lost=0 dup=0 badsig=0
 	for ((s = 0; s < P; s++)); do
