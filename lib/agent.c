@@ -95,7 +95,7 @@ long agent_parse_lifetime(const char *s)
 static int check_socket_path(const char *path)
 {
 	struct stat st;
-	char *dir = strdup(path), *slash;
+	char *dir = io_dirname(path);
 	int rc = ENF_OK;
 
 	if (!dir)
@@ -110,13 +110,6 @@ static int check_socket_path(const char *path)
 	} else if (errno != ENOENT) {
 		rc = enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
 	} else {
-		slash = strrchr(dir, '/');
-		if (!slash)
-			strcpy(dir, ".");
-		else if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
 		if (lstat(dir, &st) < 0)
 			rc = enf_err(ENF_FAIL, "%s: %s", dir, strerror(errno));
 		else if (!S_ISDIR(st.st_mode))

@@ -84,7 +84,7 @@ int io_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static char *dir_of(const char *path)
+char *io_dirname(const char *path)
 {
 	char *d = strdup(path), *slash;
 
@@ -159,7 +159,7 @@ int io_link_unnamed(int fd, const char *path)
 
 static int unnamed_beside(const char *path, mode_t mode)
 {
-	char *dir = dir_of(path);
+	char *dir = io_dirname(path);
 	int fd = dir ? io_open_unnamed(dir, mode) : -1;
 
 	free(dir);
@@ -388,7 +388,7 @@ int atomic_commit(struct atomic_file *f)
 		atomic_abort(f);
 		return rc;
 	}
-	dir = dir_of(f->path);
+	dir = io_dirname(f->path);
 	if (!dir || io_fsync_dir(dir) < 0)
 		rc = enf_err(ENF_FAIL, "%s: cannot sync its directory", f->path);
 	free(dir);

@@ -49,6 +49,9 @@ int io_write_all(int fd, const void *p, size_t n);
  * owned by us, or is a symlink): ENF_FAIL naming the path. */
 int io_check_private(const char *path);
 int io_fsync_dir(const char *dir);
+/* The directory part of path ("." for a bare name, "/" at the root);
+ * malloc'd, NULL when out of memory. */
+char *io_dirname(const char *path);
 /* Open a file of the instance with open(2)'s flags (O_NOFOLLOW, O_NONBLOCK
  * and O_CLOEXEC added) and check on the open descriptor that it is a
  * regular file of ours that group and others cannot use.  ENF_OK with *fdp
