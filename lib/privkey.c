@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "crypto.h"
+#include "der.h"
 #include "enf.h"
 #include "keytype.h"
 #include "privkey.h"
@@ -368,22 +369,19 @@ static int sign_ed25519(const struct privkey *k, const void *data, size_t n, str
 	return rc == ENF_OK ? rc : enf_err(ENF_FAIL, "signing failed");
 }
 
-/* ECDSA r and s, as SSH (two mpints) or DER (SEQUENCE of INTEGERs). */
-static int put_der_integer(struct wbuf *w, gcry_sexp_t sig, const char *name)
+/* ECDSA r and s as DER's ECDSA-Sig-Value. */
+static int put_der_sig(struct wbuf *out, gcry_sexp_t sig)
 {
-	struct wbuf t;
+	gcry_sexp_t hr, hs;
+	const unsigned char *r, *s;
+	size_t rlen, slen;
 	int rc;
 
-	/* An SSH mpint is a minimal two's complement number, exactly DER's
-	 * INTEGER content: reuse it and replace the length prefix. */
-	wbuf_init(&t, 0);
-	rc = put_number(&t, sig, name, 0);
-	if (rc == 0 && (t.len < 5 || t.len - 4 >= 0x80))
-		rc = -1;
-	if (rc == 0)
-		rc = wbuf_u8(w, 0x02) < 0 || wbuf_u8(w, (uint8_t)(t.len - 4)) < 0 ||
-			wbuf_put(w, t.p + 4, t.len - 4) < 0 ? -1 : 0;
-	wbuf_free(&t);
+	r = token_data(sig, "r", &rlen, &hr);
+	s = token_data(sig, "s", &slen, &hs);
+	rc = r && s ? der_ecdsa_sig_put(out, r, rlen, s, slen) : -1;
+	gcry_sexp_release(hr);
+	gcry_sexp_release(hs);
 	return rc;
 }
 
@@ -397,12 +395,9 @@ static int sign_ecdsa(const struct privkey *k, int hash_alg, const unsigned char
 	if (!sig)
 		return enf_err(ENF_FAIL, "signing failed");
 	wbuf_init(&w, 0);
-	if (der) {
-		if (put_der_integer(&w, sig, "r") == 0 && put_der_integer(&w, sig, "s") == 0 &&
-		    w.len < 0x100 && wbuf_u8(out, 0x30) == 0)
-			rc = (w.len >= 0x80 && wbuf_u8(out, 0x81) < 0) ||
-				wbuf_u8(out, (uint8_t)w.len) < 0 || wbuf_put(out, w.p, w.len) < 0 ? -1 : 0;
-	} else if (put_number(&w, sig, "r", 0) == 0 && put_number(&w, sig, "s", 0) == 0) {
+	if (der)
+		rc = put_der_sig(out, sig);
+	else if (put_number(&w, sig, "r", 0) == 0 && put_number(&w, sig, "s", 0) == 0) {
 		rc = wbuf_cstring(out, key_types[k->pub.type].ssh) < 0 ||
 			wbuf_string(out, w.p, w.len) < 0 ? -1 : 0;
 	}

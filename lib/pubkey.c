@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "crypto.h"
+#include "der.h"
 #include "enf.h"
 #include "keytype.h"
 #include "pubkey.h"
@@ -415,49 +416,6 @@ int pubkey_verify_ssh(const struct pubkey *k, const void *data, size_t n,
 	return verify_ecdsa(k, hash_alg, digest, r, rlen, s, slen);
 }
 
-/* DER ECDSA-Sig-Value: SEQUENCE { INTEGER r, INTEGER s }, strict DER. */
-static int der_integer(struct rbuf *r, const unsigned char **p, size_t *n)
-{
-	const unsigned char *v;
-	uint8_t tag, len;
-
-	if (rbuf_u8(r, &tag) < 0 || tag != 0x02 || rbuf_u8(r, &len) < 0 || len == 0 ||
-	    len >= 0x80 || rbuf_bytes(r, len, &v) < 0)
-		return -1;
-	if (v[0] & 0x80)
-		return -1;	/* negative */
-	if (len > 1 && v[0] == 0 && !(v[1] & 0x80))
-		return -1;	/* not minimal */
-	if (v[0] == 0 && len > 1) {
-		v++;
-		len--;
-	}
-	*p = v;
-	*n = len;
-	return 0;
-}
-
-static int der_parse_sig(const unsigned char *sig, size_t siglen, const unsigned char **r,
-			 size_t *rlen, const unsigned char **s, size_t *slen)
-{
-	struct rbuf rb;
-	uint8_t tag, len;
-
-	rbuf_init(&rb, sig, siglen);
-	if (rbuf_u8(&rb, &tag) < 0 || tag != 0x30 || rbuf_u8(&rb, &len) < 0)
-		return -1;
-	if (len == 0x81) {
-		if (rbuf_u8(&rb, &len) < 0 || len < 0x80)
-			return -1;
-	} else if (len >= 0x80)
-		return -1;
-	if (rbuf_left(&rb) != len)
-		return -1;
-	if (der_integer(&rb, r, rlen) < 0 || der_integer(&rb, s, slen) < 0 || !rbuf_done(&rb))
-		return -1;
-	return 0;
-}
-
 int pubkey_verify_raw(const struct pubkey *k, int hash_alg, const unsigned char *digest,
 		      const unsigned char *sig, size_t siglen)
 {
@@ -470,7 +428,7 @@ int pubkey_verify_raw(const struct pubkey *k, int hash_alg, const unsigned char 
 		return verify_rsa(k, hash_alg, digest, sig, siglen);
 	if (k->type != KT_P256 && k->type != KT_P384)
 		return ENF_NO;
-	if (der_parse_sig(sig, siglen, &r, &rlen, &s, &slen) < 0)
+	if (der_ecdsa_sig_parse(sig, siglen, &r, &rlen, &s, &slen) < 0)
 		return ENF_NO;
 	return verify_ecdsa(k, hash_alg, digest, r, rlen, s, slen);
 }
