@@ -1,9 +1,10 @@
 /* Public key text formats: OpenSSH public key lines, SHA256 fingerprints,
- * PEM SubjectPublicKeyInfo, and OpenSSH allowed_signers files. */
+ * PEM SubjectPublicKeyInfo.  (allowed_signers files: signers.h.) */
 #ifndef ENF_KEYFMT_H
 #define ENF_KEYFMT_H
 
 #include "key.h"
+#include "signers.h"	/* allowed_signers_find, for callers of keyfmt.h */
 
 /* "ssh-ed25519 AAAA... comment": `comment` may be NULL.  The result is a
  * NUL-terminated string in out (no trailing newline). */
@@ -20,13 +21,12 @@ int pubkey_from_pem(struct pubkey *k, const char *text, size_t n);
 /* Either an OpenSSH line or PEM, as enf-verify -k accepts. */
 int pubkey_from_text(struct pubkey *k, const char *text, size_t n);
 
-/* Find the key of principal `name` for namespace `ns` in an OpenSSH
- * allowed_signers file (ssh-keygen(1) ALLOWED SIGNERS: principals list with
- * '*' / '?' patterns, options namespaces="..." and cert-authority (refused),
- * valid-after/valid-before (refused: no clock in decisions), comments).
- * Returns ENF_OK and fills keys (array of n) for every matching line,
- * ENF_NO if none, ENF_FAIL if the file is malformed. */
-int allowed_signers_find(const char *text, size_t n, const char *name, const char *ns,
-			 struct pubkey **keys, size_t *nkeys);
+/* TYPE and BASE64 of "TYPE BASE64 [COMMENT]" at s[0..n) into blob (the
+ * blob's own type must be TYPE); *rest is where the comment (if any)
+ * starts.  ENF_NO when malformed.  For signers.c. */
+int pubkey_split_line(const char *s, size_t n, const char **type, size_t *tlen,
+		      struct wbuf *blob, const char **rest);
+/* A space or a tab, the separators of key lines. */
+int keyline_space(char c);
 
 #endif
