@@ -23,7 +23,15 @@ int pubkey_to_line(const struct pubkey *k, const char *comment, struct wbuf *out
 	return ENF_OK;
 }
 
-int keyline_space(char c) { return c == ' ' || c == '\t'; }
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+void keyline_skip_blanks(struct rbuf *r)
+{
+	const unsigned char *p;
+
+	while (rbuf_peek(r, " ") || rbuf_peek(r, "\t"))
+		rbuf_bytes(r, 1, &p);
+}
 
 /* The SSH type name a key of that blob must carry. */
 static int blob_type_is(const unsigned char *blob, size_t n, const char *type, size_t tlen)
@@ -36,35 +44,29 @@ static int blob_type_is(const unsigned char *blob, size_t n, const char *type, s
 	return rbuf_string(&r, &p, &len) == 0 && len == tlen && memcmp(p, type, tlen) == 0;
 }
 
-int pubkey_split_line(const char *s, size_t n, const char **type, size_t *tlen,
-		     struct wbuf *blob, const char **rest)
+int pubkey_read_key(struct rbuf *r, const char **type, size_t *tlen, struct wbuf *blob)
 {
-	size_t i = 0, b;
+	struct rbuf start = *r;
+	const char *b64;
+	size_t blen;
 
-	while (i < n && !keyline_space(s[i]))
-		i++;
-	*type = s;
-	*tlen = i;
-	if (i == 0 || i == n)
+	/* TYPE starts the text: no blank before it. */
+	if (rbuf_peek(r, " ") || rbuf_peek(r, "\t") ||
+	    rbuf_word(r, KEYLINE_BLANKS, type, tlen) < 0 ||
+	    rbuf_word(r, KEYLINE_BLANKS, &b64, &blen) < 0 ||
+	    base64_decode(blob, b64, blen, 1) != ENF_OK ||
+	    !blob_type_is(blob->p, blob->len, *type, *tlen)) {
+		*r = start;
 		return ENF_NO;
-	while (i < n && keyline_space(s[i]))
-		i++;
-	b = i;
-	while (i < n && !keyline_space(s[i]))
-		i++;
-	if (i == b || base64_decode(blob, s + b, i - b, 1) != ENF_OK)
-		return ENF_NO;
-	if (!blob_type_is(blob->p, blob->len, *type, *tlen))
-		return ENF_NO;
-	while (i < n && keyline_space(s[i]))
-		i++;
-	*rest = s + i;
+	}
+	keyline_skip_blanks(r);
 	return ENF_OK;
 }
 
 int pubkey_from_line(struct pubkey *k, const char *line, char **comment)
 {
 	struct wbuf blob;
+	struct rbuf r;
 	const char *type, *rest;
 	size_t tlen, n = strlen(line);
 	int rc;
@@ -74,7 +76,8 @@ int pubkey_from_line(struct pubkey *k, const char *line, char **comment)
 	if (memchr(line, '\n', n))
 		return enf_err(ENF_NO, "public key: more than one line");
 	wbuf_init(&blob, 0);
-	rc = pubkey_split_line(line, n, &type, &tlen, &blob, &rest);
+	rbuf_init(&r, line, n);
+	rc = pubkey_read_key(&r, &type, &tlen, &blob);
 	if (rc != ENF_OK) {
 		wbuf_free(&blob);
 		return enf_err(ENF_NO, "public key: not an OpenSSH public key line");
@@ -83,15 +86,12 @@ int pubkey_from_line(struct pubkey *k, const char *line, char **comment)
 	wbuf_free(&blob);
 	if (rc != ENF_OK)
 		return enf_err(ENF_NO, "public key: malformed or unsupported key");
-	if (comment && *rest) {
-		size_t cl = strlen(rest);
-
-		while (cl > 0 && keyline_space(rest[cl - 1]))
-			cl--;
-		if (cl && !(*comment = strndup(rest, cl))) {
-			pubkey_free(k);
-			return enf_err(ENF_FAIL, "out of memory");
-		}
+	rbuf_rest(&r, &rest, &n);
+	while (n > 0 && is_blank(rest[n - 1]))
+		n--;
+	if (comment && n && !(*comment = strndup(rest, n))) {
+		pubkey_free(k);
+		return enf_err(ENF_FAIL, "out of memory");
 	}
 	return ENF_OK;
 }

@@ -21,12 +21,13 @@ int pubkey_from_pem(struct pubkey *k, const char *text, size_t n);
 /* Either an OpenSSH line or PEM, as enf-verify -k accepts. */
 int pubkey_from_text(struct pubkey *k, const char *text, size_t n);
 
-/* TYPE and BASE64 of "TYPE BASE64 [COMMENT]" at s[0..n) into blob (the
- * blob's own type must be TYPE); *rest is where the comment (if any)
- * starts.  ENF_NO when malformed.  For signers.c. */
-int pubkey_split_line(const char *s, size_t n, const char **type, size_t *tlen,
-		      struct wbuf *blob, const char **rest);
-/* A space or a tab, the separators of key lines. */
-int keyline_space(char c);
+/* For signers.c, whose lines end in a key: */
+/* The blanks between the fields of a key line. */
+#define KEYLINE_BLANKS " \t"
+void keyline_skip_blanks(struct rbuf *r);
+/* "TYPE BASE64" at the cursor (no blank before TYPE), the blob decoded into
+ * blob (its own type name must be TYPE), then the blanks after it: r is
+ * left at the comment, if any.  ENF_NO when malformed, nothing consumed. */
+int pubkey_read_key(struct rbuf *r, const char **type, size_t *tlen, struct wbuf *blob);
 
 #endif

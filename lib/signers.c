@@ -30,25 +30,24 @@ static int match_glob(const char *s, size_t sn, const char *p, size_t pn)
 	return pi == pn;
 }
 
-/* Comma-separated pattern list; a matching "!pattern" vetoes the match. */
+/* Comma-separated pattern list; a matching "!pattern" vetoes the match.
+ * Empty elements match nothing. */
 static int match_list(const char *s, const char *list, size_t n)
 {
-	size_t i = 0, sn = strlen(s);
+	struct rbuf r;
+	const char *p;
+	size_t pn, sn = strlen(s);
 	int got = 0;
 
-	while (i <= n) {
-		size_t j = i;
-		int neg;
+	rbuf_init(&r, list, n);
+	while (rbuf_word(&r, ",", &p, &pn) == 0) {
+		int neg = p[0] == '!';
 
-		while (j < n && list[j] != ',')
-			j++;
-		neg = j > i && list[i] == '!';
-		if (j > i + (size_t)neg && match_glob(s, sn, list + i + neg, j - i - neg)) {
+		if (pn > (size_t)neg && match_glob(s, sn, p + neg, pn - neg)) {
 			if (neg)
 				return 0;
 			got = 1;
 		}
-		i = j + 1;
 	}
 	return got;
 }
@@ -63,112 +62,109 @@ struct signer_line {
 	struct wbuf blob;
 };
 
-/* A field that may be "quoted" (no quote inside); *i moves past it. */
-static int field(const char *s, size_t n, size_t *i, const char **f, size_t *fl)
+static int at_field_end(const struct rbuf *r)
 {
-	size_t b = *i;
+	return rbuf_done(r) || rbuf_peek(r, " ") || rbuf_peek(r, "\t");
+}
 
-	if (b < n && s[b] == '"') {
-		const char *q = memchr(s + b + 1, '"', n - b - 1);
+/* The principals, which may be "quoted" (no quote inside). */
+static int read_principals(struct rbuf *r, const char **f, size_t *fl)
+{
+	if (rbuf_expect(r, "\"") == 0)
+		return rbuf_until(r, '"', f, fl) == 0 && at_field_end(r) ? 0 : -1;
+	return rbuf_word(r, KEYLINE_BLANKS, f, fl);
+}
 
-		if (!q)
-			return -1;
-		*f = s + b + 1;
-		*fl = (size_t)(q - *f);
-		*i = (size_t)(q - s) + 1;
-		return *i < n && !keyline_space(s[*i]) ? -1 : 0;
+/* The keyword kw in any case, as ssh-keygen matches option names. */
+static int take_keyword(struct rbuf *r, const char *kw)
+{
+	struct rbuf t = *r;
+	const unsigned char *p;
+	size_t n = strlen(kw);
+
+	if (rbuf_bytes(&t, n, &p) < 0 || strncasecmp((const char *)p, kw, n) != 0)
+		return -1;
+	*r = t;
+	return 0;
+}
+
+static int starts_option(const struct rbuf *r)
+{
+	static const char *const kws[] = { "cert-authority", "namespaces=", "valid-after=",
+					   "valid-before=" };
+
+	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++) {
+		struct rbuf t = *r;
+
+		if (take_keyword(&t, kws[i]) == 0)
+			return 1;
 	}
-	while (*i < n && !keyline_space(s[*i]))
-		(*i)++;
-	*f = s + b;
-	*fl = *i - b;
-	return *fl ? 0 : -1;
+	return 0;
 }
 
-static int opt_is(const char *s, size_t n, size_t i, const char *kw)
-{
-	size_t kl = strlen(kw);
-
-	return n - i >= kl && strncasecmp(s + i, kw, kl) == 0;
-}
-
-/* A quoted option value at s[*i] ('"' ... '"', \" escapes a quote). */
-static char *opt_value(const char *s, size_t n, size_t *i)
+/* A quoted option value ('"' ... '"', \" is a quote), malloc'd. */
+static char *opt_value(struct rbuf *r)
 {
 	struct wbuf v;
-	char *r;
+	uint8_t c;
+	int closed = 0;
+	char *s = NULL;
 
-	if (*i >= n || s[*i] != '"')
+	if (rbuf_expect(r, "\"") < 0)
 		return NULL;
 	wbuf_init(&v, 0);
-	for ((*i)++; *i < n && s[*i] != '"'; (*i)++) {
-		if (s[*i] == '\\' && *i + 1 < n && s[*i + 1] == '"')
-			(*i)++;
-		wbuf_u8(&v, (uint8_t)s[*i]);
+	while (!closed && rbuf_u8(r, &c) == 0) {
+		if (c == '"')
+			closed = 1;
+		else
+			wbuf_u8(&v, c == '\\' && rbuf_expect(r, "\"") == 0 ? '"' : c);
 	}
-	if (*i >= n || wbuf_cstr_terminate(&v) < 0) {
-		wbuf_free(&v);
-		return NULL;
-	}
-	(*i)++;
-	r = strdup((char *)v.p);
+	if (closed && wbuf_cstr_terminate(&v) == 0)
+		s = strdup((char *)v.p);
 	wbuf_free(&v);
-	return r;
+	return s;
 }
 
-/* The options field: option[,option...], no spaces but inside quotes. */
-static int parse_options(const char *s, size_t n, size_t *i, struct signer_line *L)
+/* The options field: option[,option...], no blanks but inside quotes. */
+static int read_options(struct rbuf *r, struct signer_line *L)
 {
 	for (;;) {
-		if (opt_is(s, n, *i, "cert-authority")) {
-			*i += 14;
+		if (take_keyword(r, "cert-authority") == 0) {
 			L->refused = 1;
-		} else if (opt_is(s, n, *i, "namespaces=")) {
-			*i += 11;
-			if (L->namespaces || !(L->namespaces = opt_value(s, n, i)))
+		} else if (take_keyword(r, "namespaces=") == 0) {
+			if (L->namespaces || !(L->namespaces = opt_value(r)))
 				return -1;
-		} else if (opt_is(s, n, *i, "valid-after=") || opt_is(s, n, *i, "valid-before=")) {
-			char *v;
+		} else if (take_keyword(r, "valid-after=") == 0 ||
+			   take_keyword(r, "valid-before=") == 0) {
+			char *v = opt_value(r);
 
-			*i += s[*i + 6] == 'a' || s[*i + 6] == 'A' ? 12 : 13;
-			if (!(v = opt_value(s, n, i)))
+			if (!v)
 				return -1;
 			free(v);
 			L->refused = 1;
 		} else
 			return -1;
-		if (*i >= n || keyline_space(s[*i]))
+		if (at_field_end(r))
 			return 0;
-		if (s[(*i)++] != ',')
+		if (rbuf_expect(r, ",") < 0)
 			return -1;
 	}
-}
-
-static int starts_option(const char *s, size_t n, size_t i)
-{
-	return opt_is(s, n, i, "cert-authority") || opt_is(s, n, i, "namespaces=") ||
-	       opt_is(s, n, i, "valid-after=") || opt_is(s, n, i, "valid-before=");
 }
 
 /* principals [options] keytype base64 [comment]; -1 when malformed. */
-static int parse_signer_line(const char *s, size_t n, struct signer_line *L)
+static int parse_signer_line(struct rbuf *r, struct signer_line *L)
 {
-	size_t i = 0;
-	const char *rest;
-
-	if (field(s, n, &i, &L->principals, &L->plen) < 0)
+	if (read_principals(r, &L->principals, &L->plen) < 0)
 		return -1;
-	while (i < n && keyline_space(s[i]))
-		i++;
-	if (starts_option(s, n, i)) {
-		if (parse_options(s, n, &i, L) < 0)
+	keyline_skip_blanks(r);
+	if (starts_option(r)) {
+		if (read_options(r, L) < 0)
 			return -1;
-		while (i < n && keyline_space(s[i]))
-			i++;
+		keyline_skip_blanks(r);
 	}
-	if (i >= n)
+	if (rbuf_done(r))
 		return -1;
-	return pubkey_split_line(s + i, n - i, &L->type, &L->tlen, &L->blob, &rest) == ENF_OK ? 0 : -1;
+	return pubkey_read_key(r, &L->type, &L->tlen, &L->blob) == ENF_OK ? 0 : -1;
 }
 
 static int supported_type(const char *t, size_t n)
@@ -206,26 +202,20 @@ static void free_keys(struct pubkey **keys, size_t *nkeys)
 
 /* One line: 1 when it gave a key, 0 when it does not apply, 2 when it
  * applies but carries an option we refuse, -1 when it is malformed. */
-static int signer_line(const char *s, size_t n, size_t lineno, const char *name,
-		       const char *ns, struct pubkey **keys, size_t *nkeys)
+static int signer_line(struct rbuf *line, size_t lineno, const char *name, const char *ns,
+		       struct pubkey **keys, size_t *nkeys)
 {
 	struct signer_line L;
-	char *pl;
 	int rc = 0, m;
 
 	memset(&L, 0, sizeof L);
 	wbuf_init(&L.blob, 0);
-	if (parse_signer_line(s, n, &L) < 0) {
+	if (parse_signer_line(line, &L) < 0) {
 		rc = enf_err(-1, "allowed signers line %zu: malformed", lineno);
 		goto out;
 	}
-	if (!(pl = strndup(L.principals, L.plen))) {
-		rc = enf_err(-1, "out of memory");
-		goto out;
-	}
-	m = match_list(name, pl, L.plen);
-	free(pl);
-	if (!m || (L.namespaces && !match_list(ns, L.namespaces, strlen(L.namespaces))))
+	if (!match_list(name, L.principals, L.plen) ||
+	    (L.namespaces && !match_list(ns, L.namespaces, strlen(L.namespaces))))
 		goto out;
 	if (L.refused) {
 		rc = 2;
@@ -247,26 +237,26 @@ out:
 int allowed_signers_find(const char *text, size_t n, const char *name, const char *ns,
 			 struct pubkey **keys, size_t *nkeys)
 {
-	size_t off = 0, lineno = 0, refused = 0;
+	struct rbuf file, line;
+	const char *s;
+	size_t len, lineno = 0, refused = 0;
 
 	*keys = NULL;
 	*nkeys = 0;
-	while (off < n) {
-		const char *line = text + off, *nl = memchr(line, '\n', n - off);
-		size_t len = nl ? (size_t)(nl - line) : n - off, b = 0;
+	rbuf_init(&file, text, n);
+	while (rbuf_line(&file, &s, &len, NULL) == 0) {
 		int rc;
 
-		off += len + (nl ? 1 : 0);
 		lineno++;
-		while (b < len && keyline_space(line[b]))
-			b++;
-		if (b == len || line[b] == '#')
+		rbuf_init(&line, s, len);
+		keyline_skip_blanks(&line);
+		if (rbuf_done(&line) || rbuf_peek(&line, "#"))
 			continue;
-		if (memchr(line, '\0', len)) {
+		if (memchr(s, '\0', len)) {
 			free_keys(keys, nkeys);
 			return enf_err(ENF_FAIL, "allowed signers line %zu: malformed", lineno);
 		}
-		rc = signer_line(line + b, len - b, lineno, name, ns, keys, nkeys);
+		rc = signer_line(&line, lineno, name, ns, keys, nkeys);
 		if (rc < 0) {
 			free_keys(keys, nkeys);
 			return ENF_FAIL;
