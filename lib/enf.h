@@ -17,7 +17,8 @@ enum enf_status {
 };
 
 /* Record a message for the caller to print and return `code`.  The message
- * must never hold secrets.  The last message wins. */
+ * must never hold secrets.  The last message wins; it may be built from the
+ * one before: enf_err(rc, "%s: %s", path, enf_errmsg()). */
 int enf_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *enf_errmsg(void);
 void enf_err_clear(void);

@@ -11,11 +11,15 @@ static int warned;	/* a message went to stderr */
 
 int enf_err(int code, const char *fmt, ...)
 {
+	char msg[sizeof errbuf];
 	va_list ap;
 
+	/* Formatted aside, then copied: an argument may be the message being
+	 * replaced, as in enf_err(rc, "%s: %s", path, enf_errmsg()). */
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, msg, sizeof errbuf);
 	return code;
 }
 

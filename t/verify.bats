@@ -484,3 +484,14 @@ EOF
 	[ "$status" -eq 0 ]
 	[[ "$output" == "enf-verify "[0-9]* ]]
 }
+
+@test "a bad key or allowed_signers file is named once, before what is wrong with it (exit 3)" {
+	ssh_key ed ed25519
+	sign ed release
+	echo y >"$T/bad.pub"
+	run -3 enf-verify -p release -k "$T/bad.pub" -s "$T/data.sig" "$T/data"
+	[ "$output" = "enf-verify: $T/bad.pub: public key: not an OpenSSH public key line" ]
+	echo "ci@example namespaces=release $(cat "$T/ed.pub")" >"$T/allowed"
+	run -3 enf-verify -p release -A "$T/allowed" -I ci@example -s "$T/data.sig" "$T/data"
+	[ "$output" = "enf-verify: $T/allowed: allowed signers line 1: malformed" ]
+}
