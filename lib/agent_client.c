@@ -47,9 +47,8 @@ static int agent_connect(const char *path, int *fdp)
 
 static int gone(void)
 {
-	char msg[512];
+	const char *msg = enf_errmsg();
 
-	snprintf(msg, sizeof msg, "%s", enf_errmsg());
 	return enf_err(ENF_FAIL, "the agent went away (%s)", msg[0] ? msg : "connection closed");
 }
 

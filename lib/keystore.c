@@ -602,11 +602,8 @@ static int locked_error(int role)
 
 static int uncounted(void)
 {
-	char why[256];
-
-	snprintf(why, sizeof why, "%s", enf_errmsg());
 	return enf_err(ENF_FAIL, "%s; cannot count the unlock attempt, so no passphrase is tried",
-		       why);
+		       enf_errmsg());
 }
 
 /* Counts an attempt of role before its passphrase is tried, under the

@@ -869,24 +869,17 @@ static int finish(struct atomic_file *out, int rc)
 	return rc;
 }
 
-/* enf_err's buffer cannot be its own argument: copy it first. */
 static int prefix_err(int rc, const char *what)
 {
-	char msg[400];
-
-	snprintf(msg, sizeof msg, "%s", enf_errmsg());
-	return enf_err(rc, "%s: %s", what, msg);
+	return enf_err(rc, "%s: %s", what, enf_errmsg());
 }
 
 /* Streaming to stdout writes each chunk once it authenticates; a later
  * failure must say that what came out is incomplete. */
 static void warn_partial(int rc)
 {
-	char msg[400];
-
-	snprintf(msg, sizeof msg, "%s", enf_errmsg());
 	enf_err(rc, "%s; the output already written was authenticated chunk by chunk "
-		"but is incomplete: discard it", msg);
+		"but is incomplete: discard it", enf_errmsg());
 }
 
 enum verb { V_SEAL, V_OPEN, V_TRANSFER };
