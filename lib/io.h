@@ -6,8 +6,14 @@
 #include <sys/types.h>
 
 /* Read a whole file ("-" or NULL: stdin) of at most max bytes; the result is
- * NUL-terminated (not counted).  ENF_FAIL on I/O, ENF_NO when larger than
- * max.  Free with free(). */
+ * NUL-terminated (not counted).  ENF_FAIL on I/O, ENF_NO (a message naming
+ * the path and max) when larger than max.  Free with free().
+ * A file too large is malformed, not unreadable: every program reports it
+ * with the exit code it gives a malformed file of that kind, ENF_NO for
+ * what it judges (a request, a signature, a policy, a sealed file's
+ * identity), ENF_FAIL for what it needs in order to judge (enf-verify's
+ * public key and allowed signers, enf-audit's instance file), so that a
+ * file has one exit code however it is broken. */
 int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
 
 /* Atomic output to a path the user named (-o): a temp file beside the

@@ -495,3 +495,21 @@ EOF
 	run -3 enf-verify -p release -A "$T/allowed" -I ci@example -s "$T/data.sig" "$T/data"
 	[ "$output" = "enf-verify: $T/allowed: allowed signers line 1: malformed" ]
 }
+
+@test "a file too large gets the exit code of a malformed one: signature 1, key and allowed_signers 3" {
+	ssh_key ed ed25519
+	sign ed release
+	head -c 65537 /dev/zero | tr '\0' a >"$T/big"
+	run --separate-stderr -1 enf-verify -p release -k "$T/ed.pub" -s "$T/big" "$T/data"
+	[ -z "$output" ]
+	[ "$stderr" = "enf-verify: invalid signature: $T/big: signature larger than 65536 bytes" ]
+	run -3 enf-verify -p release -k "$T/big" -s "$T/data.sig" "$T/data"
+	[ "$output" = "enf-verify: $T/big: public key larger than 65536 bytes" ]
+	head -c 1048577 /dev/zero | tr '\0' '#' >"$T/allowed"
+	run -3 enf-verify -p release -A "$T/allowed" -I ci@example -s "$T/data.sig" "$T/data"
+	[ "$output" = "enf-verify: $T/allowed: allowed signers larger than 1048576 bytes" ]
+	# At the limit each is read (and judged on what it says).
+	head -c 65536 /dev/zero | tr '\0' a >"$T/big"
+	run -1 enf-verify -p release -k "$T/ed.pub" -s "$T/big" "$T/data"
+	[[ "$output" != *"larger than"* ]]
+}

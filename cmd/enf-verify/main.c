@@ -127,12 +127,15 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	return check_opts(o, argc - optind, argv + optind);
 }
 
-static int read_input(const char *path, size_t max, const char *what, unsigned char **p, size_t *n)
+/* Too large is malformed (io.h): `too_large` is the code a malformed file
+ * of this kind gets, ENF_NO for the signature, ENF_FAIL for the keys. */
+static int read_input(const char *path, size_t max, const char *what, int too_large,
+		      unsigned char **p, size_t *n)
 {
 	int rc = io_read_file(path, max, p, n);
 
 	if (rc == ENF_NO)
-		return enf_err(ENF_FAIL, "%s: %s larger than %zu bytes", path, what, max);
+		return enf_err(too_large, "%s: %s larger than %zu bytes", path, what, max);
 	return rc;	/* io_read_file names the path and the error */
 }
 
@@ -143,7 +146,7 @@ static int load_keys(const struct opts *o, struct keys *ks)
 	int rc;
 
 	if (o->keyfile) {
-		if ((rc = read_input(o->keyfile, KEY_MAX, "public key", &text, &n)) != ENF_OK)
+		if ((rc = read_input(o->keyfile, KEY_MAX, "public key", ENF_FAIL, &text, &n)) != ENF_OK)
 			return rc;
 		if (!(ks->k = calloc(1, sizeof *ks->k)))
 			rc = enf_err(ENF_FAIL, "out of memory");
@@ -154,7 +157,7 @@ static int load_keys(const struct opts *o, struct keys *ks)
 		free(text);
 		return rc;
 	}
-	if ((rc = read_input(o->signers, SIGNERS_MAX, "allowed signers", &text, &n)) != ENF_OK)
+	if ((rc = read_input(o->signers, SIGNERS_MAX, "allowed signers", ENF_FAIL, &text, &n)) != ENF_OK)
 		return rc;
 	rc = allowed_signers_find((char *)text, n, o->name, o->purpose, &ks->k, &ks->n);
 	free(text);
@@ -250,7 +253,7 @@ static int run(const struct opts *o)
 	int rc;
 
 	if ((rc = load_keys(o, &ks)) == ENF_OK &&
-	    (rc = read_input(o->sigfile, SIG_MAX, "signature", &sig, &n)) == ENF_OK)
+	    (rc = read_input(o->sigfile, SIG_MAX, "signature", ENF_NO, &sig, &n)) == ENF_OK)
 		rc = o->raw ? verify_raw(o, &ks, sig, n) : verify_sshsig(o, &ks, (char *)sig, n);
 	free(sig);
 	free_keys(&ks);
