@@ -1,5 +1,6 @@
 /* encode.c and keyfmt.c: RFC 4648 vectors, strictness, armor, DER/PEM
- * against keys converted by OpenSSL and ssh-keygen, allowed_signers. */
+ * against keys converted by OpenSSL and ssh-keygen.  (allowed_signers:
+ * signers.c.) */
 #include <stdlib.h>
 #include <string.h>
 #include "tap.h"
@@ -343,75 +344,6 @@ static void test_lines(void)
 	ok(text_rc(buf) == ENF_NO, "text after the PEM block is refused");
 }
 
-static size_t find(const char *file, const char *name, const char *ns, int *rc)
-{
-	struct pubkey *k = NULL;
-	size_t n = 0;
-
-	*rc = allowed_signers_find(file, strlen(file), name, ns, &k, &n);
-	for (size_t i = 0; i < n; i++)
-		pubkey_free(&k[i]);
-	free(k);
-	return n;
-}
-
-static void test_allowed_signers(void)
-{
-	char f[4000];
-	int rc;
-	size_t n;
-
-	snprintf(f, sizeof f,
-		 "# release signers\n"
-		 "\n"
-		 "alice@example.com %s alice laptop\n"
-		 "  *@ci.example,!evil@ci.example namespaces=\"release,nightly-*\" %s\n"
-		 "bob@example.com cert-authority %s\n"
-		 "carol@example.com valid-before=\"20300101\" %s\n"
-		 "\"dave@example.com\" NAMESPACES=\"file\" %s\n"
-		 "erin@example.com sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t\n"
-		 "alice@example.com %s\n",
-		 keys[0].line, keys[1].line, keys[2].line, keys[3].line, keys[0].line, keys[1].line);
-	n = find(f, "alice@example.com", "release", &rc);
-	ok(rc == ENF_OK && n == 2, "every line of a principal gives a key");
-	n = find(f, "build@ci.example", "release", &rc);
-	ok(rc == ENF_OK && n == 1, "principal patterns match");
-	n = find(f, "build@ci.example", "nightly-arm64", &rc);
-	ok(rc == ENF_OK && n == 1, "namespace patterns match");
-	n = find(f, "build@ci.example", "firmware", &rc);
-	ok(rc == ENF_NO && n == 0, "namespaces=\"...\" restricts the key");
-	n = find(f, "evil@ci.example", "release", &rc);
-	ok(rc == ENF_NO, "a negated principal pattern vetoes the line");
-	n = find(f, "bob@example.com", "release", &rc);
-	ok(rc == ENF_NO && strstr(enf_errmsg(), "unsupported"), "cert-authority lines are refused, and said so");
-	n = find(f, "carol@example.com", "release", &rc);
-	ok(rc == ENF_NO, "valid-before lines are refused");
-	n = find(f, "dave@example.com", "file", &rc);
-	ok(rc == ENF_OK && n == 1, "quoted principals and upper-case option names are read");
-	n = find(f, "erin@example.com", "file", &rc);
-	ok(rc == ENF_NO, "a key type enf does not verify does not match");
-	n = find(f, "mallory@example.com", "release", &rc);
-	ok(rc == ENF_NO, "an unknown principal has no key");
-	n = find(f, "alice@example.co", "release", &rc);
-	ok(rc == ENF_NO, "principals match whole");
-
-	snprintf(f, sizeof f, "alice@example.com nosuchoption %s\n", keys[0].line);
-	find(f, "alice@example.com", "x", &rc);
-	ok(rc == ENF_FAIL, "a malformed line fails the file");
-	snprintf(f, sizeof f, "alice@example.com namespaces=x %s\n", keys[0].line);
-	find(f, "alice@example.com", "x", &rc);
-	ok(rc == ENF_FAIL, "an unquoted option value fails the file");
-	snprintf(f, sizeof f, "alice@example.com namespaces=\"a\",namespaces=\"b\" %s\n", keys[0].line);
-	find(f, "alice@example.com", "a", &rc);
-	ok(rc == ENF_FAIL, "two namespaces clauses fail the file");
-	snprintf(f, sizeof f, "other@example.com %s\nalice@example.com\n", keys[0].line);
-	find(f, "other@example.com", "a", &rc);
-	ok(rc == ENF_FAIL, "a line without key fails the file, whoever it is for");
-	snprintf(f, sizeof f, "alice@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm/\n");
-	find(f, "alice@example.com", "a", &rc);
-	ok(rc == ENF_FAIL, "a truncated key fails the file");
-}
-
 static void test_digest_arg(void)
 {
 	unsigned char d[HASH_MAX];
@@ -456,7 +388,6 @@ int main(void)
 	test_keys();
 	test_der_strict();
 	test_lines();
-	test_allowed_signers();
 	test_digest_arg();
 	test_json_string();
 	return done_testing();

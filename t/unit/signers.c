@@ -1,6 +1,6 @@
-/* signers.c and the key line reader under it: the corners of the
- * allowed_signers grammar (ssh-keygen(1) ALLOWED SIGNERS) that the file
- * tests in encode.c do not reach, and OpenSSH key lines' blanks. */
+/* signers.c and the key line reader under it: allowed_signers files
+ * (ssh-keygen(1) ALLOWED SIGNERS) and the corners of their grammar, and
+ * the blanks of OpenSSH key lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,8 @@
 #include "enf.h"
 #include "keyfmt.h"
 
-static char line[200];	/* an ssh-ed25519 key line, no comment */
+/* Key lines without comment: two Ed25519, a P-256 and a P-384 key. */
+static char keys[4][256];
 
 /* Keys found for name/ns in the file text (its length given: it may hold a
  * NUL); *rc the result. */
@@ -29,48 +30,101 @@ static size_t find(const char *file, const char *name, const char *ns, int *rc)
 	return find_n(file, strlen(file), name, ns, rc);
 }
 
-/* The result of one line "PREFIX KEY SUFFIX" for alice in namespace ns. */
-static int one(const char *prefix, const char *suffix, const char *ns)
-{
-	char f[400];
-	int rc;
+/* Lookups in the file test_allowed_signers writes: n keys (-1: any) and
+ * the result, with msg in its message where msg is set. */
+static const struct {
+	const char *name, *ns;
+	int want, n;
+	const char *msg, *what;
+} lookups[] = {
+	{ "alice@example.com", "release", ENF_OK, 2, NULL, "every line of a principal gives a key" },
+	{ "build@ci.example", "release", ENF_OK, 1, NULL, "principal patterns match" },
+	{ "build@ci.example", "nightly-arm64", ENF_OK, 1, NULL, "namespace patterns match" },
+	{ "build@ci.example", "firmware", ENF_NO, 0, NULL, "namespaces=\"...\" restricts the key" },
+	{ "evil@ci.example", "release", ENF_NO, -1, NULL, "a negated principal pattern vetoes the line" },
+	{ "bob@example.com", "release", ENF_NO, -1, "unsupported", "cert-authority lines are refused, and said so" },
+	{ "carol@example.com", "release", ENF_NO, -1, NULL, "valid-before lines are refused" },
+	{ "dave@example.com", "file", ENF_OK, 1, NULL, "quoted principals and upper-case option names are read" },
+	{ "erin@example.com", "file", ENF_NO, -1, NULL, "a key type enf does not verify does not match" },
+	{ "mallory@example.com", "release", ENF_NO, -1, NULL, "an unknown principal has no key" },
+	{ "alice@example.co", "release", ENF_NO, -1, NULL, "principals match whole" },
+};
 
-	snprintf(f, sizeof f, "%s%s%s", prefix, line, suffix);
-	find(f, "alice", ns, &rc);
-	return rc;
+static void test_allowed_signers(void)
+{
+	char f[4000];
+	int rc;
+	size_t n;
+
+	snprintf(f, sizeof f,
+		 "# release signers\n"
+		 "\n"
+		 "alice@example.com %s alice laptop\n"
+		 "  *@ci.example,!evil@ci.example namespaces=\"release,nightly-*\" %s\n"
+		 "bob@example.com cert-authority %s\n"
+		 "carol@example.com valid-before=\"20300101\" %s\n"
+		 "\"dave@example.com\" NAMESPACES=\"file\" %s\n"
+		 "erin@example.com sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t\n"
+		 "alice@example.com %s\n",
+		 keys[0], keys[1], keys[2], keys[3], keys[0], keys[1]);
+	for (size_t i = 0; i < sizeof lookups / sizeof lookups[0]; i++) {
+		n = find(f, lookups[i].name, lookups[i].ns, &rc);
+		ok(rc == lookups[i].want && (lookups[i].n < 0 || n == (size_t)lookups[i].n) &&
+		   (!lookups[i].msg || strstr(enf_errmsg(), lookups[i].msg)), "%s", lookups[i].what);
+	}
+	find("alice@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm/\n", "alice@example.com", "a", &rc);
+	ok(rc == ENF_FAIL, "a truncated key fails the file");
 }
+
+/* One line "PREFIX KEY SUFFIX", looked up for alice in namespace ns. */
+static const struct {
+	const char *prefix, *suffix, *ns;
+	int want;
+	const char *what;
+} lines[] = {
+	{ "alice ", "", "x", ENF_OK, "a last line without a newline is read" },
+	{ "\t alice\t ", "  comment words  \n", "x", ENF_OK, "blanks and a comment around the fields" },
+	{ "alice namespaces=\"a\\\"b\" ", "\n", "a\"b", ENF_OK, "\\\" in an option value is a quote" },
+	{ "alice namespaces=\"a\\\"b\" ", "\n", "a\\\"b", ENF_NO, "and not a backslash" },
+	{ "alice namespaces=\"a\\b\" ", "\n", "a\\b", ENF_OK, "another backslash stays as it is" },
+	{ "alice namespaces=\"x ", "\n", "x", ENF_FAIL, "an unterminated option value fails the file" },
+	{ "alice namespaces=\"x\\\"", "\n", "x", ENF_FAIL,
+	  "a value ending in an escaped quote is unterminated" },
+	{ "alice cert-authority,namespaces=\"x\" ", "\n", "x", ENF_NO, "options in a list" },
+	{ "alice cert-authority, ", "\n", "x", ENF_FAIL, "a list ending in a comma fails the file" },
+	{ "alice cert-authorityx ", "\n", "x", ENF_FAIL, "an option name that only begins right fails" },
+	{ "alice Valid-After=\"20200101\" ", "\n", "x", ENF_NO, "valid-after, in any case, is refused" },
+	{ "\"alice\"x ", "\n", "x", ENF_FAIL, "a quoted principal must end its field" },
+	{ "\"alice ", "\n", "x", ENF_FAIL, "an unterminated quoted principal fails the file" },
+	{ "\"bob alice\" ", "\n", "x", ENF_NO, "quoted principals are one pattern, blank and all" },
+	{ "bob,,alice ", "\n", "x", ENF_OK, "an empty pattern in the list matches nothing, the rest still do" },
+	{ "!bob,a* ", "\n", "x", ENF_OK, "a negation of someone else does not veto" },
+	{ "a?ice ", "\n", "x", ENF_OK, "? matches one character" },
+	{ "! ", "\n", "x", ENF_NO, "a lone ! matches nobody" },
+	{ "alice ", " \n", "x", ENF_OK, "blanks after the key" },
+	{ "alice nosuchoption ", "\n", "x", ENF_FAIL, "a malformed line fails the file" },
+	{ "alice namespaces=x ", "\n", "x", ENF_FAIL, "an unquoted option value fails the file" },
+	{ "alice namespaces=\"a\",namespaces=\"b\" ", "\n", "a", ENF_FAIL,
+	  "two namespaces clauses fail the file" },
+	{ "alice ", "\nother\n", "x", ENF_FAIL, "a line without key fails the file, whoever it is for" },
+};
 
 static void test_grammar(void)
 {
-	char f[600];
+	char f[2000];
 	int rc;
 
-	ok(one("alice ", "", "x") == ENF_OK, "a last line without a newline is read");
-	ok(one("\t alice\t ", "  comment words  \n", "x") == ENF_OK, "blanks and a comment around the fields");
-	ok(one("alice namespaces=\"a\\\"b\" ", "\n", "a\"b") == ENF_OK, "\\\" in an option value is a quote");
-	ok(one("alice namespaces=\"a\\\"b\" ", "\n", "a\\\"b") == ENF_NO, "and not a backslash");
-	ok(one("alice namespaces=\"a\\b\" ", "\n", "a\\b") == ENF_OK, "another backslash stays as it is");
-	ok(one("alice namespaces=\"x ", "\n", "x") == ENF_FAIL, "an unterminated option value fails the file");
-	ok(one("alice namespaces=\"x\\\"", "\n", "x") == ENF_FAIL,
-	   "a value ending in an escaped quote is unterminated");
-	ok(one("alice cert-authority,namespaces=\"x\" ", "\n", "x") == ENF_NO, "options in a list");
-	ok(one("alice cert-authority, ", "\n", "x") == ENF_FAIL, "a list ending in a comma fails the file");
-	ok(one("alice cert-authorityx ", "\n", "x") == ENF_FAIL, "an option name that only begins right fails");
-	ok(one("alice Valid-After=\"20200101\" ", "\n", "x") == ENF_NO, "valid-after, in any case, is refused");
-	ok(one("\"alice\"x ", "\n", "x") == ENF_FAIL, "a quoted principal must end its field");
-	ok(one("\"alice ", "\n", "x") == ENF_FAIL, "an unterminated quoted principal fails the file");
-	ok(one("\"bob alice\" ", "\n", "x") == ENF_NO, "quoted principals are one pattern, blank and all");
-	ok(one("bob,,alice ", "\n", "x") == ENF_OK, "an empty pattern in the list matches nothing, the rest still do");
-	ok(one("!bob,a* ", "\n", "x") == ENF_OK, "a negation of someone else does not veto");
-	ok(one("a?ice ", "\n", "x") == ENF_OK, "? matches one character");
-	ok(one("! ", "\n", "x") == ENF_NO, "a lone ! matches nobody");
-	ok(one("alice ", " \n", "x") == ENF_OK, "blanks after the key");
-	snprintf(f, sizeof f, "   \n\t\n# alice %s\n  #x\nalice %s\n", "garbage", line);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		snprintf(f, sizeof f, "%s%s%s", lines[i].prefix, keys[0], lines[i].suffix);
+		find(f, "alice", lines[i].ns, &rc);
+		ok(rc == lines[i].want, "%s", lines[i].what);
+	}
+	snprintf(f, sizeof f, "   \n\t\n# alice %s\n  #x\nalice %s\n", "garbage", keys[0]);
 	ok(find(f, "alice", "x", &rc) == 1 && rc == ENF_OK, "blank and comment lines are skipped");
-	snprintf(f, sizeof f, "alice %s\nbob x\n", line);
+	snprintf(f, sizeof f, "alice %s\nbob x\n", keys[0]);
 	ok(find(f, "alice", "x", &rc) == 0 && rc == ENF_FAIL && strstr(enf_errmsg(), "line 2"),
 	   "a malformed line is named by its number: %s", enf_errmsg());
-	snprintf(f, sizeof f, "alice %s\n# a\nbob %s", line, line);
+	snprintf(f, sizeof f, "alice %s\n# a\nbob %s", keys[0], keys[0]);
 	f[strlen(f) - 3] = '\0';
 	ok(find_n(f, strlen(f) + 3, "bob", "x", &rc) == 0 && rc == ENF_FAIL &&
 	   strstr(enf_errmsg(), "line 3"), "a NUL in a line fails the file: %s", enf_errmsg());
@@ -80,39 +134,51 @@ static void test_grammar(void)
 static void test_key_lines(void)
 {
 	struct pubkey k;
-	char s[300], *comment = NULL;
+	char s[400], *comment = NULL;
 
-	ok(pubkey_from_line(&k, line, &comment) == ENF_OK && comment == NULL, "a line without comment");
+	ok(pubkey_from_line(&k, keys[0], &comment) == ENF_OK && comment == NULL, "a line without comment");
 	pubkey_free(&k);
-	snprintf(s, sizeof s, "%s \t a comment \t", line);
+	snprintf(s, sizeof s, "%s \t a comment \t", keys[0]);
 	ok(pubkey_from_line(&k, s, &comment) == ENF_OK && comment && strcmp(comment, "a comment") == 0,
 	   "the comment without the blanks around it");
 	pubkey_free(&k);
 	free(comment);
-	snprintf(s, sizeof s, " %s", line);
+	snprintf(s, sizeof s, " %s", keys[0]);
 	ok(pubkey_from_line(&k, s, NULL) == ENF_NO, "a blank before the type is refused");
 	ok(pubkey_from_line(&k, "ssh-ed25519", NULL) == ENF_NO, "a type alone is refused");
 	ok(pubkey_from_line(&k, "ssh-ed25519 \t", NULL) == ENF_NO, "a type and blanks are refused");
 	ok(pubkey_from_line(&k, "", NULL) == ENF_NO &&
 	   strcmp(enf_errmsg(), "public key: not an OpenSSH public key line") == 0, "an empty line is refused");
-	snprintf(s, sizeof s, "ecdsa-sha2-nistp256%s", strchr(line, ' '));
+	snprintf(s, sizeof s, "ecdsa-sha2-nistp256%s", strchr(keys[0], ' '));
 	ok(pubkey_from_line(&k, s, NULL) == ENF_NO, "a type other than the blob's is refused");
+}
+
+static int make_key(int alg, char *line, size_t max)
+{
+	struct privkey pk;
+	struct wbuf w;
+	int good;
+
+	wbuf_init(&w, 0);
+	good = privkey_generate(&pk, alg) == ENF_OK && pubkey_to_line(&pk.pub, NULL, &w) == ENF_OK &&
+	       w.len < max;
+	if (good)
+		memcpy(line, w.p, w.len + 1);
+	wbuf_free(&w);
+	privkey_free(&pk);
+	return good;
 }
 
 int main(void)
 {
-	struct privkey pk;
-	struct wbuf w;
+	static const int algs[4] = { ALG_ED25519, ALG_ED25519, ALG_ECDSA_P256, ALG_ECDSA_P384 };
 
-	wbuf_init(&w, 0);
-	if (privkey_generate(&pk, ALG_ED25519) != ENF_OK || pubkey_to_line(&pk.pub, NULL, &w) != ENF_OK ||
-	    w.len >= sizeof line) {
-		ok(0, "make a key: %s", enf_errmsg());
-		return done_testing();
-	}
-	memcpy(line, w.p, w.len + 1);
-	wbuf_free(&w);
-	privkey_free(&pk);
+	for (int i = 0; i < 4; i++)
+		if (!make_key(algs[i], keys[i], sizeof keys[i])) {
+			ok(0, "make a key: %s", enf_errmsg());
+			return done_testing();
+		}
+	test_allowed_signers();
 	test_grammar();
 	test_key_lines();
 	return done_testing();
