@@ -280,18 +280,20 @@ out:
 
 int pubkey_from_text(struct pubkey *k, const char *text, size_t n)
 {
-	static const char pem[] = "-----BEGIN PUBLIC KEY-----\n";
+	struct rbuf r;
+	const char *s = "";
 	char *line;
 	int rc;
 
-	if (n >= sizeof pem - 1 && memcmp(text, pem, sizeof pem - 1) == 0)
+	rbuf_init(&r, text, n);
+	if (rbuf_peek(&r, "-----BEGIN PUBLIC KEY-----\n"))
 		return pubkey_from_pem(k, text, n);
-	/* One OpenSSH line, as a .pub file holds it. */
-	if (n > 0 && text[n - 1] == '\n')
-		n--;
-	if (memchr(text, '\0', n) || memchr(text, '\n', n))
+	/* One OpenSSH line, as a .pub file holds it (nothing is a line too:
+	 * pubkey_from_line says what is wrong with it). */
+	n = 0;
+	if ((rbuf_line(&r, &s, &n, NULL) == 0 && !rbuf_done(&r)) || memchr(s, '\0', n))
 		return enf_err(ENF_NO, "public key: expected one OpenSSH key line or a PEM PUBLIC KEY");
-	if (!(line = strndup(text, n)))
+	if (!(line = strndup(s, n)))
 		return enf_err(ENF_FAIL, "out of memory");
 	rc = pubkey_from_line(k, line, NULL);
 	free(line);

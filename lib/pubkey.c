@@ -26,6 +26,14 @@ const char *pubkey_ssh_type(const struct pubkey *k)
 	return k->type >= 0 && k->type <= KT_RSA ? key_types[k->type].ssh : NULL;
 }
 
+int pubkey_type_parse(const char *name, size_t n)
+{
+	for (int kt = 0; kt <= KT_RSA; kt++)
+		if (strlen(key_types[kt].ssh) == n && memcmp(key_types[kt].ssh, name, n) == 0)
+			return kt;
+	return -1;
+}
+
 /* Public keys. */
 
 void pubkey_free(struct pubkey *k)

@@ -28,6 +28,8 @@ void pubkey_free(struct pubkey *k);
 int pubkey_equal(const struct pubkey *a, const struct pubkey *b);
 /* "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ssh-rsa". */
 const char *pubkey_ssh_type(const struct pubkey *k);
+/* The enum key_type whose SSH name is name[0..n), or -1. */
+int pubkey_type_parse(const char *name, size_t n);
 /* Verify an SSH signature blob (string alg, string sig) over data, as
  * RFC 8709 / RFC 5656 / RFC 8332 define it: Ed25519 over the data; ECDSA
  * with SHA-256 (P-256) or SHA-384 (P-384); RSA as rsa-sha2-256 or

@@ -167,17 +167,6 @@ static int parse_signer_line(struct rbuf *r, struct signer_line *L)
 	return pubkey_read_key(r, &L->type, &L->tlen, &L->blob) == ENF_OK ? 0 : -1;
 }
 
-static int supported_type(const char *t, size_t n)
-{
-	static const char *const types[] = { "ssh-ed25519", "ecdsa-sha2-nistp256",
-					     "ecdsa-sha2-nistp384", "ssh-rsa" };
-
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strlen(types[i]) == n && memcmp(types[i], t, n) == 0)
-			return 1;
-	return 0;
-}
-
 static int add_key(struct pubkey **keys, size_t *nkeys, const struct wbuf *blob)
 {
 	struct pubkey *nk = realloc(*keys, (*nkeys + 1) * sizeof **keys);
@@ -221,7 +210,7 @@ static int signer_line(struct rbuf *line, size_t lineno, const char *name, const
 		rc = 2;
 		goto out;
 	}
-	if (!supported_type(L.type, L.tlen))
+	if (pubkey_type_parse(L.type, L.tlen) < 0)
 		goto out;
 	if ((m = add_key(keys, nkeys, &L.blob)) != ENF_OK)
 		rc = enf_err(-1, m == ENF_NO ? "allowed signers line %zu: malformed or unsupported key" :

@@ -153,6 +153,41 @@ static void test_key_lines(void)
 	ok(pubkey_from_line(&k, s, NULL) == ENF_NO, "a type other than the blob's is refused");
 }
 
+/* pubkey_from_text over text[0..n): the result, the key freed. */
+static int from_text(const char *text, size_t n)
+{
+	struct pubkey k;
+	int rc = pubkey_from_text(&k, text, n);
+
+	if (rc == ENF_OK)
+		pubkey_free(&k);
+	return rc;
+}
+
+static void test_key_files(void)
+{
+	char s[600];
+	size_t n = strlen(keys[0]);
+
+	snprintf(s, sizeof s, "%s\n", keys[0]);
+	ok(from_text(s, n + 1) == ENF_OK && from_text(s, n) == ENF_OK, "a .pub file: one line, newline or not");
+	snprintf(s, sizeof s, "%s\n\n", keys[0]);
+	ok(from_text(s, n + 2) == ENF_NO, "a blank line after it is refused");
+	snprintf(s, sizeof s, "%s\n%s\n", keys[0], keys[1]);
+	ok(from_text(s, strlen(s)) == ENF_NO && strstr(enf_errmsg(), "expected one OpenSSH key line"),
+	   "two lines are refused: %s", enf_errmsg());
+	snprintf(s, sizeof s, "%s x\n", keys[0]);
+	s[n] = '\0';
+	ok(from_text(s, n + 3) == ENF_NO, "a NUL in the line is refused");
+	ok(from_text("", 0) == ENF_NO && strcmp(enf_errmsg(), "public key: not an OpenSSH public key line") == 0 &&
+	   from_text("\n", 1) == ENF_NO && strcmp(enf_errmsg(), "public key: not an OpenSSH public key line") == 0,
+	   "an empty file or line is not a key line");
+	ok(pubkey_type_parse("ssh-ed25519", 11) == KT_ED25519 && pubkey_type_parse("ssh-rsa", 7) == KT_RSA &&
+	   pubkey_type_parse("ecdsa-sha2-nistp384", 19) == KT_P384 && pubkey_type_parse("ssh-ed2551", 10) < 0 &&
+	   pubkey_type_parse("ssh-ed25519x", 12) < 0 && pubkey_type_parse("ssh-dss", 7) < 0,
+	   "pubkey_type_parse knows the four SSH names, whole");
+}
+
 static int make_key(int alg, char *line, size_t max)
 {
 	struct privkey pk;
@@ -181,5 +216,6 @@ int main(void)
 	test_allowed_signers();
 	test_grammar();
 	test_key_lines();
+	test_key_files();
 	return done_testing();
 }
