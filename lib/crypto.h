@@ -1,6 +1,6 @@
 /* Cryptographic primitives over libgcrypt.  All of enf's cryptography goes
- * through this module and key.h; nothing else includes <gcrypt.h> directly
- * except key.h/key.c. */
+ * through this module and the key modules (pubkey, privkey); nothing else
+ * but selftest.c's known-answer tests includes <gcrypt.h> directly. */
 #ifndef ENF_CRYPTO_H
 #define ENF_CRYPTO_H
 

@@ -1,4 +1,4 @@
-/* Public key text formats.  The SSH wire blob is the canonical form (key.h);
+/* Public key text formats.  The SSH wire blob is the canonical form (pubkey.h);
  * every format here is a strict translation to or from it, and every parsed
  * key goes through pubkey_from_blob so that one place validates keys. */
 #include <stdlib.h>
