@@ -63,23 +63,6 @@ const char *seal_status_reason(const struct seal_status *st, int rc)
 	return st->reason ? st->reason : "internal";
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
 /* Until n bytes or end of input: a short count means end of input. */
 static ssize_t read_full(int fd, void *buf, size_t n)
 {
@@ -291,16 +274,17 @@ int seal_peer_parse(const char *text, size_t n, struct seal_peer *p)
 
 /* ---- header ---- */
 
-static void header_fixed(unsigned char *raw, int kind, unsigned flags,
+/* The fixed part, field by field in the order of enf-seal(5)'s table. */
+static void header_fixed(struct wbuf *w, int kind, unsigned flags,
 			 const unsigned char inst[SEAL_ID_LEN], const unsigned char fid[32])
 {
-	memcpy(raw, SEAL_MAGIC, SEAL_MAGIC_LEN);
-	raw[7] = SEAL_VERSION;
-	raw[8] = (unsigned char)kind;
-	raw[9] = (unsigned char)flags;
-	put_u32(raw + 10, SEAL_CHUNK);
-	memcpy(raw + 14, inst, SEAL_ID_LEN);
-	memcpy(raw + 46, fid, 32);
+	wbuf_put(w, SEAL_MAGIC, SEAL_MAGIC_LEN);
+	wbuf_u8(w, SEAL_VERSION);
+	wbuf_u8(w, (uint8_t)kind);
+	wbuf_u8(w, (uint8_t)flags);
+	wbuf_u32(w, SEAL_CHUNK);
+	wbuf_put(w, inst, SEAL_ID_LEN);
+	wbuf_put(w, fid, 32);
 }
 
 static int not_sealed(struct seal_status *st)
@@ -308,16 +292,21 @@ static int not_sealed(struct seal_status *st)
 	return fail(st, ENF_NO, "not-sealed", "not an enf sealed file");
 }
 
+/* The fixed part, read as header_fixed writes it; checked in that order. */
 static int check_fixed(struct seal_header *h, struct seal_status *st)
 {
-	const unsigned char *raw = h->raw;
+	const unsigned char *inst, *fid;
+	uint8_t version, kind, flags;
+	struct rbuf r;
 
-	if (memcmp(raw, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0)
+	rbuf_init(&r, h->raw, SEAL_FIXED_LEN);
+	if (rbuf_expect(&r, SEAL_MAGIC) != 0 || rbuf_u8(&r, &version) != 0 ||
+	    rbuf_u8(&r, &kind) != 0 || rbuf_u8(&r, &flags) != 0 || rbuf_u32(&r, &h->chunk) != 0 ||
+	    rbuf_bytes(&r, SEAL_ID_LEN, &inst) != 0 || rbuf_bytes(&r, 32, &fid) != 0)
 		return not_sealed(st);
-	h->version = raw[7];
-	h->kind = raw[8];
-	h->flags = raw[9];
-	h->chunk = get_u32(raw + 10);
+	h->version = version;
+	h->kind = kind;
+	h->flags = flags;
 	if (h->version != SEAL_VERSION)
 		return fail(st, ENF_NO, "unsupported", "unsupported sealed-file version %d", h->version);
 	if (h->kind == SEAL_TRANSFERRED_UNSIGNED)
@@ -330,8 +319,8 @@ static int check_fixed(struct seal_header *h, struct seal_status *st)
 		return fail(st, ENF_NO, "not-sealed", "unknown sealed-file flags 0x%02x", h->flags);
 	if (h->chunk != SEAL_CHUNK)
 		return fail(st, ENF_NO, "unsupported", "unsupported chunk size %u", h->chunk);
-	memcpy(h->instance, raw + 14, SEAL_ID_LEN);
-	memcpy(h->file_id, raw + 46, 32);
+	memcpy(h->instance, inst, SEAL_ID_LEN);
+	memcpy(h->file_id, fid, 32);
 	return ENF_OK;
 }
 
@@ -351,13 +340,14 @@ static int ed25519_key(const struct pubkey *k, const unsigned char **pk)
 }
 
 /* What the source signs: the label, its NUL, header bytes 0..SIG_OFF-1. */
-static void transfer_sig_msg(const unsigned char *raw, unsigned char msg[SIG_MSG_LEN])
+static void transfer_sig_msg(const unsigned char raw[SIG_OFF], unsigned char msg[SIG_MSG_LEN])
 {
 	memcpy(msg, SEAL_TRANSFER_SIG_LABEL, sizeof SEAL_TRANSFER_SIG_LABEL);
 	memcpy(msg + sizeof SEAL_TRANSFER_SIG_LABEL, raw, SIG_OFF);
 }
 
-static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_TRANSFER])
+static int transfer_sign(const struct privkey *key, const unsigned char raw[SIG_OFF],
+			 unsigned char out[SEAL_SIG_LEN])
 {
 	unsigned char msg[SIG_MSG_LEN];
 	const unsigned char *s;
@@ -371,7 +361,7 @@ static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_T
 	rbuf_init(&r, sig.p, sig.len);
 	if (rc == ENF_OK && rbuf_expect_cstring(&r, "ssh-ed25519") == 0 &&
 	    rbuf_fixed_string(&r, SEAL_SIG_LEN, &s) == 0 && rbuf_done(&r))
-		memcpy(raw + SIG_OFF, s, SEAL_SIG_LEN);
+		memcpy(out, s, SEAL_SIG_LEN);
 	else
 		rc = enf_err(ENF_FAIL, "cannot sign the transfer");
 	wbuf_free(&sig);
@@ -384,17 +374,26 @@ static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_T
 static int transfer_verify(struct seal_header *h, struct seal_status *st)
 {
 	unsigned char msg[SIG_MSG_LEN];
+	const unsigned char *fixed, *key, *box, *s;
 	struct wbuf blob, sig;
+	struct rbuf r;
 	struct pubkey k;
 	int rc;
 
+	/* The transferred part, in the order of enf-seal(5)'s table. */
+	rbuf_init(&r, h->raw, SEAL_HDR_TRANSFER);
+	if (rbuf_bytes(&r, SEAL_FIXED_LEN, &fixed) != 0 ||
+	    rbuf_bytes(&r, SEAL_SOURCE_KEY_LEN, &key) != 0 ||
+	    rbuf_bytes(&r, SEAL_BOX_LEN, &box) != 0 || rbuf_bytes(&r, SEAL_SIG_LEN, &s) != 0 ||
+	    !rbuf_done(&r))
+		return enf_err(ENF_FAIL, "a transferred header of the wrong size");
 	memset(&k, 0, sizeof k);
 	wbuf_init(&blob, 0);
 	wbuf_init(&sig, 0);
 	wbuf_cstring(&blob, "ssh-ed25519");
-	wbuf_string(&blob, h->raw + SEAL_FIXED_LEN, SEAL_SOURCE_KEY_LEN);
+	wbuf_string(&blob, key, SEAL_SOURCE_KEY_LEN);
 	wbuf_cstring(&sig, "ssh-ed25519");
-	wbuf_string(&sig, h->raw + SIG_OFF, SEAL_SIG_LEN);
+	wbuf_string(&sig, s, SEAL_SIG_LEN);
 	transfer_sig_msg(h->raw, msg);
 	if (blob.failed || sig.failed)
 		rc = enf_err(ENF_FAIL, "out of memory");
@@ -539,11 +538,15 @@ static void stream_free(struct chunk_stream *s)
 static void chunk_params(const struct chunk_stream *s, int final, unsigned char nonce[AEAD_NONCE],
 			 unsigned char ad[CHUNK_AD_LEN])
 {
-	memset(nonce, 0, 4);
-	put_u64(nonce + 4, s->index);
-	memcpy(ad, s->hh, 32);
-	put_u64(ad + 32, s->index);
-	ad[40] = final ? 1 : 0;
+	struct wbuf w;
+
+	wbuf_init_fixed(&w, nonce, AEAD_NONCE);
+	wbuf_u32(&w, 0);
+	wbuf_u64(&w, s->index);
+	wbuf_init_fixed(&w, ad, CHUNK_AD_LEN);
+	wbuf_put(&w, s->hh, sizeof s->hh);
+	wbuf_u64(&w, s->index);
+	wbuf_u8(&w, final ? 1 : 0);
 }
 
 struct chunk_writer {
@@ -686,9 +689,10 @@ static void header_made(const struct seal_self *me, const unsigned char *raw, si
 int seal_stream_seal(const struct seal_self *me, int in, struct atomic_file *out,
 		     struct seal_header *made, struct seal_status *st)
 {
-	unsigned char raw[SEAL_HDR_LOCAL], fid[32];
+	unsigned char raw[SEAL_HDR_LOCAL], fid[32], wrapped[SEAL_WRAP_LEN];
 	struct chunk_writer cw;
 	struct work w = { 0 };
+	struct wbuf hw;
 	int rc;
 
 	memset(&cw, 0, sizeof cw);
@@ -696,11 +700,12 @@ int seal_stream_seal(const struct seal_self *me, int in, struct atomic_file *out
 		goto out;
 	random_nonce(fid, sizeof fid);
 	random_nonce(w.k->ck, AEAD_KEY);
-	header_fixed(raw, SEAL_LOCAL, me->bind_host ? SEAL_FLAG_HOST : 0, me->id, fid);
+	wbuf_init_fixed(&hw, raw, sizeof raw);
+	header_fixed(&hw, SEAL_LOCAL, me->bind_host ? SEAL_FLAG_HOST : 0, me->id, fid);
 	if ((rc = file_kek(me, fid, w.k)) != ENF_OK)
 		goto out;
-	if (aead_seal(w.k->kek, zero_nonce, raw, SEAL_FIXED_LEN, w.k->ck, AEAD_KEY,
-		      raw + SEAL_FIXED_LEN) != ENF_OK) {
+	if (aead_seal(w.k->kek, zero_nonce, raw, hw.len, w.k->ck, AEAD_KEY, wrapped) != ENF_OK ||
+	    wbuf_put(&hw, wrapped, sizeof wrapped) != 0 || hw.len != sizeof raw) {
 		rc = enf_err(ENF_FAIL, "cannot wrap the content key");
 		goto out;
 	}
@@ -774,19 +779,25 @@ static int transfer_header(const struct seal_self *me, const struct seal_peer *t
 			   const unsigned char ck[AEAD_KEY], unsigned char raw[SEAL_HDR_TRANSFER],
 			   struct seal_status *st)
 {
-	unsigned char fid[32], id[SEAL_ID_LEN];
+	unsigned char fid[32], id[SEAL_ID_LEN], box[SEAL_BOX_LEN], sig[SEAL_SIG_LEN];
 	const unsigned char *pk;
+	struct wbuf w;
 
 	if (!me->identity || ed25519_key(&me->identity->pub, &pk) != ENF_OK ||
 	    identity_id(&me->identity->pub, id) != ENF_OK || memcmp(id, me->id, SEAL_ID_LEN) != 0)
 		return enf_err(ENF_FAIL, "the identity key is not available");
 	random_nonce(fid, sizeof fid);
-	header_fixed(raw, SEAL_TRANSFERRED, 0, to->id, fid);
-	memcpy(raw + SEAL_FIXED_LEN, pk, SEAL_SOURCE_KEY_LEN);
-	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, BOX_OFF, ck, AEAD_KEY,
-			 raw + BOX_OFF) != ENF_OK)
+	wbuf_init_fixed(&w, raw, SEAL_HDR_TRANSFER);
+	header_fixed(&w, SEAL_TRANSFERRED, 0, to->id, fid);
+	wbuf_put(&w, pk, SEAL_SOURCE_KEY_LEN);
+	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, w.len, ck, AEAD_KEY, box) != ENF_OK)
 		return fail(st, ENF_NO, "bad-target", "cannot encrypt to the target's X25519 key");
-	return transfer_sign(me->identity, raw);
+	wbuf_put(&w, box, sizeof box);
+	if (transfer_sign(me->identity, raw, sig) != ENF_OK)
+		return ENF_FAIL;
+	wbuf_put(&w, sig, sizeof sig);
+	return w.failed || w.len != SEAL_HDR_TRANSFER ? enf_err(ENF_FAIL, "cannot write the header")
+						       : ENF_OK;
 }
 
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
