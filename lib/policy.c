@@ -1099,12 +1099,12 @@ static void json_rule(FILE *o, const struct pol_rule *r)
 
 static int show_json(const struct policy *p, FILE *o)
 {
+	char digest[2 * sizeof p->digest + 1];
+
+	hex_to_str(digest, sizeof digest, p->digest, sizeof p->digest);
 	fputs("{\"version\":1,\"id\":", o);
 	json_str(o, p->id);
-	fputs(",\"digest\":\"", o);
-	for (size_t i = 0; i < sizeof p->digest; i++)
-		fprintf(o, "%02x", p->digest[i]);
-	fputs("\",\"purposes\":", o);
+	fprintf(o, ",\"digest\":\"%s\",\"purposes\":", digest);
 	json_strs(o, p->purposes, p->npurposes);
 	fputs(",\"identities\":[", o);
 	for (size_t i = 0; i < p->nidentities; i++) {

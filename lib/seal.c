@@ -90,19 +90,16 @@ static int read_error(struct seal_status *st)
 
 int seal_host_digest(const char *text, size_t n, unsigned char out[32])
 {
+	unsigned char id[MACHINE_ID_HEX / 2];
 	struct hash_ctx h;
 	int nonzero = 0;
 
 	if (n == MACHINE_ID_HEX + 1 && text[MACHINE_ID_HEX] == '\n')
 		n--;
-	if (n != MACHINE_ID_HEX)
+	if (hex_decode(text, n, id, sizeof id) != ENF_OK)
 		return enf_err(ENF_FAIL, "%s is malformed", MACHINE_ID_PATH);
-	for (size_t i = 0; i < n; i++) {
-		char c = text[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return enf_err(ENF_FAIL, "%s is malformed", MACHINE_ID_PATH);
-		nonzero |= c != '0';
-	}
+	for (size_t i = 0; i < sizeof id; i++)
+		nonzero |= id[i] != 0;
 	/* An all-zero id is a placeholder, shared by every unconfigured host. */
 	if (!nonzero)
 		return enf_err(ENF_FAIL, "%s is not initialised", MACHINE_ID_PATH);

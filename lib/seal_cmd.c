@@ -10,6 +10,7 @@
 #include "enf.h"
 #include "audit.h"
 #include "crypto.h"
+#include "encode.h"
 #include "io.h"
 #include "keystore.h"
 #include "seal.h"
@@ -94,12 +95,6 @@ static void warn_partial(int rc)
 enum verb { V_SEAL, V_OPEN, V_TRANSFER };
 static const char *const verb_op[] = { "seal", "open", "transfer" };
 
-static void hex32(const unsigned char *p, char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* The audit detail "file-id:HEX[,transferred-as:HEX]" ties the records of
  * both instances about one file together; peer names the other instance. */
 static void describe(const struct seal_self *me, const struct seal_header *h,
@@ -111,9 +106,9 @@ static void describe(const struct seal_self *me, const struct seal_header *h,
 
 	detail[0] = peer[0] = '\0';
 	if (first->rawlen) {
-		hex32(first->file_id, a);
+		hex_to_str(a, sizeof a, first->file_id, sizeof first->file_id);
 		if (h->rawlen && made->rawlen) {
-			hex32(made->file_id, b);
+			hex_to_str(b, sizeof b, made->file_id, sizeof made->file_id);
 			snprintf(detail, n, "file-id:%s,transferred-as:%s", a, b);
 		} else {
 			snprintf(detail, n, "file-id:%s", a);
