@@ -194,51 +194,40 @@ out:
 	return rc;
 }
 
-/* The next line of text at *off (without its newline); *more is 0 when
- * the text ended without a newline. */
-static int next_line(const char *text, size_t n, size_t *off, const char **line,
-		     size_t *len, int *nl)
-{
-	const char *end;
-
-	if (*off >= n)
-		return -1;
-	*line = text + *off;
-	end = memchr(*line, '\n', n - *off);
-	*len = end ? (size_t)(end - *line) : n - *off;
-	*nl = end != NULL;
-	*off += *len + (end ? 1 : 0);
-	return 0;
-}
-
+/* The whole line is "-----WHAT LABEL-----". */
 static int is_marker(const char *line, size_t len, const char *what, const char *label)
 {
-	size_t wl = strlen(what), ll = strlen(label);
+	struct rbuf r;
 
-	return len == 5 + wl + 1 + ll + 5 && memcmp(line, "-----", 5) == 0 &&
-	       memcmp(line + 5, what, wl) == 0 && line[5 + wl] == ' ' &&
-	       memcmp(line + 6 + wl, label, ll) == 0 && memcmp(line + 6 + wl + ll, "-----", 5) == 0;
+	rbuf_init(&r, line, len);
+	return rbuf_expect(&r, "-----") == 0 && rbuf_expect(&r, what) == 0 &&
+	       rbuf_expect(&r, " ") == 0 && rbuf_expect(&r, label) == 0 &&
+	       rbuf_expect(&r, "-----") == 0 && rbuf_done(&r);
 }
 
 /* Body lines are all `width` long (64 as OpenSSL writes, 70 as ssh-keygen
  * does) but the last, which is 1..width; the END line follows. */
+#define ARMOR_WIDTH_OPENSSL 64
+#define ARMOR_WIDTH_SSH 70
+#define ARMOR_WIDTH_MAX ARMOR_WIDTH_SSH
 int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n, size_t *used)
 {
 	struct wbuf b;
-	size_t off = 0, len, width = 0, last = 0, lines = 0;
+	struct rbuf r;
+	size_t len, width = 0, last = 0, lines = 0;
 	const char *line;
 	int nl, rc = ENF_NO;
 
 	wbuf_init(&b, 0);
-	if (next_line(text, n, &off, &line, &len, &nl) < 0 || !nl ||
-	    !is_marker(line, len, "BEGIN", label))
+	rbuf_init(&r, text, n);
+	if (rbuf_line(&r, &line, &len, &nl) < 0 || !nl || !is_marker(line, len, "BEGIN", label))
 		goto out;
 	for (;;) {
-		if (next_line(text, n, &off, &line, &len, &nl) < 0)
+		if (rbuf_line(&r, &line, &len, &nl) < 0)
 			goto out;
 		if (is_marker(line, len, "END", label))
 			break;
-		if (!nl || len == 0 || len > 70 || (lines > 0 && last != width))
+		if (!nl || len == 0 || len > ARMOR_WIDTH_MAX || (lines > 0 && last != width))
 			goto out;
 		if (lines == 0)
 			width = len;
@@ -251,12 +240,12 @@ int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n
 			goto out;
 		}
 	}
-	/* One line of any length up to 70, or full lines of 64 or 70. */
-	if (lines == 0 || (lines > 1 && width != 64 && width != 70))
+	/* One line of any length up to the widest, or full lines of either. */
+	if (lines == 0 || (lines > 1 && width != ARMOR_WIDTH_OPENSSL && width != ARMOR_WIDTH_SSH))
 		goto out;
 	rc = base64_decode(out, (const char *)b.p, b.len, 1);
 	if (rc == ENF_OK)
-		*used = off;
+		*used = r.off;
 out:
 	wbuf_free(&b);
 	return rc;
