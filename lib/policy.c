@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "enf.h"
+#include "buf.h"
 #include "crypto.h"
 #include "keyfmt.h"
 #include "encode.h"
@@ -906,7 +907,9 @@ int policy_parse(const char *text, size_t n, const char *fname, FILE *diagout,
 		 struct policy **out)
 {
 	struct parser ps;
-	size_t off = 0;
+	struct rbuf r;
+	const char *s;
+	size_t len;
 	unsigned line = 0;
 	int rc;
 
@@ -916,13 +919,10 @@ int policy_parse(const char *text, size_t n, const char *fname, FILE *diagout,
 	ps.fname = fname ? fname : "policy";
 	if (!(ps.p = calloc(1, sizeof *ps.p)))
 		return enf_err(ENF_FAIL, "out of memory");
-	while (off < n && !ps.oom) {
-		const char *nl = memchr(text + off, '\n', n - off);
-		size_t len = nl ? (size_t)(nl - (text + off)) : n - off;
-
-		parse_line(&ps, text + off, len, ++line);
-		off += len + (nl ? 1 : 0);
-	}
+	/* A last line without its newline is a line like the others. */
+	rbuf_init(&r, text, n);
+	while (!ps.oom && rbuf_line(&r, &s, &len, NULL) == 0)
+		parse_line(&ps, s, len, ++line);
 	if (!ps.oom)
 		finish(&ps, line);
 	if (!ps.oom && hash_buf(HASH_SHA256, text, n, ps.p->digest) != ENF_OK)
