@@ -128,25 +128,42 @@ int hex_encode(struct wbuf *out, const void *p, size_t n)
 	return ENF_OK;
 }
 
-static int hexval(char c)
+int hex_to_str(char *out, size_t outlen, const void *p, size_t n)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	struct wbuf w;
+
+	if (n > (SIZE_MAX - 1) / 2 || outlen < 2 * n + 1)
+		return ENF_FAIL;
+	wbuf_init_fixed(&w, out, outlen);
+	if (hex_encode(&w, p, n) != ENF_OK || wbuf_cstr_terminate(&w) != 0)
+		return ENF_FAIL;
+	return ENF_OK;
 }
+
+/* A digit's value + 1, 0 for anything else: a table and no branch per
+ * digit, because enf-audit verify decodes three hashes per record. */
+static const unsigned char hex_value[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13,
+	['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 int hex_decode(const char *s, size_t n, unsigned char *out, size_t outlen)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned bad = 0;
+
 	if (outlen > SIZE_MAX / 2 || n != outlen * 2)
 		return ENF_NO;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		unsigned hi = hex_value[u[2 * i]], lo = hex_value[u[2 * i + 1]];
 
-		if (hi < 0 || lo < 0)
-			return ENF_NO;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		bad |= (hi == 0) | (lo == 0);
+		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+	}
+	if (bad) {
+		memset(out, 0, outlen);
+		return ENF_NO;
 	}
 	return ENF_OK;
 }
@@ -177,51 +194,40 @@ out:
 	return rc;
 }
 
-/* The next line of text at *off (without its newline); *more is 0 when
- * the text ended without a newline. */
-static int next_line(const char *text, size_t n, size_t *off, const char **line,
-		     size_t *len, int *nl)
-{
-	const char *end;
-
-	if (*off >= n)
-		return -1;
-	*line = text + *off;
-	end = memchr(*line, '\n', n - *off);
-	*len = end ? (size_t)(end - *line) : n - *off;
-	*nl = end != NULL;
-	*off += *len + (end ? 1 : 0);
-	return 0;
-}
-
+/* The whole line is "-----WHAT LABEL-----". */
 static int is_marker(const char *line, size_t len, const char *what, const char *label)
 {
-	size_t wl = strlen(what), ll = strlen(label);
+	struct rbuf r;
 
-	return len == 5 + wl + 1 + ll + 5 && memcmp(line, "-----", 5) == 0 &&
-	       memcmp(line + 5, what, wl) == 0 && line[5 + wl] == ' ' &&
-	       memcmp(line + 6 + wl, label, ll) == 0 && memcmp(line + 6 + wl + ll, "-----", 5) == 0;
+	rbuf_init(&r, line, len);
+	return rbuf_expect(&r, "-----") == 0 && rbuf_expect(&r, what) == 0 &&
+	       rbuf_expect(&r, " ") == 0 && rbuf_expect(&r, label) == 0 &&
+	       rbuf_expect(&r, "-----") == 0 && rbuf_done(&r);
 }
 
 /* Body lines are all `width` long (64 as OpenSSL writes, 70 as ssh-keygen
  * does) but the last, which is 1..width; the END line follows. */
+#define ARMOR_WIDTH_OPENSSL 64
+#define ARMOR_WIDTH_SSH 70
+#define ARMOR_WIDTH_MAX ARMOR_WIDTH_SSH
 int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n, size_t *used)
 {
 	struct wbuf b;
-	size_t off = 0, len, width = 0, last = 0, lines = 0;
+	struct rbuf r;
+	size_t len, width = 0, last = 0, lines = 0;
 	const char *line;
 	int nl, rc = ENF_NO;
 
 	wbuf_init(&b, 0);
-	if (next_line(text, n, &off, &line, &len, &nl) < 0 || !nl ||
-	    !is_marker(line, len, "BEGIN", label))
+	rbuf_init(&r, text, n);
+	if (rbuf_line(&r, &line, &len, &nl) < 0 || !nl || !is_marker(line, len, "BEGIN", label))
 		goto out;
 	for (;;) {
-		if (next_line(text, n, &off, &line, &len, &nl) < 0)
+		if (rbuf_line(&r, &line, &len, &nl) < 0)
 			goto out;
 		if (is_marker(line, len, "END", label))
 			break;
-		if (!nl || len == 0 || len > 70 || (lines > 0 && last != width))
+		if (!nl || len == 0 || len > ARMOR_WIDTH_MAX || (lines > 0 && last != width))
 			goto out;
 		if (lines == 0)
 			width = len;
@@ -234,12 +240,12 @@ int armor_decode(struct wbuf *out, const char *label, const char *text, size_t n
 			goto out;
 		}
 	}
-	/* One line of any length up to 70, or full lines of 64 or 70. */
-	if (lines == 0 || (lines > 1 && width != 64 && width != 70))
+	/* One line of any length up to the widest, or full lines of either. */
+	if (lines == 0 || (lines > 1 && width != ARMOR_WIDTH_OPENSSL && width != ARMOR_WIDTH_SSH))
 		goto out;
 	rc = base64_decode(out, (const char *)b.p, b.len, 1);
 	if (rc == ENF_OK)
-		*used = off;
+		*used = r.off;
 out:
 	wbuf_free(&b);
 	return rc;

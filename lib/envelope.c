@@ -72,21 +72,6 @@ static const char *byte_kind(unsigned char c)
 	return "control character";
 }
 
-static int valid_scope(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > SCOPE_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("._:/@+-", c)))
-			return 0;
-	}
-	return 1;
-}
-
 /* The body's lines, in their one order. */
 enum field { F_MAGIC, F_KEY, F_IDENTITY, F_PURPOSE, F_SCOPE, F_RULE, F_FORMAT, F_DIGEST, F_COUNT };
 static const char *const field_words[F_COUNT] = {
@@ -99,136 +84,143 @@ static const char *const field_forms[F_COUNT] = {
 
 /* A line's keyword names which field it is (-1 for none), so that an
  * error can say "repeated" or "out of order" rather than just "wrong". */
-static int field_of(const char *line)
+static int field_of(const char *word, size_t n)
 {
-	for (int f = 0; f < F_COUNT; f++) {
-		size_t k = strlen(field_words[f]);
-		if (strncmp(line, field_words[f], k) == 0 && (line[k] == ' ' || line[k] == '\0'))
+	for (int f = 0; f < F_COUNT; f++)
+		if (text_is(word, n, field_words[f]))
 			return f;
-	}
 	return -1;
 }
 
-static int copy_name(char *dst, const char *v)
+static int copy_name(char dst[ENF_NAME_MAX + 1], const char *v, size_t n)
 {
-	if (!enf_valid_name(v))
+	char name[ENF_NAME_MAX + 1];
+
+	if (n > ENF_NAME_MAX)
 		return ENF_NO;
-	strcpy(dst, v);		/* enf_valid_name bounds it to ENF_NAME_MAX */
+	memcpy(name, v, n);
+	name[n] = '\0';
+	if (!enf_valid_name(name))
+		return ENF_NO;
+	memcpy(dst, name, n + 1);
 	return ENF_OK;
 }
 
-static int parse_digest(struct envelope *e, const char *v)
+/* "ALG HEX": the algorithm, one space, the digest's lowercase hex. */
+static int parse_digest(struct envelope *e, const char *v, size_t n)
 {
-	const char *sp = strchr(v, ' ');
-	char alg[8];
-	size_t hl;
+	const char *alg, *hex;
+	size_t algn, hexn;
+	struct rbuf r;
 
-	if (!sp || (size_t)(sp - v) >= sizeof alg)
+	rbuf_init(&r, v, n);
+	if (rbuf_until(&r, ' ', &alg, &algn) != 0)
 		return ENF_NO;
-	memcpy(alg, v, (size_t)(sp - v));
-	alg[sp - v] = '\0';
-	if (strcmp(alg, "sha256") == 0)
+	rbuf_rest(&r, &hex, &hexn);
+	if (text_is(alg, algn, "sha256"))
 		e->digest_alg = HASH_SHA256;
-	else if (strcmp(alg, "sha512") == 0)
+	else if (text_is(alg, algn, "sha512"))
 		e->digest_alg = HASH_SHA512;
 	else
 		return ENF_NO;
-	hl = hash_len(e->digest_alg);
-	if (strlen(sp + 1) != 2 * hl)
-		return ENF_NO;
-	return hex_decode(sp + 1, 2 * hl, e->digest, hl) == ENF_OK ? ENF_OK : ENF_NO;
+	return hex_decode(hex, hexn, e->digest, hash_len(e->digest_alg));
 }
 
 /* One field's value (the text after "WORD "). */
-static int parse_value(struct envelope *e, int f, const char *v)
+static int parse_value(struct envelope *e, int f, const char *v, size_t n)
 {
 	switch (f) {
 	case F_MAGIC:
-		return strcmp(v, "1") == 0 ? ENF_OK : ENF_NO;
+		return text_is(v, n, "1") ? ENF_OK : ENF_NO;
 	case F_KEY:
-		return copy_name(e->key, v);
+		return copy_name(e->key, v, n);
 	case F_IDENTITY:
-		return copy_name(e->identity, v);
+		return copy_name(e->identity, v, n);
 	case F_PURPOSE:
-		return copy_name(e->purpose, v);
+		return copy_name(e->purpose, v, n);
 	case F_SCOPE:
-		if (!valid_scope(v))
+		if (!scope_valid(v, n))
 			return ENF_NO;
-		strcpy(e->scope, v);
+		memcpy(e->scope, v, n);
+		e->scope[n] = '\0';
 		return ENF_OK;
 	case F_RULE:
-		return copy_name(e->rule, v);
+		return copy_name(e->rule, v, n);
 	case F_FORMAT:
-		if (strcmp(v, "sshsig") == 0)
+		if (text_is(v, n, "sshsig"))
 			e->format = FMT_SSHSIG;
-		else if (strcmp(v, "raw") == 0)
+		else if (text_is(v, n, "raw"))
 			e->format = FMT_RAW;
 		else
 			return ENF_NO;
 		return ENF_OK;
 	case F_DIGEST:
-		return parse_digest(e, v);
+		return parse_digest(e, v, n);
 	}
 	return ENF_NO;
 }
 
-static int parse_line(struct envelope *e, int want, const char *line, unsigned lineno,
-		      char *why, size_t whylen)
+/* "WORD VALUE", WORD the field `want`: one space, the value all the rest. */
+static int parse_line(struct envelope *e, int want, const char *line, size_t len,
+		      unsigned lineno, char *why, size_t whylen)
 {
-	int f = field_of(line);
-	size_t k;
+	const char *word, *value;
+	size_t wordn, valuen;
+	struct rbuf r;
+	int has_value, f;
 
-	if (f < 0)
+	rbuf_init(&r, line, len);
+	has_value = rbuf_until(&r, ' ', &word, &wordn) == 0;
+	if (!has_value)
+		rbuf_rest(&r, &word, &wordn);
+	rbuf_rest(&r, &value, &valuen);
+	if ((f = field_of(word, wordn)) < 0)
 		return fail(why, whylen, lineno, "expected '%s'", field_forms[want]);
 	if (f < want)
 		return fail(why, whylen, lineno, "repeated or out-of-order '%s' line", field_words[f]);
 	if (f > want)
 		return fail(why, whylen, lineno, "missing or out-of-order line: expected '%s'", field_forms[want]);
-	k = strlen(field_words[f]);
-	if (line[k] != ' ' || parse_value(e, f, line + k + 1) != ENF_OK)
+	if (!has_value || parse_value(e, f, value, valuen) != ENF_OK)
 		return fail(why, whylen, lineno, "expected '%s' (single spaces, no trailing space)", field_forms[want]);
 	return ENF_OK;
 }
 
 /* The body ends with the 8th line; what follows is signatures. */
-static int parse_body(struct envelope *e, const char *text, size_t n, size_t *bodylen,
-		      char *why, size_t whylen)
+static int parse_body(struct envelope *e, struct rbuf *r, char *why, size_t whylen)
 {
-	char line[ENVELOPE_BODY_MAX + 1];
-	size_t off = 0;
-
 	for (int f = 0; f < F_COUNT; f++) {
-		const char *nl;
+		const char *line;
 		size_t len;
+		int nl;
 
-		/* The text is n bytes, not a C string: never read past them. */
-		if (off >= n || (n - off >= 5 && memcmp(text + off, "-----", 5) == 0))
+		if (rbuf_peek(r, "-----") || rbuf_line(r, &line, &len, &nl) != 0)
 			return fail(why, whylen, f + 1, "missing line: expected '%s'", field_forms[f]);
-		nl = memchr(text + off, '\n', n - off);
 		if (!nl)
 			return fail(why, whylen, f + 1, "line does not end in LF");
-		len = (size_t)(nl - (text + off));
-		if (off + len + 1 > ENVELOPE_BODY_MAX)
-			return fail(why, whylen, 0, "request body over 4096 bytes");
-		memcpy(line, text + off, len);
-		line[len] = '\0';
-		if (parse_line(e, f, line, (unsigned)f + 1, why, whylen) != ENF_OK)
+		if (r->off > ENVELOPE_BODY_MAX)
+			return fail(why, whylen, 0, "request body over %d bytes", ENVELOPE_BODY_MAX);
+		if (parse_line(e, f, line, len, (unsigned)f + 1, why, whylen) != ENF_OK)
 			return ENF_NO;
-		off += len + 1;
 	}
-	*bodylen = off;
 	return ENF_OK;
 }
 
-static int parse_sig(struct sshsig *s, const char *ns, const char *text, size_t n,
-		     size_t *used, const char *what, const char *after, char *why, size_t whylen)
+/* One armored SSHSIG at r, in namespace ns; r moves past it. */
+static int parse_sig(struct sshsig *s, const char *ns, struct rbuf *r, const char *what,
+		     const char *after, char *why, size_t whylen)
 {
-	if (n < sizeof ARMOR_BEGIN - 1 || memcmp(text, ARMOR_BEGIN, sizeof ARMOR_BEGIN - 1) != 0)
+	struct rbuf look = *r;
+	const unsigned char *skip;
+	const char *text;
+	size_t n, used;
+
+	if (!rbuf_peek(r, ARMOR_BEGIN))
 		return fail(why, whylen, 0, "text after the %s is not %s", after, what);
+	rbuf_rest(&look, &text, &n);
 	memset(s, 0, sizeof *s);
 	/* The block must end with its END line's LF, as ssh-keygen writes it. */
-	if (sshsig_parse_armored(s, text, n, used) != ENF_OK || *used == 0 ||
-	    text[*used - 1] != '\n') {
+	if (sshsig_parse_armored(s, text, n, &used) != ENF_OK || used == 0 ||
+	    text[used - 1] != '\n' || rbuf_bytes(r, used, &skip) != 0) {
 		sshsig_free(s);
 		return fail(why, whylen, 0, "%s is not a well-formed armored SSHSIG", what);
 	}
@@ -239,26 +231,22 @@ static int parse_sig(struct sshsig *s, const char *ns, const char *text, size_t 
 	return ENF_OK;
 }
 
-static int parse_approvals(struct envelope *e, const char *text, size_t n, char *why,
-			   size_t whylen)
+static int parse_approvals(struct envelope *e, struct rbuf *r, char *why, size_t whylen)
 {
-	size_t off = 0, used;
-
-	while (off < n) {
+	while (!rbuf_done(r)) {
 		struct sshsig *grown;
 
 		if (e->napprovals == ENVELOPE_APPROVALS_MAX)
-			return fail(why, whylen, 0, "more than 64 approvals");
+			return fail(why, whylen, 0, "more than %d approvals", ENVELOPE_APPROVALS_MAX);
 		grown = realloc(e->approvals, (e->napprovals + 1) * sizeof *grown);
 		if (!grown)
 			return enf_err(ENF_FAIL, "out of memory");
 		e->approvals = grown;
-		if (parse_sig(&e->approvals[e->napprovals], NS_APPROVE, text + off, n - off, &used,
+		if (parse_sig(&e->approvals[e->napprovals], NS_APPROVE, r,
 			      "an approval (SSHSIG, namespace enf-approve)", "last signature", why,
 			      whylen) != ENF_OK)
 			return ENF_NO;
 		e->napprovals++;
-		off += used;
 	}
 	return ENF_OK;
 }
@@ -266,34 +254,36 @@ static int parse_approvals(struct envelope *e, const char *text, size_t n, char 
 static int parse_all(struct envelope *e, const char *text, size_t n, int allow_unsigned,
 		     char *why, size_t whylen)
 {
-	size_t at, bodylen, used;
+	struct rbuf r;
+	size_t at;
 	int rc;
 
 	if (n == 0)
 		return fail(why, whylen, 0, "empty request");
 	if (bad_byte(text, n, &at))
 		return fail(why, whylen, 0, "%s in the request", byte_kind((unsigned char)text[at]));
-	if ((rc = parse_body(e, text, n, &bodylen, why, whylen)) != ENF_OK)
+	rbuf_init(&r, text, n);
+	if ((rc = parse_body(e, &r, why, whylen)) != ENF_OK)
 		return rc;
-	e->body = malloc(bodylen + 1);
+	e->bodylen = r.off;
+	e->body = malloc(e->bodylen + 1);
 	if (!e->body)
 		return enf_err(ENF_FAIL, "out of memory");
-	memcpy(e->body, text, bodylen);
-	e->body[bodylen] = '\0';
-	e->bodylen = bodylen;
-	if (hash_buf(HASH_SHA256, e->body, bodylen, e->body_sha256) != ENF_OK)
+	memcpy(e->body, text, e->bodylen);
+	e->body[e->bodylen] = '\0';
+	if (hash_buf(HASH_SHA256, e->body, e->bodylen, e->body_sha256) != ENF_OK)
 		return enf_err(ENF_FAIL, "cannot hash the request body");
-	if (bodylen == n) {
+	if (rbuf_done(&r)) {
 		if (!allow_unsigned)
 			return fail(why, whylen, 0, "no requester signature");
 		return ENF_OK;
 	}
-	if (parse_sig(&e->requester, NS_REQUEST, text + bodylen, n - bodylen, &used,
+	if (parse_sig(&e->requester, NS_REQUEST, &r,
 		      "the requester's signature (SSHSIG, namespace enf-request)", "body",
 		      why, whylen) != ENF_OK)
 		return ENF_NO;
 	e->has_signature = 1;
-	return parse_approvals(e, text + bodylen + used, n - bodylen - used, why, whylen);
+	return parse_approvals(e, &r, why, whylen);
 }
 
 int envelope_parse(struct envelope *e, const char *text, size_t n, int allow_unsigned,
@@ -321,8 +311,8 @@ int envelope_write_body(const struct envelope *e, struct wbuf *out)
 	    !enf_valid_name(e->purpose) || !enf_valid_name(e->rule))
 		return enf_err(ENF_USAGE, "key, identity, purpose and rule must match "
 				"[a-z0-9][a-z0-9._-]{0,63}");
-	if (!valid_scope(e->scope))
-		return enf_err(ENF_USAGE, "scope must match [A-Za-z0-9._:/@+-]{1,128}");
+	if (!scope_valid(e->scope, strlen(e->scope)))
+		return enf_err(ENF_USAGE, "scope must match " SCOPE_CHARS "{1,%d}", SCOPE_MAX);
 	if (e->format != FMT_SSHSIG && e->format != FMT_RAW)
 		return enf_err(ENF_USAGE, "format must be sshsig or raw");
 	if (e->digest_alg != HASH_SHA256 && e->digest_alg != HASH_SHA512)

@@ -7,7 +7,7 @@
 #include "enf.h"
 #include "agent.h"
 #include "proc.h"
-#include "seal.h"
+#include "seal_cmd.h"
 
 static const char usage_text[] =
 	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F | --agent SOCKET] [FILE|-]\n"
@@ -46,11 +46,64 @@ static int binary_to_tty(const char *out)
 	return ENF_OK;
 }
 
+struct opts {
+	struct seal_cmd c;
+	const char *operator_pass, *officer_pass, *agent;
+	int has_out;
+};
+
+/* seal and open: through the agent when there is one and no passphrase
+ * was given, else in this process. */
+static int seal_or_open(struct opts *o, int open)
+{
+	struct seal_cmd *c = &o->c;
+
+	if (o->officer_pass || c->to || (c->from && !open) || (o->agent && o->operator_pass))
+		return usage();
+	c->passfile = o->operator_pass;
+	if (!open && binary_to_tty(c->out) != ENF_OK)
+		return enf_report(ENF_USAGE);
+	if (!o->agent && !o->operator_pass)
+		o->agent = getenv(AGENT_ENV);
+	if (o->agent && *o->agent)
+		return agent_seal(o->agent, open, c->from, c->in, c->out);
+	return enf_report(open ? seal_cmd_open(c) : seal_cmd_seal(c));
+}
+
+static int verb_seal(struct opts *o) { return seal_or_open(o, 0); }
+static int verb_open(struct opts *o) { return seal_or_open(o, 1); }
+
+static int verb_transfer(struct opts *o)
+{
+	if (o->operator_pass || !o->c.to || o->c.from || o->agent)
+		return usage();
+	o->c.passfile = o->officer_pass;
+	if (binary_to_tty(o->c.out) != ENF_OK)
+		return enf_report(ENF_USAGE);
+	return enf_report(seal_cmd_transfer(&o->c));
+}
+
+static int verb_info(struct opts *o)
+{
+	if (o->operator_pass || o->officer_pass || o->c.to || o->c.from || o->has_out ||
+	    !o->c.in || o->agent)
+		return usage();
+	return enf_report(seal_cmd_info(&o->c));
+}
+
+/* Each verb checks which options apply to it and returns the exit code. */
+static const struct {
+	const char *name;
+	int (*fn)(struct opts *);
+} verbs[] = {
+	{ "seal", verb_seal }, { "open", verb_open },
+	{ "transfer", verb_transfer }, { "info", verb_info },
+};
+
 int main(int argc, char **argv)
 {
-	struct seal_cmd c = { 0 };
-	const char *verb, *operator_pass = NULL, *officer_pass = NULL, *agent = NULL;
-	int ch, has_out = 0, rc;
+	struct opts o = { 0 };
+	int ch;
 
 	if (enf_start(argv[0]) != ENF_OK)
 		return enf_report(ENF_FAIL);
@@ -58,46 +111,21 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'h': fputs(usage_text, stdout); return ENF_OK;
 		case OPT_VERSION: printf("enf-seal %s\n", ENF_VERSION); return ENF_OK;
-		case 'H': c.home = optarg; break;
-		case 'o': c.out = optarg; has_out = 1; break;
-		case OPT_PASS: operator_pass = optarg; break;
-		case OPT_OFFICER: officer_pass = optarg; break;
-		case OPT_TO: c.to = optarg; break;
-		case OPT_FROM: c.from = optarg; break;
-		case OPT_AGENT: agent = optarg; break;
+		case 'H': o.c.home = optarg; break;
+		case 'o': o.c.out = optarg; o.has_out = 1; break;
+		case OPT_PASS: o.operator_pass = optarg; break;
+		case OPT_OFFICER: o.officer_pass = optarg; break;
+		case OPT_TO: o.c.to = optarg; break;
+		case OPT_FROM: o.c.from = optarg; break;
+		case OPT_AGENT: o.agent = optarg; break;
 		default: return usage();
 		}
 	}
 	if (optind >= argc || argc - optind > 2)
 		return usage();
-	verb = argv[optind];
-	c.in = optind + 1 < argc ? argv[optind + 1] : NULL;
-
-	if (strcmp(verb, "seal") == 0 || strcmp(verb, "open") == 0) {
-		if (officer_pass || c.to || (c.from && verb[0] == 's') || (agent && operator_pass))
-			return usage();
-		c.passfile = operator_pass;
-		if (verb[0] == 's' && binary_to_tty(c.out) != ENF_OK)
-			return enf_report(ENF_USAGE);
-		/* The agent, when there is one and no passphrase was given. */
-		if (!agent && !operator_pass)
-			agent = getenv(AGENT_ENV);
-		if (agent && *agent)
-			return agent_seal(agent, verb[0] == 'o', c.from, c.in, c.out);
-		rc = verb[0] == 's' ? seal_cmd_seal(&c) : seal_cmd_open(&c);
-	} else if (strcmp(verb, "transfer") == 0) {
-		if (operator_pass || !c.to || c.from || agent)
-			return usage();
-		c.passfile = officer_pass;
-		if (binary_to_tty(c.out) != ENF_OK)
-			return enf_report(ENF_USAGE);
-		rc = seal_cmd_transfer(&c);
-	} else if (strcmp(verb, "info") == 0) {
-		if (operator_pass || officer_pass || c.to || c.from || has_out || !c.in || agent)
-			return usage();
-		rc = seal_cmd_info(&c);
-	} else {
-		return usage();
-	}
-	return enf_report(rc);
+	o.c.in = optind + 1 < argc ? argv[optind + 1] : NULL;
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(argv[optind], verbs[i].name) == 0)
+			return verbs[i].fn(&o);
+	return usage();
 }
