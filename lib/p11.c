@@ -304,7 +304,20 @@ static void module_finalize(struct p11 *t)
 	pthread_mutex_unlock(&inits_mu);
 }
 
-enum load_step { LOAD_OK, LOAD_DLOPEN, LOAD_NOT_MODULE, LOAD_LIST, LOAD_INIT };
+enum load_step { LOAD_OK, LOAD_DLOPEN, LOAD_NOT_MODULE, LOAD_LIST, LOAD_UNUSABLE, LOAD_INIT };
+
+/* A version 2 or 3 function list with every function this file calls: a
+ * NULL among them would be a crash later, not an error. */
+static int list_usable(const CK_FUNCTION_LIST *f)
+{
+	if (f->version.major != 2 && f->version.major != 3)
+		return 0;
+	return f->C_Initialize && f->C_Finalize && f->C_GetSlotList && f->C_GetTokenInfo &&
+	       f->C_OpenSession && f->C_CloseSession && f->C_Login && f->C_Logout &&
+	       f->C_FindObjectsInit && f->C_FindObjects && f->C_FindObjectsFinal &&
+	       f->C_GetAttributeValue && f->C_SignInit && f->C_Sign &&
+	       f->C_GenerateKeyPair && f->C_DestroyObject;
+}
 
 struct load_job {
 	struct job base;
@@ -345,6 +358,11 @@ static void load_run(struct p11 *t, struct job *jb)
 		j->step = LOAD_LIST;
 		return;
 	}
+	if (!list_usable(t->f)) {
+		t->f = NULL;
+		j->step = LOAD_UNUSABLE;
+		return;
+	}
 	jb->call = "C_Initialize";
 	if ((jb->rv = module_initialize(t)) != CKR_OK)
 		j->step = LOAD_INIT;
@@ -372,6 +390,10 @@ static int module_load(struct p11 *t)
 		break;
 	case LOAD_NOT_MODULE:
 		rc = enf_err(ENF_FAIL, "%s is not a PKCS#11 module", t->module);
+		break;
+	case LOAD_UNUSABLE:
+		rc = enf_err(ENF_FAIL, "%s is not a usable PKCS#11 module (version or functions "
+			     "missing)", t->module);
 		break;
 	default:
 		rc = enf_err(ENF_FAIL, "PKCS#11 module %s: %s failed: %s", t->module,
@@ -416,32 +438,48 @@ static void info_from(struct p11_token_info *out, const CK_TOKEN_INFO *ti)
 	token_text(out->model, ti->model, sizeof ti->model);
 }
 
-/* The one slot whose token has this label (and serial).  Labels are
- * compared after trailing blanks are removed on both sides. */
+/* Whether the token's blank-padded field holds exactly s.  Compared as
+ * bytes, so that the shown form (token_text) cannot make two labels equal. */
+static int field_is(const CK_UTF8CHAR *field, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len > n || memcmp(field, s, len) != 0)
+		return 0;
+	for (; len < n; len++)
+		if (field[len] != ' ')
+			return 0;
+	return 1;
+}
+
+/* The one slot whose token has this label (and serial). */
 static int slot_choose(struct p11 *t, const struct slots_job *j, const char *label,
 		       const char *serial)
 {
-	struct p11_token_info ti, seen;
+	const CK_TOKEN_INFO *seen = NULL;
 	unsigned labelled = 0, chosen = 0;
-
-	memset(&seen, 0, sizeof seen);
+	char seen_serial[P11_SERIAL_MAX + 1];
 
 	for (CK_ULONG i = 0; i < j->n; i++) {
-		info_from(&ti, &j->info[i]);
-		if (strcmp(ti.label, label) != 0)
+		const CK_TOKEN_INFO *ti = &j->info[i];
+
+		if (!field_is(ti->label, sizeof ti->label, label))
 			continue;
 		labelled++;
 		seen = ti;
-		if (serial && strcmp(ti.serial, serial) != 0)
+		if (serial && !field_is(ti->serialNumber, sizeof ti->serialNumber, serial))
 			continue;
 		chosen++;
-		t->info = ti;
+		info_from(&t->info, ti);
 		t->slot = j->id[i];
 	}
 	if (labelled == 0)
 		return enf_err(ENF_FAIL, "no token labelled '%s'", label);
-	if (chosen == 0 && labelled == 1)
-		return enf_err(ENF_FAIL, "token '%s' has serial %s, not %s", label, seen.serial, serial);
+	if (chosen == 0 && labelled == 1) {
+		token_text(seen_serial, seen->serialNumber, sizeof seen->serialNumber);
+		return enf_err(ENF_FAIL, "token '%s' has serial %s, not %s", label, seen_serial,
+			       serial);
+	}
 	if (chosen == 0)
 		return enf_err(ENF_FAIL, "no token labelled '%s' has serial %s", label, serial);
 	if (chosen > 1)
