@@ -1144,8 +1144,27 @@ struct gen_job {
 	unsigned char id[P11_ID_MAX];
 	CK_ULONG idlen;
 	char label[LABEL_MAX + 1];
+	CK_ULONG bits;			/* CKA_MODULUS_BITS' value */
 	CK_OBJECT_HANDLE pub, priv;
 };
+
+static const unsigned char RSA_F4[] = { 0x01, 0x00, 0x01 };	/* e = 65537 */
+
+/* The algorithm's part of the public template: the curve, or the modulus
+ * size and e = 65537.  Returns how many attributes it wrote (at most 2);
+ * the values live in *j so that they outlive this call. */
+static CK_ULONG gen_alg_attrs(struct gen_job *j, CK_ATTRIBUTE *a)
+{
+	if (j->k.type != CKK_RSA) {
+		a[0] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)ED25519_PARAMS_NAME,
+				       sizeof ED25519_PARAMS_NAME };
+		return 1;
+	}
+	j->bits = j->k.bits;
+	a[0] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &j->bits, sizeof j->bits };
+	a[1] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, (void *)RSA_F4, sizeof RSA_F4 };
+	return 2;
+}
 
 /* The private key signs and does nothing else; CKA_SENSITIVE and
  * CKA_EXTRACTABLE=false keep its value inside the token for good.  The
@@ -1154,18 +1173,13 @@ static void gen_run(struct p11 *t, struct job *jb)
 {
 	struct gen_job *j = (struct gen_job *)jb;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ULONG bits = j->k.bits, labellen = strlen(j->label);
-	unsigned char e[] = { 0x01, 0x00, 0x01 };
-	int rsa = j->k.type == CKK_RSA;
-	CK_MECHANISM mech = { rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_EDWARDS_KEY_PAIR_GEN,
-			      NULL, 0 };
-	CK_ATTRIBUTE pub[] = {
+	CK_ULONG labellen = strlen(j->label);
+	CK_MECHANISM mech = { j->k.type == CKK_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN :
+			      CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pub[9] = {
 		{ CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &no, 1 }, { CKA_VERIFY, &yes, 1 },
 		{ CKA_ENCRYPT, &no, 1 }, { CKA_WRAP, &no, 1 },
 		{ CKA_ID, j->id, j->idlen }, { CKA_LABEL, j->label, labellen },
-		/* the last two are the algorithm's */
-		{ CKA_EC_PARAMS, (void *)ED25519_PARAMS_NAME, sizeof ED25519_PARAMS_NAME },
-		{ CKA_EC_PARAMS, (void *)ED25519_PARAMS_NAME, sizeof ED25519_PARAMS_NAME },
 	};
 	CK_ATTRIBUTE priv[] = {
 		{ CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 }, { CKA_SENSITIVE, &yes, 1 },
@@ -1173,13 +1187,8 @@ static void gen_run(struct p11 *t, struct job *jb)
 		{ CKA_DECRYPT, &no, 1 }, { CKA_UNWRAP, &no, 1 }, { CKA_DERIVE, &no, 1 },
 		{ CKA_ID, j->id, j->idlen }, { CKA_LABEL, j->label, labellen },
 	};
-	CK_ULONG npub = sizeof pub / sizeof pub[0] - 1;
+	CK_ULONG npub = 7 + gen_alg_attrs(j, pub + 7);
 
-	if (rsa) {
-		pub[7] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof bits };
-		pub[8] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, e, sizeof e };
-		npub++;
-	}
 	jb->call = "C_GenerateKeyPair";
 	jb->rv = t->f->C_GenerateKeyPair(t->session, &mech, pub, npub, priv,
 					 sizeof priv / sizeof priv[0], &j->pub, &j->priv);
