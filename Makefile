@@ -16,7 +16,7 @@ PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool
        libtss2-dev bats openssh-client openssl jq groff-base util-linux procps python3 \
        python3-cryptography git tmux bash-completion man-db dpkg-dev fakeroot lintian \
        swtpm swtpm-tools tpm2-tools iproute2 strace \
-       clang libclang-rt-14-dev time
+       clang libclang-rt-14-dev time softhsm2 opensc libp11-kit-dev
 BENCH_PKGS = softhsm2 opensc age hyperfine
 
 GCRYPT_CFLAGS := $(shell libgcrypt-config --cflags 2>/dev/null)
@@ -26,11 +26,14 @@ TSS2_PKG      := tss2-esys tss2-tctildr tss2-mu tss2-rc
 TSS2_CFLAGS   := $(shell pkg-config --cflags $(TSS2_PKG) 2>/dev/null)
 TSS2_LIBS     := $(shell pkg-config --libs $(TSS2_PKG) 2>/dev/null || \
                    echo -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc)
+# Token keys (lib/p11.c): p11-kit's pkcs11.h only; the module is dlopen'ed,
+# so there is no p11-kit (or any new) runtime library.
+P11_CFLAGS    := $(shell pkg-config --cflags p11-kit-1 2>/dev/null || echo -I/usr/include/p11-kit-1)
 
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror \
            -Wshadow -Wformat=2 -Wvla -fno-common -fstack-protector-strong \
-           -D_FORTIFY_SOURCE=2 -MMD -MP -Ilib $(GCRYPT_CFLAGS) $(TSS2_CFLAGS) $(SANFLAGS)
+           -D_FORTIFY_SOURCE=2 -MMD -MP -Ilib $(GCRYPT_CFLAGS) $(TSS2_CFLAGS) $(P11_CFLAGS) $(SANFLAGS)
 override LDFLAGS += $(SANFLAGS) -Wl,-z,relro,-z,now
 LDLIBS  += $(GCRYPT_LIBS) -lgpg-error -lgdbm $(TSS2_LIBS)
 
@@ -60,6 +63,18 @@ $(BIN)/%: $(BUILD)/cmd/%/main.o $(LIBENF)
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(LIBENF)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBENF) $(LDLIBS)
+
+# Test-only PKCS#11 modules (t/p11/), beside the unit tests so that a test
+# finds them as $$ENF_UNIT/../p11/NAME.so: libfaulty.so passes calls to the
+# module named by $$ENF_P11_REAL and breaks those $$ENF_P11_FAULT names (see
+# t/p11/faulty.c); libnotp11.so is a shared object that is no module.  No
+# $$(SANFLAGS): unsanitized programs (pkcs11-tool) must load them too.
+P11_TEST_MODS := $(BUILD)/t/p11/libfaulty.so $(BUILD)/t/p11/libnotp11.so
+$(BUILD)/t/p11/lib%.so: t/p11/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared $(P11_CFLAGS) -o $@ $<
+$(BUILD)/t/unit/p11: $(P11_TEST_MODS)
+all: $(P11_TEST_MODS)
 
 # Installs what is missing when run as root; otherwise says what to run.
 deps:
