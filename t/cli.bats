@@ -9,7 +9,7 @@ setup() { common_setup; }
 
 # The programs built on cli_start; enf-audit and enf-seal join them when
 # they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen"
+CLI_PROGRAMS="enf-keygen enf-verify"
 
 stdout_closed() { "$@" >&-; }
 
