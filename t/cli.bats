@@ -9,7 +9,7 @@ setup() { common_setup; }
 
 # The programs built on cli_start; enf-audit and enf-seal join them when
 # they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen enf-verify"
+CLI_PROGRAMS="enf-keygen enf-verify enf-request"
 
 stdout_closed() { "$@" >&-; }
 
@@ -23,6 +23,9 @@ stdout_closed() { "$@" >&-; }
 		[[ "${stderr_lines[1]}" == usage:* ]]
 		[ -z "$output" ]
 	done
+	# After a verb too.
+	run -2 --separate-stderr "$ENF_BIN/enf-request" approve -x
+	[ "${stderr_lines[0]}" = "enf-request: invalid option -- 'x'" ]
 }
 
 @test "--version is one line, NAME VERSION, for every program" {
@@ -47,6 +50,8 @@ stdout_closed() { "$@" >&-; }
 @test "a product lost on a closed stdout is said one way: cannot write standard output" {
 	make_instance
 	enf-keygen new -p release k >/dev/null
+	enf-request -k k -i ci -p release -s s -r r --unsigned --digest "sha256:$(printf '%064d' 0)" \
+		-o "$BATS_TEST_TMPDIR/req"
 	while read -r line; do
 		# shellcheck disable=SC2086 # the words of line are the arguments
 		run -3 --separate-stderr stdout_closed $line
@@ -57,5 +62,6 @@ stdout_closed() { "$@" >&-; }
 	enf-keygen list
 	enf-keygen pubkey k
 	enf-keygen allowed-signers
+	enf-request show $BATS_TEST_TMPDIR/req
 	EOF
 }
