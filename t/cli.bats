@@ -9,7 +9,7 @@ setup() { common_setup; }
 
 # The programs built on cli_start; enf-audit and enf-seal join them when
 # they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen enf-verify enf-request"
+CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy"
 
 stdout_closed() { "$@" >&-; }
 
@@ -63,5 +63,7 @@ stdout_closed() { "$@" >&-; }
 	enf-keygen pubkey k
 	enf-keygen allowed-signers
 	enf-request show $BATS_TEST_TMPDIR/req
+	enf-policy digest $SHARE/policies/firmware.policy
+	enf-policy show $SHARE/policies/firmware.policy
 	EOF
 }
