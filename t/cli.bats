@@ -9,7 +9,7 @@ setup() { common_setup; }
 
 # The programs built on cli_start; enf-audit and enf-seal join them when
 # they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy"
+CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy enf-sign enf-agent"
 
 stdout_closed() { "$@" >&-; }
 
