@@ -9,12 +9,19 @@ setup() { common_setup; }
 
 # The programs built on cli_start; enf-audit and enf-seal join them when
 # they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy enf-sign enf-agent"
+CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy enf-sign enf-agent enf-sshsig"
 
 stdout_closed() { "$@" >&-; }
 
 @test "getopt's messages name the program, not the path it was run by" {
 	for p in $CLI_PROGRAMS; do
+		if [ "$p" = enf-sshsig ]; then
+			# Its own options are -Y sign's, short ones as ssh-keygen's;
+			# the others are ssh-keygen's.
+			run -2 --separate-stderr "$ENF_BIN/$p" -Y sign -x
+			[ "${stderr_lines[0]}" = "$p: invalid option -- 'x'" ]
+			continue
+		fi
 		run -2 --separate-stderr "$ENF_BIN/$p" -x
 		[ "${stderr_lines[0]}" = "$p: invalid option -- 'x'" ]
 		run -2 --separate-stderr "$ENF_BIN/$p" --no-such-option
