@@ -180,17 +180,24 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 	return rc;
 }
 
-static void show_signer(const char *label, const struct sshsig *s)
+/* "TYPE [BITS ]SHA256:...", the way every signer is shown; bits for RSA
+ * when asked (show, which verifies nothing, says what it saw). */
+static void print_key(const struct pubkey *k, int bits)
 {
 	char fp[FINGERPRINT_MAX];
 
-	pubkey_fingerprint(&s->key, fp);
-	if (s->key.type == KT_RSA)
-		printf("%-15s%s %u %s (namespace %s, %s)\n", label, pubkey_ssh_type(&s->key),
-		       s->key.bits, fp, s->ns, hash_name(s->hash_alg));
-	else
-		printf("%-15s%s %s (namespace %s, %s)\n", label, pubkey_ssh_type(&s->key), fp,
-		       s->ns, hash_name(s->hash_alg));
+	pubkey_fingerprint(k, fp);
+	printf("%s ", pubkey_ssh_type(k));
+	if (bits && k->type == KT_RSA)
+		printf("%u ", k->bits);
+	fputs(fp, stdout);
+}
+
+static void show_signer(const char *label, const struct sshsig *s)
+{
+	printf("%-15s", label);
+	print_key(&s->key, 1);
+	printf(" (namespace %s, %s)\n", s->ns, hash_name(s->hash_alg));
 }
 
 static void show_fields(const struct envelope *e, const char *digest_note);
@@ -325,11 +332,10 @@ static int verify_digest(const struct opts *o, const struct envelope *e, char *n
 static void show_verified(const char *label, const struct pol_identity *id,
 			  const struct sshsig *s, const struct policy *pol, int again)
 {
-	char fp[FINGERPRINT_MAX];
-
-	pubkey_fingerprint(&s->key, fp);
-	printf("%-15s%s: %s %s good signature%s%s\n", label, id->name, pubkey_ssh_type(&s->key),
-	       fp, policy_revoked_identity(pol, id->name) ? " (identity revoked in the policy)" : "",
+	printf("%-15s%s: ", label, id->name);
+	print_key(&s->key, 0);
+	printf(" good signature%s%s\n",
+	       policy_revoked_identity(pol, id->name) ? " (identity revoked in the policy)" : "",
 	       again ? " (again: counts once)" : "");
 }
 
