@@ -343,3 +343,5 @@ void envelope_free(struct envelope *e)
 	free(e->approvals);
 	memset(e, 0, sizeof *e);
 }
+
+int format_parse(const char *s) { return name_index(format_names, 2, s); }

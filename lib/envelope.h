@@ -41,5 +41,6 @@ int envelope_parse(struct envelope *e, const char *text, size_t n, int allow_uns
 int envelope_write_body(const struct envelope *e, struct wbuf *out);
 void envelope_free(struct envelope *e);
 const char *format_name(int fmt);	/* "sshsig", "raw" */
+int format_parse(const char *s);		/* FMT_*, or -1 if unknown */
 
 #endif

@@ -118,7 +118,7 @@ stdout_full() { "$@" >/dev/full; }
 	run -3 --separate-stderr stdout_closed enf-keygen new -p release k
 	[[ "$stderr" == "enf-keygen: cannot write standard output"* ]]
 	run -3 --separate-stderr stdout_closed enf-policy digest "$SHARE/policies/firmware.policy"
-	[ "$stderr" = "enf-policy: cannot write to standard output" ]
+	[ "$stderr" = "enf-policy: cannot write standard output: Bad file descriptor" ]
 	# A program with nothing to print does not mind.
 	run -0 stdout_closed enf-policy check "$SHARE/policies/firmware.policy"
 }
@@ -132,8 +132,7 @@ stdout_full() { "$@" >/dev/full; }
 	while read -r line; do
 		# shellcheck disable=SC2086 # the words of line are the arguments
 		run -3 --separate-stderr stdout_closed $line
-		[[ "$stderr" == "${line%% *}: "*"standard output"* ||
-			"$stderr" == "enf-request: cannot write to stdout" ]]
+		[[ "$stderr" == "${line%% *}: "*"standard output"* ]]
 	done <<-EOF
 	enf-audit head
 	enf-audit show

@@ -1,22 +1,25 @@
 /* enf-agent: the signing service (enf-agent(1), SPEC "The signing service").
  * Options, then agent_run or agent_stop (agent.h). */
-#include <getopt.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "enf.h"
 #include "agent.h"
-#include "proc.h"
+#include "cli.h"
 
-static void usage(FILE *f)
+static const char usage[] =
+	"usage: enf-agent [-H DIR] [--passphrase-file F] [-a SOCKET] [-t LIFETIME]\n"
+	"                 [--group G] [--timeout SECONDS] [-D]\n"
+	"       enf-agent -k\n"
+	"       enf-agent -h | --version\n";
+
+enum { OPT_PASSFILE = 256, OPT_GROUP, OPT_TIMEOUT };
+
+/* A duration within max seconds (agent_parse_lifetime: N or N[smhd]). */
+static int parse_duration(const char *s, long max, long *out)
 {
-	fprintf(f, "usage: enf-agent [-H DIR] [--passphrase-file F] [-a SOCKET] [-t LIFETIME]\n"
-		   "                 [--group G] [--timeout SECONDS] [-D]\n"
-		   "       enf-agent -k\n"
-		   "       enf-agent -h | --version\n");
+	return (*out = agent_parse_lifetime(s)) >= 0 && *out <= max ? ENF_OK : ENF_USAGE;
 }
-
-enum { OPT_PASSFILE = 256, OPT_GROUP, OPT_TIMEOUT, OPT_VERSION };
 
 int main(int argc, char **argv)
 {
@@ -29,48 +32,39 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "foreground", no_argument, NULL, 'D' },
 		{ "kill", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 }
+		CLI_LONGOPTS_END
 	};
 	struct agent_opts o = { 0 };
 	int c, stop = 0;
 	long v;
 
-	if (enf_start(argv[0]) != ENF_OK)
-		return enf_report(ENF_FAIL);
-	while ((c = getopt_long(argc, argv, "H:a:t:Dkh", lo, NULL)) != -1) {
+	if (cli_start(argc, argv, usage) != ENF_OK)
+		return cli_exit(ENF_FAIL);
+	while ((c = cli_getopt(argc, argv, "H:a:t:Dkh", lo)) != -1) {
 		switch (c) {
 		case 'H': o.home = optarg; break;
 		case OPT_PASSFILE: o.passfile = optarg; break;
 		case 'a': o.socket = optarg; break;
 		case 't':
-			if ((v = agent_parse_lifetime(optarg)) < 0) {
-				fprintf(stderr, "enf-agent: bad lifetime '%s' (seconds, or N[smhd])\n", optarg);
-				return ENF_USAGE;
-			}
+			if (parse_duration(optarg, LONG_MAX, &v) != ENF_OK)
+				return cli_exit(enf_err(ENF_USAGE, "bad lifetime '%s' (seconds, or N[smhd])",
+							optarg));
 			o.lifetime = (unsigned long)v;
 			break;
 		case OPT_GROUP: o.group = optarg; break;
 		case OPT_TIMEOUT:
-			if ((v = agent_parse_lifetime(optarg)) < 0 || v > 86400) {
-				fprintf(stderr, "enf-agent: bad timeout '%s'\n", optarg);
-				return ENF_USAGE;
-			}
+			if (parse_duration(optarg, 86400, &v) != ENF_OK)
+				return cli_exit(enf_err(ENF_USAGE, "bad timeout '%s'", optarg));
 			o.timeout = (unsigned)v;
 			break;
 		case 'D': o.foreground = 1; break;
 		case 'k': stop = 1; break;
-		case 'h': usage(stdout); return ENF_OK;
-		case OPT_VERSION: printf("enf-agent %s\n", ENF_VERSION); return ENF_OK;
-		default: usage(stderr); return ENF_USAGE;
+		default: return cli_exit(ENF_USAGE);
 		}
 	}
 	if (optind != argc || (stop && (o.home || o.passfile || o.lifetime || o.group ||
-					o.foreground))) {
-		usage(stderr);
-		return ENF_USAGE;
-	}
+					o.foreground)))
+		return cli_exit(ENF_USAGE);
 	if (stop)
 		return agent_stop(o.socket ? o.socket : getenv(AGENT_ENV));
 	return agent_run(&o);

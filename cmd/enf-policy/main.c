@@ -1,12 +1,12 @@
 /* enf-policy: check, show, digest, install and dry-run the flat-text
  * policy (enf-policy(1), enf-policy(5)).  The grammar lives in lib/policy.c
  * and the decision flow in lib/evaluate.c; this file maps verbs to them. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "enf.h"
 #include "audit.h"
+#include "cli.h"
 #include "crypto.h"
 #include "evaluate.h"
 #include "io.h"
@@ -26,24 +26,19 @@ struct text {
 	const char *name;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: enf-policy check [-H DIR] FILE\n"
-		"       enf-policy show [--json] [-H DIR] [FILE]\n"
-		"       enf-policy digest [-H DIR] [FILE]\n"
-		"       enf-policy install [-H DIR] [--officer-passphrase-file F] FILE\n"
-		"       enf-policy eval [-H DIR] [REQUEST|-]\n"
-		"       enf-policy -h | --version\n");
-}
-
-static int is_stdin(const char *p) { return !p || strcmp(p, "-") == 0; }
+static const char usage[] =
+	"usage: enf-policy check [-H DIR] FILE\n"
+	"       enf-policy show [--json] [-H DIR] [FILE]\n"
+	"       enf-policy digest [-H DIR] [FILE]\n"
+	"       enf-policy install [-H DIR] [--officer-passphrase-file F] FILE\n"
+	"       enf-policy eval [-H DIR] [REQUEST|-]\n"
+	"       enf-policy -h | --version\n";
 
 static int read_text(const char *path, size_t max, struct text *t)
 {
 	int rc = io_read_file(path, max, &t->p, &t->n);
 
-	t->name = is_stdin(path) ? "<stdin>" : path;
+	t->name = cli_is_stdin(path) ? "<stdin>" : path;
 	return rc;
 }
 
@@ -232,7 +227,7 @@ out:
 	return rc;
 }
 
-static const struct {
+static const struct verb {
 	const char *name;
 	int (*fn)(const struct opts *, const char *);
 	int file_required;
@@ -243,24 +238,21 @@ static const struct {
 
 static int run(const struct opts *o, int argc, char **argv)
 {
-	size_t i;
+	const struct verb *v = CLI_VERB(verbs, argc, argv);
 
-	if (argc < 1)
-		return enf_err(ENF_USAGE, "no command (check, show, digest, install, eval)");
-	for (i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		if (strcmp(argv[0], verbs[i].name) == 0)
-			break;
-	if (i == sizeof verbs / sizeof verbs[0])
-		return enf_err(ENF_USAGE, "unknown command \"%s\"", argv[0]);
+	if (!v)
+		return ENF_USAGE;
 	if (argc > 2)
 		return enf_err(ENF_USAGE, "%s: at most one file", argv[0]);
-	if (verbs[i].file_required && argc < 2)
+	if (v->file_required && argc < 2)
 		return enf_err(ENF_USAGE, "%s needs a FILE", argv[0]);
-	if (o->json && verbs[i].fn != cmd_show)
+	if (o->json && v->fn != cmd_show)
 		return enf_err(ENF_USAGE, "--json applies to show only");
-	if (o->officer_pass && verbs[i].fn != cmd_install)
+	if (o->officer_pass && v->fn != cmd_install)
 		return enf_err(ENF_USAGE, "--officer-passphrase-file applies to install only");
-	return verbs[i].fn(o, argc > 1 ? argv[1] : NULL);
+	if (crypto_init() != ENF_OK)
+		return ENF_FAIL;
+	return v->fn(o, argc > 1 ? argv[1] : NULL);
 }
 
 int main(int argc, char **argv)
@@ -268,34 +260,20 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "officer-passphrase-file", required_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_END
 	};
 	struct opts o = { 0 };
-	int c, rc;
+	int c;
 
-	if (enf_start(argv[0]) != ENF_OK)
-		return enf_report(ENF_FAIL);
-	while ((c = getopt_long(argc, argv, "H:h", lo, NULL)) != -1) {
+	if (cli_start(argc, argv, usage) != ENF_OK)
+		return cli_exit(ENF_FAIL);
+	while ((c = cli_getopt(argc, argv, "H:h", lo)) != -1) {
 		switch (c) {
 		case 'H': o.home = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'O': o.officer_pass = optarg; break;
-		case 'h': usage(stdout); return ENF_OK;
-		case 'V': printf("enf-policy %s\n", ENF_VERSION); return ENF_OK;
-		default: usage(stderr); return ENF_USAGE;
+		default: return cli_exit(ENF_USAGE);
 		}
 	}
-	if (crypto_init() != ENF_OK)
-		return enf_report(ENF_FAIL);
-	rc = run(&o, argc - optind, argv + optind);
-	if (rc == ENF_USAGE) {
-		enf_report(rc);
-		usage(stderr);
-		return rc;
-	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		rc = enf_err(ENF_FAIL, "cannot write to standard output");
-	return enf_report(rc);
+	return cli_exit(run(&o, argc - optind, argv + optind));
 }

@@ -1,14 +1,13 @@
 /* enf-request: make, approve and show signing requests (enf-request(1)).
  * Needs no instance: a request is text signed with the requester's SSH key
  * by ssh-keygen itself, so agent-held and hardware keys work unchanged. */
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "enf.h"
 #include "buf.h"
+#include "cli.h"
 #include "crypto.h"
 #include "encode.h"
 #include "envelope.h"
@@ -17,24 +16,22 @@
 #include "keyfmt.h"
 #include "proc.h"
 #include "keystore.h"
-#include "sshkeygen.h"
+#include "request.h"
+#include "verify.h"
 
 /* The limit enf-sign and enf-policy eval apply, so that what show and
  * approve read, enf-sign reads too. */
 #define REQUEST_MAX REQUEST_SIZE_MAX
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: enf-request -k KEY -i IDENTITY -p PURPOSE -s SCOPE -r RULE\n"
-		"                   [-f sshsig|raw] [-a sha256|sha512] [-o OUT]\n"
-		"                   (--ssh-key FILE | --unsigned) [--digest ALG:HEX | FILE | -]\n"
-		"       enf-request approve --ssh-key FILE [-o OUT] [REQUEST|-]\n"
-		"       enf-request show [REQUEST|-]\n"
-		"       enf-request verify [--policy FILE | -H DIR] [--data FILE | --digest ALG:HEX]\n"
-		"                   [REQUEST|-]\n"
-		"       enf-request -h | --version\n");
-}
+static const char usage[] =
+	"usage: enf-request -k KEY -i IDENTITY -p PURPOSE -s SCOPE -r RULE\n"
+	"                   [-f sshsig|raw] [-a sha256|sha512] [-o OUT]\n"
+	"                   (--ssh-key FILE | --unsigned) [--digest ALG:HEX | FILE | -]\n"
+	"       enf-request approve --ssh-key FILE [-o OUT] [REQUEST|-]\n"
+	"       enf-request show [REQUEST|-]\n"
+	"       enf-request verify [--policy FILE | -H DIR] [--data FILE | --digest ALG:HEX]\n"
+	"                   [REQUEST|-]\n"
+	"       enf-request -h | --version\n";
 
 static int read_request(const char *path, unsigned char **text, size_t *n)
 {
@@ -56,7 +53,7 @@ static int parse_digest_opt(const char *s, int *alg, unsigned char *digest)
 	return rc;
 }
 
-enum { OPT_SSH_KEY = 256, OPT_UNSIGNED, OPT_DIGEST, OPT_VERSION, OPT_POLICY, OPT_DATA };
+enum { OPT_SSH_KEY = 256, OPT_UNSIGNED, OPT_DIGEST, OPT_POLICY, OPT_DATA };
 
 static const struct option longopts[] = {
 	{ "key", required_argument, NULL, 'k' },
@@ -71,11 +68,9 @@ static const struct option longopts[] = {
 	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
 	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "digest", required_argument, NULL, OPT_DIGEST },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "data", required_argument, NULL, OPT_DATA },
-	{ NULL, 0, NULL, 0 }
+	CLI_LONGOPTS_END
 };
 
 struct opts {
@@ -85,12 +80,12 @@ struct opts {
 	int unsigned_;
 };
 
-/* getopt for every form; returns -1 to go on, else an exit code. */
+/* getopt for every form. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "k:i:p:s:r:f:a:o:H:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "k:i:p:s:r:f:a:o:H:h", longopts)) != -1) {
 		switch (c) {
 		case 'k': o->key = optarg; break;
 		case 'i': o->identity = optarg; break;
@@ -106,17 +101,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_DIGEST: o->digest = optarg; break;
 		case OPT_POLICY: o->policy = optarg; break;
 		case OPT_DATA: o->data = optarg; break;
-		case 'h': usage(stdout); return ENF_OK;
-		case OPT_VERSION: printf("enf-request %s\n", ENF_VERSION); return ENF_OK;
-		default: usage(stderr); return ENF_USAGE;
+		default: return ENF_USAGE;
 		}
 	}
-	return -1;
+	return ENF_OK;
 }
 
+/* The body's fields from the options, the data's digest from the data
+ * file or --digest (reconciled with -a as enf-verify does). */
 static int fill_fields(const struct opts *o, const char *data, struct envelope *e)
 {
-	int alg = HASH_SHA512;
+	struct data_ref d = { .path = data, .digest_alg = -1 };
+	int a = -1, rc;
 
 	if (!o->key || !o->identity || !o->purpose || !o->scope || !o->rule)
 		return enf_err(ENF_USAGE, "-k, -i, -p, -s and -r are all required");
@@ -129,31 +125,21 @@ static int fill_fields(const struct opts *o, const char *data, struct envelope *
 	strcpy(e->purpose, o->purpose);
 	strcpy(e->scope, o->scope);
 	strcpy(e->rule, o->rule);
-	e->format = !o->format || strcmp(o->format, "sshsig") == 0 ? FMT_SSHSIG
-		  : strcmp(o->format, "raw") == 0 ? FMT_RAW : -1;
-	if (e->format < 0)
+	if ((e->format = o->format ? format_parse(o->format) : FMT_SSHSIG) < 0)
 		return enf_err(ENF_USAGE, "-f: format must be sshsig or raw");
-	if (o->hash && (alg = hash_parse(o->hash)) != HASH_SHA256 && alg != HASH_SHA512)
+	if (o->hash && (a = hash_parse(o->hash)) != HASH_SHA256 && a != HASH_SHA512)
 		return enf_err(ENF_USAGE, "-a: hash must be sha256 or sha512");
-	if (o->digest) {
-		int dalg = -1;
-		if (data)
-			return enf_err(ENF_USAGE, "--digest and a data file exclude each other");
-		if (parse_digest_opt(o->digest, &dalg, e->digest) != ENF_OK)
-			return ENF_USAGE;
-		if (o->hash && dalg != alg)
-			return enf_err(ENF_USAGE, "-a and --digest name different algorithms");
-		e->digest_alg = dalg;
-		return ENF_OK;
-	}
-	e->digest_alg = alg;
-	return hash_path(alg, data, e->digest);
+	if (o->digest && parse_digest_opt(o->digest, &d.digest_alg, d.digest) != ENF_OK)
+		return ENF_USAGE;
+	if ((rc = data_ref_hash(&d, a, HASH_SHA512, &e->digest_alg)) != ENF_OK)
+		return rc;
+	return data_ref_digest(&d, e->digest_alg, e->digest);
 }
 
 static int cmd_make(struct opts *o, int argc, char **argv)
 {
 	struct envelope e;
-	struct wbuf out, sig;
+	struct wbuf out;
 	int rc;
 
 	if (argc > 1)
@@ -166,26 +152,16 @@ static int cmd_make(struct opts *o, int argc, char **argv)
 	if ((rc = fill_fields(o, argc ? argv[0] : NULL, &e)) != ENF_OK)
 		return rc;
 	wbuf_init(&out, 0);
-	wbuf_init(&sig, 0);
-	rc = envelope_write_body(&e, &out);
-	if (rc == ENF_OK && o->ssh_key) {
-		rc = sshkeygen_sign(o->ssh_key, NS_REQUEST, (const char *)out.p, out.len, &sig);
-		if (rc == ENF_OK && wbuf_put(&out, sig.p, sig.len) < 0)
-			rc = enf_err(ENF_FAIL, "out of memory");
-	}
-	if (rc == ENF_OK)
+	if ((rc = request_make(&e, o->ssh_key, &out)) == ENF_OK)
 		rc = io_write_atomic(o->out, out.p, out.len, 0644);
-	wbuf_free(&sig);
 	wbuf_free(&out);
 	return rc;
 }
 
 static int cmd_approve(struct opts *o, int argc, char **argv)
 {
-	struct envelope e, check;
 	unsigned char *text = NULL;
-	struct wbuf out, sig;
-	char why[256];
+	struct wbuf out;
 	size_t n;
 	int rc;
 
@@ -196,42 +172,32 @@ static int cmd_approve(struct opts *o, int argc, char **argv)
 		return enf_err(ENF_USAGE, "approve takes --ssh-key FILE [-o OUT] [REQUEST|-]");
 	if ((rc = read_request(argc ? argv[0] : NULL, &text, &n)) != ENF_OK)
 		return rc;
-	if (envelope_parse(&e, (const char *)text, n, 0, why, sizeof why) != ENF_OK) {
-		free(text);
-		return enf_err(ENF_NO, "malformed request: %s", why);
-	}
 	wbuf_init(&out, 0);
-	wbuf_init(&sig, 0);
-	wbuf_put(&out, text, n);
-	rc = sshkeygen_sign(o->ssh_key, NS_APPROVE, e.body, e.bodylen, &sig);
-	if (rc == ENF_OK && wbuf_put(&out, sig.p, sig.len) < 0)
-		rc = enf_err(ENF_FAIL, "out of memory");
-	wbuf_free(&sig);
-	/* What we write must itself be a request enf-sign can parse. */
-	if (rc == ENF_OK && envelope_parse(&check, (const char *)out.p, out.len, 0, why,
-					   sizeof why) != ENF_OK)
-		rc = enf_err(ENF_FAIL, "approved request does not parse: %s", why);
-	else if (rc == ENF_OK)
-		envelope_free(&check);
-	if (rc == ENF_OK)
+	if ((rc = request_approve((const char *)text, n, o->ssh_key, &out)) == ENF_OK)
 		rc = io_write_atomic(o->out, out.p, out.len, 0644);
 	wbuf_free(&out);
-	envelope_free(&e);
 	free(text);
 	return rc;
 }
 
-static void show_signer(const char *label, const struct sshsig *s)
+/* "TYPE [BITS ]SHA256:...", the way every signer is shown; bits for RSA
+ * when asked (show, which verifies nothing, says what it saw). */
+static void print_key(const struct pubkey *k, int bits)
 {
 	char fp[FINGERPRINT_MAX];
 
-	pubkey_fingerprint(&s->key, fp);
-	if (s->key.type == KT_RSA)
-		printf("%-15s%s %u %s (namespace %s, %s)\n", label, pubkey_ssh_type(&s->key),
-		       s->key.bits, fp, s->ns, hash_name(s->hash_alg));
-	else
-		printf("%-15s%s %s (namespace %s, %s)\n", label, pubkey_ssh_type(&s->key), fp,
-		       s->ns, hash_name(s->hash_alg));
+	pubkey_fingerprint(k, fp);
+	printf("%s ", pubkey_ssh_type(k));
+	if (bits && k->type == KT_RSA)
+		printf("%u ", k->bits);
+	fputs(fp, stdout);
+}
+
+static void show_signer(const char *label, const struct sshsig *s)
+{
+	printf("%-15s", label);
+	print_key(&s->key, 1);
+	printf(" (namespace %s, %s)\n", s->ns, hash_name(s->hash_alg));
 }
 
 static void show_fields(const struct envelope *e, const char *digest_note);
@@ -268,7 +234,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 	printf("signatures are not verified here (enf-request verify and enf-sign verify them "
 	       "against the policy)\n");
 	envelope_free(&e);
-	return fflush(stdout) == 0 ? ENF_OK : enf_err(ENF_FAIL, "cannot write to stdout");
+	return cli_flush_stdout();
 }
 
 /* The body's fields; digest_note follows the data's digest when given. */
@@ -366,11 +332,10 @@ static int verify_digest(const struct opts *o, const struct envelope *e, char *n
 static void show_verified(const char *label, const struct pol_identity *id,
 			  const struct sshsig *s, const struct policy *pol, int again)
 {
-	char fp[FINGERPRINT_MAX];
-
-	pubkey_fingerprint(&s->key, fp);
-	printf("%-15s%s: %s %s good signature%s%s\n", label, id->name, pubkey_ssh_type(&s->key),
-	       fp, policy_revoked_identity(pol, id->name) ? " (identity revoked in the policy)" : "",
+	printf("%-15s%s: ", label, id->name);
+	print_key(&s->key, 0);
+	printf(" good signature%s%s\n",
+	       policy_revoked_identity(pol, id->name) ? " (identity revoked in the policy)" : "",
 	       again ? " (again: counts once)" : "");
 }
 
@@ -416,8 +381,7 @@ static int cmd_verify(struct opts *o, int argc, char **argv)
 			snprintf(label, sizeof label, "approval %zu", i + 1);
 			show_verified(label, signer[i], &e.approvals[i], pol, again);
 		}
-		if (fflush(stdout) != 0)
-			rc = enf_err(ENF_FAIL, "cannot write to stdout");
+		rc = cli_flush_stdout();
 	}
 	free(signer);
 	policy_free(pol);
@@ -425,34 +389,36 @@ static int cmd_verify(struct opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* The first word names the verb; without one, the request is made. */
+static const struct verb {
+	const char *name;
+	int (*fn)(struct opts *, int, char **);
+} verbs[] = {
+	{ "approve", cmd_approve }, { "show", cmd_show }, { "verify", cmd_verify },
+};
+
 int main(int argc, char **argv)
 {
 	int (*cmd)(struct opts *, int, char **) = cmd_make;
+	const struct verb *v = NULL;
 	struct opts o;
 	int rc;
 
-	if (enf_start(argv[0]) != ENF_OK)
-		return enf_report(ENF_FAIL);
+	if (cli_start(argc, argv, usage) != ENF_OK)
+		return cli_exit(ENF_FAIL);
 	memset(&o, 0, sizeof o);
-	if (argc > 1 && strcmp(argv[1], "approve") == 0)
-		cmd = cmd_approve;
-	else if (argc > 1 && strcmp(argv[1], "show") == 0)
-		cmd = cmd_show;
-	else if (argc > 1 && strcmp(argv[1], "verify") == 0)
-		cmd = cmd_verify;
-	if (cmd != cmd_make) {
+	for (size_t i = 0; argc > 1 && i < sizeof verbs / sizeof *verbs; i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			v = &verbs[i];
+	if (v) {	/* the verb's word takes the program's name, which getopt prints */
+		cmd = v->fn;
+		argv[1] = argv[0];
 		argv++;
 		argc--;
 	}
-	if ((rc = parse_opts(argc, argv, &o)) >= 0)
-		return rc;
+	if ((rc = parse_opts(argc, argv, &o)) != ENF_OK)
+		return cli_exit(rc);
 	if (crypto_init() != ENF_OK)
-		return enf_report(ENF_FAIL);
-	rc = cmd(&o, argc - optind, argv + optind);
-	if (rc == ENF_USAGE && enf_errmsg()[0]) {
-		enf_report(rc);
-		usage(stderr);
-		return rc;
-	}
-	return enf_report(rc);
+		return cli_exit(ENF_FAIL);
+	return cli_exit(cmd(&o, argc - optind, argv + optind));
 }

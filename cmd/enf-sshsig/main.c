@@ -2,26 +2,24 @@
  * (enf-sshsig(1)).  `-Y sign` becomes a request signed with the caller's
  * SSH key and judged by enf-sign; every other use is ssh-keygen itself. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "enf.h"
+#include "cli.h"
 #include "crypto.h"
 #include "delegate.h"
 #include "io.h"
 #include "proc.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: enf-sshsig -Y sign -n NAMESPACE -f KEY [-U] [-q] [-O hashalg=sha256|sha512]\n"
-		   "                  [FILE...]\n"
-		   "       enf-sshsig -Y verify|find-principals|check-novalidate|... (run as ssh-keygen)\n"
-		   "       enf-sshsig -h | --version\n"
-		   "request: $ENF_SSHSIG_KEY|IDENTITY|RULE|SCOPE, else git config enf.key|identity|rule|scope\n"
-		   "signer: $ENF_SIGN_COMMAND (sh -c), else enf-sign\n");
-}
+static const char usage[] =
+	"usage: enf-sshsig -Y sign -n NAMESPACE -f KEY [-U] [-q] [-O hashalg=sha256|sha512]\n"
+	"                  [FILE...]\n"
+	"       enf-sshsig -Y verify|find-principals|check-novalidate|... (run as ssh-keygen)\n"
+	"       enf-sshsig -h | --version\n"
+	"request: $ENF_SSHSIG_KEY|IDENTITY|RULE|SCOPE, else git config enf.key|identity|rule|scope\n"
+	"signer: $ENF_SIGN_COMMAND (sh -c), else enf-sign\n";
 
 /* The -Y operation, wherever it stands; NULL when there is none. */
 static const char *operation(int argc, char **argv)
@@ -113,27 +111,17 @@ static int sign(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *op;
-	int rc;
 
-	if (enf_start(argv[0]) != ENF_OK)
-		return enf_report(ENF_FAIL);
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		usage(stdout);
-		return ENF_OK;
-	}
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("enf-sshsig %s\n", ENF_VERSION);
-		return ENF_OK;
-	}
+	if (cli_start(argc, argv, usage) != ENF_OK)
+		return cli_exit(ENF_FAIL);
+	/* Alone only: every other argument is ssh-keygen's. */
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		cli_help();
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		cli_version();
 	op = operation(argc, argv);
 	if (!op || strcmp(op, "sign") != 0)
-		return enf_report(run_ssh_keygen(argv));
-	rc = sign(argc, argv);
-	if (rc == ENF_USAGE) {
-		enf_report(rc);
-		usage(stderr);
-		return rc;
-	}
-	/* A refusal by the signer has printed its own line. */
-	return enf_errmsg()[0] ? enf_report(rc) : rc;
+		return cli_exit(run_ssh_keygen(argv));
+	/* A refusal by the signer has printed its own line and recorded none. */
+	return cli_exit(sign(argc, argv));
 }
