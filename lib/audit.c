@@ -341,6 +341,22 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 	return rc;
 }
 
+struct audit_event audit_event_make(const char *program, const char *op, const char *outcome,
+				    const char *reason)
+{
+	struct audit_event ev = { .program = program, .op = op, .outcome = outcome,
+				  .reason = reason };
+
+	return ev;
+}
+
+struct audit_event audit_event_result(const char *program, const char *op, int rc,
+				      const char *ok_reason, const char *fail_reason)
+{
+	return audit_event_make(program, op, rc == ENF_OK ? "ok" : "fail",
+				rc == ENF_OK ? ok_reason : fail_reason);
+}
+
 /* What may be appended at all: a record without the key only if it is a
  * refusal, and never a repair of someone else's tail. */
 static int event_ok(const struct audit_event *ev, const struct privkey *key)

@@ -27,6 +27,15 @@ struct audit_event {
 	const char *detail;		/* free text for the operator (decision.detail) */
 };
 
+/* The one way to build an event: the fields every record has (program, op,
+ * outcome, reason); every other field is absent until the caller sets it. */
+struct audit_event audit_event_make(const char *program, const char *op, const char *outcome,
+				    const char *reason);
+/* The event of an operation's result: outcome "ok" with ok_reason when rc is
+ * ENF_OK, else "fail" with fail_reason. */
+struct audit_event audit_event_result(const char *program, const char *op, int rc,
+				      const char *ok_reason, const char *fail_reason);
+
 /* Append one record (flock-serialised, fsynced) before the program returns.
  * ks gives the instance id and, when unlocked, the signing key.  Returns the
  * record's sequence number, or 0 when it could not be written — which it

@@ -844,14 +844,9 @@ static int begin(const struct seal_cmd *c, int role, const char *op, struct keys
 static void record(struct keystore *ks, const char *op, int rc, const char *peer,
 		   const char *detail)
 {
-	struct audit_event ev;
+	struct audit_event ev = audit_event_result(PROGRAM, op, rc, "ok", reason);
 
-	memset(&ev, 0, sizeof ev);
 	ev.detail = detail && detail[0] ? detail : NULL;
-	ev.program = PROGRAM;
-	ev.op = op;
-	ev.outcome = rc == ENF_OK ? "ok" : "fail";
-	ev.reason = rc == ENF_OK ? "ok" : reason;
 	ev.peer = peer;
 	audit_append(ks, &ev);
 }

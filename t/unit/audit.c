@@ -110,6 +110,32 @@ static void test_encode_parse(const struct privkey *k, const char *fp)
 	wbuf_free(&v);
 }
 
+/* Every other field absent: a field the builder forgot to clear would
+ * put stale text into a signed record. */
+static int only_common(const struct audit_event *e)
+{
+	return !e->key && !e->identity && !e->purpose && !e->scope && !e->rule &&
+	       !e->policy_id && !e->policy_digest && !e->request_digest && !e->peer && !e->detail;
+}
+
+static void test_event_builder(void)
+{
+	struct audit_event e = audit_event_make("enf-policy", "install", "deny", "bad-policy");
+
+	ok(strcmp(e.program, "enf-policy") == 0 && strcmp(e.op, "install") == 0 &&
+	   strcmp(e.outcome, "deny") == 0 && strcmp(e.reason, "bad-policy") == 0 && only_common(&e),
+	   "audit_event_make: the four common fields, every other absent");
+	e = audit_event_result("enf-keygen", "new", ENF_OK, "created", "refused");
+	ok(strcmp(e.outcome, "ok") == 0 && strcmp(e.reason, "created") == 0 && only_common(&e),
+	   "audit_event_result: ENF_OK is outcome ok with the ok reason");
+	e = audit_event_result("enf-keygen", "new", ENF_NO, "created", "refused");
+	ok(strcmp(e.outcome, "fail") == 0 && strcmp(e.reason, "refused") == 0,
+	   "audit_event_result: ENF_NO is outcome fail with the fail reason");
+	e = audit_event_result("enf-seal", "open", ENF_FAIL, "ok", NULL);
+	ok(strcmp(e.outcome, "fail") == 0 && !e.reason && only_common(&e),
+	   "audit_event_result: ENF_FAIL is a failure too, a NULL reason stays absent");
+}
+
 /* Mutations of a good record that the parser must refuse. */
 static void test_parse_rejects(const char *fp)
 {
@@ -400,6 +426,7 @@ int main(int argc, char **argv)
 	ok(crypto_init() == ENF_OK, "crypto");
 	ok(key_from_hex("0101010101010101010101010101010101010101010101010101010101010101",
 			&k, fp) == 0, "identity key");
+	test_event_builder();
 	test_encode_parse(&k, fp);
 	test_parse_rejects(fp);
 	test_sig_other_key(&k, fp);
