@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "crypto.h"
 #include "encode.h"
+#include "instance.h"
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
@@ -16,7 +17,6 @@
 
 #define PROG "enf-audit"
 #define ANCHORS_MAX 16
-#define INSTANCE_FILE_MAX (64 * 1024)
 
 struct opts {
 	const char *home, *instance, *file;
@@ -40,6 +40,7 @@ static void usage(FILE *f)
 static int load_identity(const struct opts *o, const char *home, struct pubkey *id)
 {
 	struct keystore *ks;
+	struct instance_file f;
 	unsigned char *text;
 	size_t n;
 	int rc;
@@ -47,15 +48,12 @@ static int load_identity(const struct opts *o, const char *home, struct pubkey *
 	if (o->instance) {
 		if ((rc = io_read_file(o->instance, INSTANCE_FILE_MAX, &text, &n)) != ENF_OK)
 			return rc == ENF_NO ? enf_err(ENF_FAIL, "%s: too large", o->instance) : rc;
-		text[strcspn((char *)text, "\n")] = '\0';
-		rc = pubkey_from_line(id, (char *)text, NULL);
+		rc = instance_parse((const char *)text, n, &f);
 		free(text);
-		if (rc != ENF_OK || id->type != KT_ED25519) {
-			if (rc == ENF_OK)
-				pubkey_free(id);
+		if (rc != ENF_OK)
 			return enf_err(ENF_FAIL, "%s: not an instance identity (an ssh-ed25519 line, "
 				       "as enf-keygen instance prints)", o->instance);
-		}
+		*id = f.identity;	/* only the identity is needed: it is moved out, not freed */
 		return ENF_OK;
 	}
 	if (!home || ks_open(home, &ks) != ENF_OK)
