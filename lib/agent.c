@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "io.h"
 #include "seal.h"
+#include "seal_cmd.h"
 #include "unlock.h"
 
 #define PROG "enf-agent"

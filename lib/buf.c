@@ -120,10 +120,103 @@ int rbuf_mpint(struct rbuf *r, const unsigned char **p, size_t *n)
 	return 0;
 }
 
+/* ---- text ---- */
+
+int rbuf_line(struct rbuf *r, const char **s, size_t *n, int *nl)
+{
+	const unsigned char *start, *end;
+	size_t left = rbuf_left(r);
+
+	if (left == 0)
+		return -1;
+	start = r->p + r->off;
+	end = memchr(start, '\n', left);
+	*s = (const char *)start;
+	*n = end ? (size_t)(end - start) : left;
+	if (nl)
+		*nl = end != NULL;
+	r->off += *n + (end ? 1 : 0);
+	return 0;
+}
+
+int rbuf_until(struct rbuf *r, char sep, const char **s, size_t *n)
+{
+	const unsigned char *start, *end;
+
+	if (rbuf_left(r) == 0)
+		return -1;
+	start = r->p + r->off;
+	if (!(end = memchr(start, (unsigned char)sep, rbuf_left(r))))
+		return -1;
+	*s = (const char *)start;
+	*n = (size_t)(end - start);
+	r->off += *n + 1;
+	return 0;
+}
+
+/* seps is a C string, so a NUL byte in the text is never a separator. */
+static int is_sep(unsigned char c, const char *seps)
+{
+	return c != '\0' && strchr(seps, c) != NULL;
+}
+
+int rbuf_word(struct rbuf *r, const char *seps, const char **s, size_t *n)
+{
+	size_t at = r->off, end;
+
+	while (at < r->len && is_sep(r->p[at], seps))
+		at++;
+	if (at == r->len)
+		return -1;
+	for (end = at; end < r->len && !is_sep(r->p[end], seps); end++)
+		;
+	*s = (const char *)r->p + at;
+	*n = end - at;
+	r->off = end;
+	return 0;
+}
+
+int rbuf_peek(const struct rbuf *r, const char *s)
+{
+	size_t n = strlen(s);
+
+	return n == 0 || (n <= rbuf_left(r) && memcmp(r->p + r->off, s, n) == 0);
+}
+
+int rbuf_expect(struct rbuf *r, const char *s)
+{
+	if (!rbuf_peek(r, s))
+		return -1;
+	r->off += strlen(s);
+	return 0;
+}
+
+void rbuf_rest(struct rbuf *r, const char **s, size_t *n)
+{
+	*s = rbuf_left(r) ? (const char *)r->p + r->off : "";
+	*n = rbuf_left(r);
+	r->off = r->len;
+}
+
+int text_is(const char *p, size_t n, const char *s)
+{
+	return strlen(s) == n && memcmp(p, s, n) == 0;
+}
+
+/* ---- writer ---- */
+
 void wbuf_init(struct wbuf *w, int secure)
 {
 	memset(w, 0, sizeof *w);
 	w->secure = secure;
+}
+
+void wbuf_init_fixed(struct wbuf *w, void *p, size_t cap)
+{
+	memset(w, 0, sizeof *w);
+	w->p = p;
+	w->cap = cap;
+	w->fixed = 1;
 }
 
 /* Secret or not, the bytes are wiped before the memory goes back. */
@@ -148,7 +241,7 @@ static int grow(struct wbuf *w, size_t need)
 		return -1;
 	if (need <= w->cap - w->len)
 		return 0;
-	if (need > SIZE_MAX / 2 - w->len)
+	if (w->fixed || need > SIZE_MAX / 2 - w->len)
 		goto fail;
 	cap = w->cap ? w->cap : 64;
 	while (cap < w->len + need + 1)
@@ -252,7 +345,8 @@ void wbuf_reset(struct wbuf *w)
 
 void wbuf_free(struct wbuf *w)
 {
-	release(w->p, w->cap, w->secure);
+	if (!w->fixed)
+		release(w->p, w->cap, w->secure);
 	w->p = NULL;
 	w->len = w->cap = 0;
 	w->failed = 0;

@@ -10,8 +10,13 @@ int base64_encode(struct wbuf *out, const void *p, size_t n, int pad);
 /* Strict decode: only the alphabet and correct '=' padding (required when
  * `pad`, forbidden otherwise); no whitespace.  ENF_NO on bad input. */
 int base64_decode(struct wbuf *out, const char *s, size_t n, int pad);
-int hex_encode(struct wbuf *out, const void *p, size_t n);	/* lowercase */
-/* Strict lowercase hex of exactly outlen bytes; ENF_NO otherwise. */
+/* Hex, the one codec: lowercase only, as every file of enf writes it. */
+int hex_encode(struct wbuf *out, const void *p, size_t n);
+/* The same as a C string into out[0..outlen) (2n digits and a NUL); ENF_FAIL
+ * when it does not fit. */
+int hex_to_str(char *out, size_t outlen, const void *p, size_t n);
+/* Strict lowercase hex of exactly outlen bytes; ENF_NO otherwise (out is
+ * then zeroed).  s need not be NUL-terminated. */
 int hex_decode(const char *s, size_t n, unsigned char *out, size_t outlen);
 
 /* "ALG:HEX" as --digest takes it (ALG: sha256, sha384, sha512; HEX: the

@@ -72,21 +72,6 @@ static const char *byte_kind(unsigned char c)
 	return "control character";
 }
 
-static int valid_scope(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > SCOPE_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("._:/@+-", c)))
-			return 0;
-	}
-	return 1;
-}
-
 /* The body's lines, in their one order. */
 enum field { F_MAGIC, F_KEY, F_IDENTITY, F_PURPOSE, F_SCOPE, F_RULE, F_FORMAT, F_DIGEST, F_COUNT };
 static const char *const field_words[F_COUNT] = {
@@ -152,7 +137,7 @@ static int parse_value(struct envelope *e, int f, const char *v)
 	case F_PURPOSE:
 		return copy_name(e->purpose, v);
 	case F_SCOPE:
-		if (!valid_scope(v))
+		if (!scope_valid(v, strlen(v)))
 			return ENF_NO;
 		strcpy(e->scope, v);
 		return ENF_OK;
@@ -321,8 +306,8 @@ int envelope_write_body(const struct envelope *e, struct wbuf *out)
 	    !enf_valid_name(e->purpose) || !enf_valid_name(e->rule))
 		return enf_err(ENF_USAGE, "key, identity, purpose and rule must match "
 				"[a-z0-9][a-z0-9._-]{0,63}");
-	if (!valid_scope(e->scope))
-		return enf_err(ENF_USAGE, "scope must match [A-Za-z0-9._:/@+-]{1,128}");
+	if (!scope_valid(e->scope, strlen(e->scope)))
+		return enf_err(ENF_USAGE, "scope must match " SCOPE_CHARS "{1,%d}", SCOPE_MAX);
 	if (e->format != FMT_SSHSIG && e->format != FMT_RAW)
 		return enf_err(ENF_USAGE, "format must be sshsig or raw");
 	if (e->digest_alg != HASH_SHA256 && e->digest_alg != HASH_SHA512)

@@ -5,9 +5,9 @@
 
 #include "sshsig.h"
 #include "crypto.h"
+#include "scope.h"
 
 #define ENVELOPE_BODY_MAX 4096
-#define SCOPE_MAX 128
 #define NS_REQUEST "enf-request"
 #define NS_APPROVE "enf-approve"
 

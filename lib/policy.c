@@ -278,36 +278,6 @@ int policy_revoked_rule(const struct policy *p, const char *s)
 	return p && s && listed(p->revoked_rules, p->nrevoked_rules, s);
 }
 
-static int scope_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("._:/@+-", c));
-}
-
-int scope_pattern_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n < 1 || n > 128)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!scope_char(s[i]) && !(s[i] == '*' && i == n - 1))
-			return 0;
-	return 1;
-}
-
-int scope_match(const char *pattern, const char *scope)
-{
-	size_t n;
-
-	if (!pattern || !scope)
-		return 0;
-	n = strlen(pattern);
-	if (n && pattern[n - 1] == '*')
-		return strncmp(pattern, scope, n - 1) == 0;
-	return strcmp(pattern, scope) == 0;
-}
-
 /* ---- freeing ---- */
 
 static void rule_clear(struct pol_rule *r)
@@ -563,8 +533,9 @@ static int rule_scopes(struct parser *ps, struct pol_rule *r, const char *v, uns
 	}
 	for (s = strtok_r(copy, ",", &save); s && ok; s = strtok_r(NULL, ",", &save)) {
 		if (!scope_pattern_valid(s)) {
-			diag(ps, line, 1, "rule '%s': bad scope pattern '%.130s': scopes are "
-			     "[A-Za-z0-9._:/@+-]{1,128}, with '*' only at the end", r->name, s);
+			diag(ps, line, 1, "rule '%s': bad scope pattern '%.*s': scopes are "
+			     SCOPE_CHARS "{1,%d}, with '*' only at the end", r->name,
+			     SCOPE_MAX + 2, s, SCOPE_MAX);
 			ok = 0;
 		} else if (listed(r->scopes, r->nscopes, s)) {
 			diag(ps, line, 0, "rule '%s': repeated scope pattern '%s'", r->name, s);
@@ -1099,12 +1070,12 @@ static void json_rule(FILE *o, const struct pol_rule *r)
 
 static int show_json(const struct policy *p, FILE *o)
 {
+	char digest[2 * sizeof p->digest + 1];
+
+	hex_to_str(digest, sizeof digest, p->digest, sizeof p->digest);
 	fputs("{\"version\":1,\"id\":", o);
 	json_str(o, p->id);
-	fputs(",\"digest\":\"", o);
-	for (size_t i = 0; i < sizeof p->digest; i++)
-		fprintf(o, "%02x", p->digest[i]);
-	fputs("\",\"purposes\":", o);
+	fprintf(o, ",\"digest\":\"%s\",\"purposes\":", digest);
 	json_strs(o, p->purposes, p->npurposes);
 	fputs(",\"identities\":[", o);
 	for (size_t i = 0; i < p->nidentities; i++) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include "enf.h"
 #include "key.h"
+#include "scope.h"
 
 struct pol_identity {
 	char name[ENF_NAME_MAX + 1];
@@ -58,11 +59,7 @@ int policy_has_purpose(const struct policy *p, const char *purpose);
 int policy_revoked_identity(const struct policy *p, const char *name);
 int policy_revoked_key(const struct policy *p, const char *name);
 int policy_revoked_rule(const struct policy *p, const char *name);
-/* 1 when scope matches the pattern (literal, or prefix ending in '*'). */
-int scope_match(const char *pattern, const char *scope);
-/* 1 when s is a valid scope pattern: [A-Za-z0-9._:/@+-], 1..128 bytes in
- * all, an optional '*' only as the last byte. */
-int scope_pattern_valid(const char *s);
+/* scope_match and scope_pattern_valid: scope.h. */
 
 /* Human (one statement a line, canonical) or JSON rendering. */
 int policy_show(const struct policy *p, FILE *out, int json);

@@ -1,13 +1,11 @@
 /* Sealing: chunked AES-256-GCM bound to this instance (seal.h, enf-seal(5)). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "enf.h"
-#include "audit.h"
 #include "buf.h"
 #include "crypto.h"
 #include "encode.h"
@@ -16,9 +14,7 @@
 #include "keyfmt.h"
 #include "keystore.h"
 #include "seal.h"
-#include "unlock.h"
 
-#define PROGRAM "enf-seal"
 #define MACHINE_ID_PATH "/etc/machine-id"
 #define MACHINE_ID_HEX 32
 /* Labels separate this derivation from every other use of the same secrets. */
@@ -29,14 +25,12 @@
 
 static const char another_instance[] = "sealed to another instance";
 
-/* The audit reason of the last failure (a short stable code). */
-static const char *reason = "ok";
-/* Plaintext bytes the last open released (each chunk authenticated). */
-static uint64_t released;
-
-static int fail(int code, const char *why, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(int code, const char *why, const char *fmt, ...)
+/* The message for the caller, and the audit reason (a short stable code)
+ * into st when there is one.  Failures that are ours alone (out of memory,
+ * a cipher that will not start) use enf_err: their reason is "internal". */
+static int fail(struct seal_status *st, int code, const char *why, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct seal_status *st, int code, const char *why, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -44,25 +38,30 @@ static int fail(int code, const char *why, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	reason = why;
+	if (st)
+		st->reason = why;
 	return enf_err(code, "%s", msg);
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
+/* rc, with its reason: for a failure whose message is already said. */
+static int because(struct seal_status *st, const char *why, int rc)
 {
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
+	if (st)
+		st->reason = why;
+	return rc;
 }
 
-static uint32_t get_u32(const unsigned char *p)
+void seal_status_init(struct seal_status *st)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	st->reason = NULL;
+	st->released = 0;
 }
 
-static void put_u64(unsigned char *p, uint64_t v)
+const char *seal_status_reason(const struct seal_status *st, int rc)
 {
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
+	if (rc == ENF_OK)
+		return "ok";
+	return st->reason ? st->reason : "internal";
 }
 
 /* Until n bytes or end of input: a short count means end of input. */
@@ -83,38 +82,33 @@ static ssize_t read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
-static int read_error(void)
+static int read_error(struct seal_status *st)
 {
-	return fail(ENF_FAIL, "io-error", "reading input: %s", strerror(errno));
+	return fail(st, ENF_FAIL, "io-error", "reading input: %s", strerror(errno));
 }
 
 /* ---- this instance, other instances ---- */
 
 int seal_host_digest(const char *text, size_t n, unsigned char out[32])
 {
+	unsigned char id[MACHINE_ID_HEX / 2];
 	struct hash_ctx h;
 	int nonzero = 0;
 
 	if (n == MACHINE_ID_HEX + 1 && text[MACHINE_ID_HEX] == '\n')
 		n--;
-	if (n != MACHINE_ID_HEX)
-		return fail(ENF_FAIL, "host-unavailable", "%s is malformed", MACHINE_ID_PATH);
-	for (size_t i = 0; i < n; i++) {
-		char c = text[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return fail(ENF_FAIL, "host-unavailable", "%s is malformed",
-				    MACHINE_ID_PATH);
-		nonzero |= c != '0';
-	}
+	if (hex_decode(text, n, id, sizeof id) != ENF_OK)
+		return enf_err(ENF_FAIL, "%s is malformed", MACHINE_ID_PATH);
+	for (size_t i = 0; i < sizeof id; i++)
+		nonzero |= id[i] != 0;
 	/* An all-zero id is a placeholder, shared by every unconfigured host. */
 	if (!nonzero)
-		return fail(ENF_FAIL, "host-unavailable", "%s is not initialised",
-			    MACHINE_ID_PATH);
+		return enf_err(ENF_FAIL, "%s is not initialised", MACHINE_ID_PATH);
 	if (hash_begin(&h, HASH_SHA256) != ENF_OK)
-		return fail(ENF_FAIL, "internal", "cannot hash");
+		return enf_err(ENF_FAIL, "cannot hash");
 	hash_update(&h, HOST_LABEL, sizeof HOST_LABEL);
 	hash_update(&h, text, n);
-	return hash_end(&h, out) == ENF_OK ? ENF_OK : fail(ENF_FAIL, "internal", "cannot hash");
+	return hash_end(&h, out) == ENF_OK ? ENF_OK : enf_err(ENF_FAIL, "cannot hash");
 }
 
 int seal_self_new(const unsigned char id[SEAL_ID_LEN], const unsigned char root[SEAL_ROOT_LEN],
@@ -124,7 +118,7 @@ int seal_self_new(const unsigned char id[SEAL_ID_LEN], const unsigned char root[
 
 	*out = NULL;
 	if (!me)
-		return fail(ENF_FAIL, "internal", "out of secure memory");
+		return enf_err(ENF_FAIL, "out of secure memory");
 	memcpy(me->id, id, SEAL_ID_LEN);
 	memcpy(me->root, root, SEAL_ROOT_LEN);
 	if (host_id) {
@@ -150,28 +144,34 @@ void seal_self_free(struct seal_self *me)
 static int identity_id(const struct pubkey *k, unsigned char id[SEAL_ID_LEN])
 {
 	if (!k || !k->blob || hash_buf(HASH_SHA256, k->blob, k->bloblen, id) != ENF_OK)
-		return fail(ENF_FAIL, "internal", "cannot read the instance identity");
+		return enf_err(ENF_FAIL, "cannot read the instance identity");
 	return ENF_OK;
 }
 
-/* The text of /etc/machine-id, for an instance bound to its host. */
-static int read_host(unsigned char **text)
+/* The text of /etc/machine-id, for an instance bound to its host; checked
+ * here so that a malformed one is recorded as the host's fault. */
+static int read_host(unsigned char **text, struct seal_status *st)
 {
+	unsigned char digest[32];
 	size_t n = 0;
+	int rc = ENF_OK;
 
 	*text = NULL;
-	if (io_read_file(MACHINE_ID_PATH, 256, text, &n) != ENF_OK) {
+	if (io_read_file(MACHINE_ID_PATH, 256, text, &n) != ENF_OK)
+		rc = fail(st, ENF_FAIL, "host-unavailable",
+			  "cannot read %s, to which this instance is bound", MACHINE_ID_PATH);
+	else if (seal_host_digest((const char *)*text, strlen((const char *)*text), digest) != ENF_OK)
+		rc = because(st, "host-unavailable", ENF_FAIL);
+	if (rc != ENF_OK) {
 		free(*text);
 		*text = NULL;
-		return fail(ENF_FAIL, "host-unavailable",
-			    "cannot read %s, to which this instance is bound", MACHINE_ID_PATH);
 	}
-	return ENF_OK;
+	return rc;
 }
 
 /* Gathers the parts from the keystore and builds through seal_self_new, the
  * same constructor the unit tests use. */
-int seal_self_load(struct keystore *ks, struct seal_self **out)
+int seal_self_load(struct keystore *ks, struct seal_self **out, struct seal_status *st)
 {
 	unsigned char id[SEAL_ID_LEN], root[SEAL_ROOT_LEN], xsk[X25519_LEN], *host = NULL;
 	int have_x, rc;
@@ -179,10 +179,10 @@ int seal_self_load(struct keystore *ks, struct seal_self **out)
 	*out = NULL;
 	rc = identity_id(ks_identity_pub(ks), id);
 	if (rc == ENF_OK && ks_seal_root(ks, root) != ENF_OK)
-		rc = fail(ENF_FAIL, "internal", "the seal root is not available");
+		rc = enf_err(ENF_FAIL, "the seal root is not available");
 	have_x = rc == ENF_OK && ks_x25519_secret(ks, xsk) == ENF_OK;
 	if (rc == ENF_OK && ks_binding(ks) == BIND_HOST)
-		rc = read_host(&host);
+		rc = read_host(&host, st);
 	if (rc == ENF_OK)
 		rc = seal_self_new(id, root, (const char *)host, have_x ? xsk : NULL, out);
 	if (rc == ENF_OK)
@@ -218,54 +218,60 @@ int seal_peer_parse(const char *text, size_t n, struct seal_peer *p)
 		instance_free(&f);
 	}
 	if (rc == ENF_NO)
-		return fail(ENF_NO, "bad-target",
+		return enf_err(ENF_NO,
 			    "not an instance identity file (enf-keygen instance prints one)");
 	return rc;
 }
 
 /* ---- header ---- */
 
-static void header_fixed(unsigned char *raw, int kind, unsigned flags,
+/* The fixed part, field by field in the order of enf-seal(5)'s table. */
+static void header_fixed(struct wbuf *w, int kind, unsigned flags,
 			 const unsigned char inst[SEAL_ID_LEN], const unsigned char fid[32])
 {
-	memcpy(raw, SEAL_MAGIC, SEAL_MAGIC_LEN);
-	raw[7] = SEAL_VERSION;
-	raw[8] = (unsigned char)kind;
-	raw[9] = (unsigned char)flags;
-	put_u32(raw + 10, SEAL_CHUNK);
-	memcpy(raw + 14, inst, SEAL_ID_LEN);
-	memcpy(raw + 46, fid, 32);
+	wbuf_put(w, SEAL_MAGIC, SEAL_MAGIC_LEN);
+	wbuf_u8(w, SEAL_VERSION);
+	wbuf_u8(w, (uint8_t)kind);
+	wbuf_u8(w, (uint8_t)flags);
+	wbuf_u32(w, SEAL_CHUNK);
+	wbuf_put(w, inst, SEAL_ID_LEN);
+	wbuf_put(w, fid, 32);
 }
 
-static int not_sealed(void)
+static int not_sealed(struct seal_status *st)
 {
-	return fail(ENF_NO, "not-sealed", "not an enf sealed file");
+	return fail(st, ENF_NO, "not-sealed", "not an enf sealed file");
 }
 
-static int check_fixed(struct seal_header *h)
+/* The fixed part, read as header_fixed writes it; checked in that order. */
+static int check_fixed(struct seal_header *h, struct seal_status *st)
 {
-	const unsigned char *raw = h->raw;
+	const unsigned char *inst, *fid;
+	uint8_t version, kind, flags;
+	struct rbuf r;
 
-	if (memcmp(raw, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0)
-		return not_sealed();
-	h->version = raw[7];
-	h->kind = raw[8];
-	h->flags = raw[9];
-	h->chunk = get_u32(raw + 10);
+	rbuf_init(&r, h->raw, SEAL_FIXED_LEN);
+	if (rbuf_expect(&r, SEAL_MAGIC) != 0 || rbuf_u8(&r, &version) != 0 ||
+	    rbuf_u8(&r, &kind) != 0 || rbuf_u8(&r, &flags) != 0 || rbuf_u32(&r, &h->chunk) != 0 ||
+	    rbuf_bytes(&r, SEAL_ID_LEN, &inst) != 0 || rbuf_bytes(&r, 32, &fid) != 0)
+		return not_sealed(st);
+	h->version = version;
+	h->kind = kind;
+	h->flags = flags;
 	if (h->version != SEAL_VERSION)
-		return fail(ENF_NO, "unsupported", "unsupported sealed-file version %d", h->version);
+		return fail(st, ENF_NO, "unsupported", "unsupported sealed-file version %d", h->version);
 	if (h->kind == SEAL_TRANSFERRED_UNSIGNED)
-		return fail(ENF_NO, "unsigned-transfer", "an unsigned transfer (enf 0.1.0) is "
+		return fail(st, ENF_NO, "unsigned-transfer", "an unsigned transfer (enf 0.1.0) is "
 			    "refused: nothing proves its source; have it transferred again");
 	if (h->kind != SEAL_LOCAL && h->kind != SEAL_TRANSFERRED)
-		return fail(ENF_NO, "not-sealed", "unknown sealed-file kind %d", h->kind);
+		return fail(st, ENF_NO, "not-sealed", "unknown sealed-file kind %d", h->kind);
 	if ((h->kind == SEAL_LOCAL && (h->flags & ~SEAL_FLAG_HOST)) ||
 	    (h->kind == SEAL_TRANSFERRED && h->flags))
-		return fail(ENF_NO, "not-sealed", "unknown sealed-file flags 0x%02x", h->flags);
+		return fail(st, ENF_NO, "not-sealed", "unknown sealed-file flags 0x%02x", h->flags);
 	if (h->chunk != SEAL_CHUNK)
-		return fail(ENF_NO, "unsupported", "unsupported chunk size %u", h->chunk);
-	memcpy(h->instance, raw + 14, SEAL_ID_LEN);
-	memcpy(h->file_id, raw + 46, 32);
+		return fail(st, ENF_NO, "unsupported", "unsupported chunk size %u", h->chunk);
+	memcpy(h->instance, inst, SEAL_ID_LEN);
+	memcpy(h->file_id, fid, 32);
 	return ENF_OK;
 }
 
@@ -285,13 +291,14 @@ static int ed25519_key(const struct pubkey *k, const unsigned char **pk)
 }
 
 /* What the source signs: the label, its NUL, header bytes 0..SIG_OFF-1. */
-static void transfer_sig_msg(const unsigned char *raw, unsigned char msg[SIG_MSG_LEN])
+static void transfer_sig_msg(const unsigned char raw[SIG_OFF], unsigned char msg[SIG_MSG_LEN])
 {
 	memcpy(msg, SEAL_TRANSFER_SIG_LABEL, sizeof SEAL_TRANSFER_SIG_LABEL);
 	memcpy(msg + sizeof SEAL_TRANSFER_SIG_LABEL, raw, SIG_OFF);
 }
 
-static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_TRANSFER])
+static int transfer_sign(const struct privkey *key, const unsigned char raw[SIG_OFF],
+			 unsigned char out[SEAL_SIG_LEN])
 {
 	unsigned char msg[SIG_MSG_LEN];
 	const unsigned char *s;
@@ -305,9 +312,9 @@ static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_T
 	rbuf_init(&r, sig.p, sig.len);
 	if (rc == ENF_OK && rbuf_expect_cstring(&r, "ssh-ed25519") == 0 &&
 	    rbuf_fixed_string(&r, SEAL_SIG_LEN, &s) == 0 && rbuf_done(&r))
-		memcpy(raw + SIG_OFF, s, SEAL_SIG_LEN);
+		memcpy(out, s, SEAL_SIG_LEN);
 	else
-		rc = fail(ENF_FAIL, "internal", "cannot sign the transfer");
+		rc = enf_err(ENF_FAIL, "cannot sign the transfer");
 	wbuf_free(&sig);
 	return rc;
 }
@@ -315,28 +322,37 @@ static int transfer_sign(const struct privkey *key, unsigned char raw[SEAL_HDR_T
 /* The signature of a transferred header verifies under the source key it
  * carries, through the one verifier every signature in enf goes through;
  * the source id is that key's. */
-static int transfer_verify(struct seal_header *h)
+static int transfer_verify(struct seal_header *h, struct seal_status *st)
 {
 	unsigned char msg[SIG_MSG_LEN];
+	const unsigned char *fixed, *key, *box, *s;
 	struct wbuf blob, sig;
+	struct rbuf r;
 	struct pubkey k;
 	int rc;
 
+	/* The transferred part, in the order of enf-seal(5)'s table. */
+	rbuf_init(&r, h->raw, SEAL_HDR_TRANSFER);
+	if (rbuf_bytes(&r, SEAL_FIXED_LEN, &fixed) != 0 ||
+	    rbuf_bytes(&r, SEAL_SOURCE_KEY_LEN, &key) != 0 ||
+	    rbuf_bytes(&r, SEAL_BOX_LEN, &box) != 0 || rbuf_bytes(&r, SEAL_SIG_LEN, &s) != 0 ||
+	    !rbuf_done(&r))
+		return enf_err(ENF_FAIL, "a transferred header of the wrong size");
 	memset(&k, 0, sizeof k);
 	wbuf_init(&blob, 0);
 	wbuf_init(&sig, 0);
 	wbuf_cstring(&blob, "ssh-ed25519");
-	wbuf_string(&blob, h->raw + SEAL_FIXED_LEN, SEAL_SOURCE_KEY_LEN);
+	wbuf_string(&blob, key, SEAL_SOURCE_KEY_LEN);
 	wbuf_cstring(&sig, "ssh-ed25519");
-	wbuf_string(&sig, h->raw + SIG_OFF, SEAL_SIG_LEN);
+	wbuf_string(&sig, s, SEAL_SIG_LEN);
 	transfer_sig_msg(h->raw, msg);
 	if (blob.failed || sig.failed)
-		rc = fail(ENF_FAIL, "internal", "out of memory");
+		rc = enf_err(ENF_FAIL, "out of memory");
 	else if (pubkey_from_blob(&k, blob.p, blob.len) != ENF_OK)
-		rc = fail(ENF_NO, "bad-transfer-signature",
+		rc = fail(st, ENF_NO, "bad-transfer-signature",
 			  "transferred file names no valid source key");
 	else if (pubkey_verify_ssh(&k, msg, sizeof msg, sig.p, sig.len) != ENF_OK)
-		rc = fail(ENF_NO, "bad-transfer-signature", "transferred file is not signed by "
+		rc = fail(st, ENF_NO, "bad-transfer-signature", "transferred file is not signed by "
 			  "the instance it names as its source");
 	else
 		rc = identity_id(&k, h->source);
@@ -346,7 +362,7 @@ static int transfer_verify(struct seal_header *h)
 	return rc;
 }
 
-int seal_read_header(int fd, struct seal_header *h)
+static int read_header(int fd, struct seal_header *h, struct seal_status *st)
 {
 	ssize_t r;
 	size_t rest;
@@ -355,23 +371,28 @@ int seal_read_header(int fd, struct seal_header *h)
 	memset(h, 0, sizeof *h);
 	r = read_full(fd, h->raw, SEAL_FIXED_LEN);
 	if (r < 0)
-		return read_error();
+		return read_error(st);
 	if (r < SEAL_FIXED_LEN)
-		return not_sealed();
-	if ((rc = check_fixed(h)) != ENF_OK)
+		return not_sealed(st);
+	if ((rc = check_fixed(h, st)) != ENF_OK)
 		return rc;
 	rest = (h->kind == SEAL_LOCAL ? SEAL_HDR_LOCAL : SEAL_HDR_TRANSFER) - SEAL_FIXED_LEN;
 	r = read_full(fd, h->raw + SEAL_FIXED_LEN, rest);
 	if (r < 0)
-		return read_error();
+		return read_error(st);
 	if ((size_t)r < rest)
-		return fail(ENF_NO, "truncated", "sealed data is truncated (in its header)");
-	if (h->kind == SEAL_TRANSFERRED && (rc = transfer_verify(h)) != ENF_OK)
+		return fail(st, ENF_NO, "truncated", "sealed data is truncated (in its header)");
+	if (h->kind == SEAL_TRANSFERRED && (rc = transfer_verify(h, st)) != ENF_OK)
 		return rc;
 	/* Only now a header: callers (and the audit record) see nothing of
 	 * one whose source does not verify. */
 	h->rawlen = SEAL_FIXED_LEN + rest;
 	return ENF_OK;
+}
+
+int seal_read_header(int fd, struct seal_header *h)
+{
+	return read_header(fd, h, NULL);
 }
 
 /* Secrets of one file, kept together in secure memory. */
@@ -401,7 +422,7 @@ static int file_kek(const struct seal_self *me, const unsigned char fid[32],
 	memcpy(info + sizeof KEK_INFO + SEAL_ID_LEN, fid, 32);
 	info[sizeof info - 1] = (unsigned char)me->bind_host;
 	if (hkdf_sha256(k->ikm, ikmlen, fid, 32, info, sizeof info, k->kek, AEAD_KEY) != ENF_OK)
-		return fail(ENF_FAIL, "internal", "key derivation failed");
+		return enf_err(ENF_FAIL, "key derivation failed");
 	return ENF_OK;
 }
 
@@ -409,31 +430,31 @@ static const unsigned char zero_nonce[AEAD_NONCE];
 
 /* The content key of a header that names this instance. */
 static int header_content_key(const struct seal_self *me, const struct seal_header *h,
-			      struct file_keys *k)
+			      struct file_keys *k, struct seal_status *st)
 {
 	int rc;
 
 	if (memcmp(h->instance, me->id, SEAL_ID_LEN) != 0)
-		return fail(ENF_NO, "another-instance", "%s", another_instance);
+		return fail(st, ENF_NO, "another-instance", "%s", another_instance);
 	if (h->kind == SEAL_LOCAL) {
 		if ((rc = file_kek(me, h->file_id, k)) != ENF_OK)
 			return rc;
 		rc = aead_open(k->kek, zero_nonce, h->raw, SEAL_FIXED_LEN,
 			       h->raw + SEAL_FIXED_LEN, SEAL_WRAP_LEN, k->ck);
 		if (rc == ENF_NO)
-			return fail(ENF_NO, me->bind_host ? "not-authentic-or-host" : "not-authentic",
+			return fail(st, ENF_NO, me->bind_host ? "not-authentic-or-host" : "not-authentic",
 				    "sealed file does not authenticate: its header was altered%s",
 				    me->bind_host ? ", or it was sealed on another host" : "");
-		return rc == ENF_OK ? ENF_OK : fail(ENF_FAIL, "internal", "cannot decrypt");
+		return rc == ENF_OK ? ENF_OK : enf_err(ENF_FAIL, "cannot decrypt");
 	}
 	if (!me->have_x25519)
-		return fail(ENF_FAIL, "internal", "the transfer key is not available");
+		return enf_err(ENF_FAIL, "the transfer key is not available");
 	rc = sealbox_open(me->x25519_sk, SEAL_TRANSFER_LABEL, h->raw, BOX_OFF, h->raw + BOX_OFF,
 			  SEAL_BOX_LEN, k->ck);
 	if (rc == ENF_NO)
-		return fail(ENF_NO, "not-authentic",
+		return fail(st, ENF_NO, "not-authentic",
 			    "transferred file does not authenticate: its header was altered");
-	return rc == ENF_OK ? ENF_OK : fail(ENF_FAIL, "internal", "cannot decrypt");
+	return rc == ENF_OK ? ENF_OK : enf_err(ENF_FAIL, "cannot decrypt");
 }
 
 /* ---- chunks ---- */
@@ -443,14 +464,16 @@ struct chunk_stream {
 	int live;
 	unsigned char hh[32];		/* SHA-256 of the header */
 	uint64_t index;
+	struct seal_status *st;		/* why it failed, or NULL */
 };
 
 static int stream_init(struct chunk_stream *s, const unsigned char *hdr, size_t n,
-		       const unsigned char ck[AEAD_KEY])
+		       const unsigned char ck[AEAD_KEY], struct seal_status *st)
 {
 	memset(s, 0, sizeof *s);
+	s->st = st;
 	if (hash_buf(HASH_SHA256, hdr, n, s->hh) != ENF_OK || aead_ctx_init(&s->aead, ck) != ENF_OK)
-		return fail(ENF_FAIL, "internal", "cannot start the cipher");
+		return enf_err(ENF_FAIL, "cannot start the cipher");
 	s->live = 1;
 	return ENF_OK;
 }
@@ -466,11 +489,15 @@ static void stream_free(struct chunk_stream *s)
 static void chunk_params(const struct chunk_stream *s, int final, unsigned char nonce[AEAD_NONCE],
 			 unsigned char ad[CHUNK_AD_LEN])
 {
-	memset(nonce, 0, 4);
-	put_u64(nonce + 4, s->index);
-	memcpy(ad, s->hh, 32);
-	put_u64(ad + 32, s->index);
-	ad[40] = final ? 1 : 0;
+	struct wbuf w;
+
+	wbuf_init_fixed(&w, nonce, AEAD_NONCE);
+	wbuf_u32(&w, 0);
+	wbuf_u64(&w, s->index);
+	wbuf_init_fixed(&w, ad, CHUNK_AD_LEN);
+	wbuf_put(&w, s->hh, sizeof s->hh);
+	wbuf_u64(&w, s->index);
+	wbuf_u8(&w, final ? 1 : 0);
 }
 
 struct chunk_writer {
@@ -484,15 +511,13 @@ static int chunk_put(struct chunk_writer *w, const unsigned char *pt, size_t n, 
 	unsigned char nonce[AEAD_NONCE], ad[CHUNK_AD_LEN];
 
 	if (w->s.index >= SEAL_MAX_CHUNKS)
-		return fail(ENF_FAIL, "too-large", "input too large to seal (256 TiB at most)");
+		return fail(w->s.st, ENF_FAIL, "too-large", "input too large to seal (256 TiB at most)");
 	chunk_params(&w->s, final, nonce, ad);
 	if (aead_ctx_seal(&w->s.aead, nonce, ad, sizeof ad, pt, n, w->ct) != ENF_OK)
-		return fail(ENF_FAIL, "internal", "encryption failed");
+		return enf_err(ENF_FAIL, "encryption failed");
 	w->s.index++;
-	if (atomic_write(w->out, w->ct, n + AEAD_TAG) != ENF_OK) {
-		reason = "io-error";
-		return ENF_FAIL;
-	}
+	if (atomic_write(w->out, w->ct, n + AEAD_TAG) != ENF_OK)
+		return because(w->s.st, "io-error", ENF_FAIL);
 	return ENF_OK;
 }
 
@@ -505,7 +530,7 @@ static int seal_body(struct chunk_writer *w, int in, unsigned char *pt)
 		int final = r < (ssize_t)SEAL_CHUNK, rc;
 
 		if (r < 0)
-			return read_error();
+			return read_error(w->s.st);
 		if ((rc = chunk_put(w, pt, (size_t)r, final)) != ENF_OK)
 			return rc;
 		if (final)
@@ -526,19 +551,19 @@ static int open_body(struct chunk_stream *s, int in, unsigned char *ct, unsigned
 		int final = r < (ssize_t)CT_CHUNK, rc;
 
 		if (r < 0)
-			return read_error();
+			return read_error(s->st);
 		if (r < AEAD_TAG || s->index >= SEAL_MAX_CHUNKS)
-			return fail(ENF_NO, "truncated", "sealed data is truncated after chunk %llu",
+			return fail(s->st, ENF_NO, "truncated", "sealed data is truncated after chunk %llu",
 				    (unsigned long long)s->index);
 		chunk_params(s, final, nonce, ad);
 		rc = aead_ctx_open(&s->aead, nonce, ad, sizeof ad, ct, (size_t)r, pt);
 		if (rc == ENF_NO)
-			return fail(ENF_NO, "not-authentic",
+			return fail(s->st, ENF_NO, "not-authentic",
 				    "sealed data does not authenticate at chunk %llu "
 				    "(altered, truncated, reordered or spliced)",
 				    (unsigned long long)s->index);
 		if (rc != ENF_OK)
-			return fail(ENF_FAIL, "internal", "decryption failed");
+			return enf_err(ENF_FAIL, "decryption failed");
 		s->index++;
 		if ((rc = emit(arg, pt, (size_t)r - AEAD_TAG, final)) != ENF_OK)
 			return rc;
@@ -547,14 +572,21 @@ static int open_body(struct chunk_stream *s, int in, unsigned char *ct, unsigned
 	}
 }
 
+/* Where an open writes its plaintext, and counts what it released. */
+struct plain_out {
+	struct atomic_file *out;
+	struct seal_status *st;
+};
+
 static int emit_plain(void *arg, const unsigned char *pt, size_t n, int final)
 {
+	struct plain_out *po = arg;
+
 	(void)final;
-	if (atomic_write(arg, pt, n) != ENF_OK) {
-		reason = "io-error";
-		return ENF_FAIL;
-	}
-	released += n;
+	if (atomic_write(po->out, pt, n) != ENF_OK)
+		return because(po->st, "io-error", ENF_FAIL);
+	if (po->st)
+		po->st->released += n;
 	return ENF_OK;
 }
 
@@ -576,7 +608,7 @@ static int work_new(struct work *w, int two)
 	w->ct = malloc(CT_CHUNK);
 	w->ct2 = two ? malloc(CT_CHUNK) : NULL;
 	if (!w->k || !w->pt || !w->ct || (two && !w->ct2))
-		return fail(ENF_FAIL, "internal", "out of memory");
+		return enf_err(ENF_FAIL, "out of memory");
 	return ENF_OK;
 }
 
@@ -600,39 +632,40 @@ static void header_made(const struct seal_self *me, const unsigned char *raw, si
 	memset(made, 0, sizeof *made);
 	memcpy(made->raw, raw, n);
 	made->rawlen = n;
-	check_fixed(made);
+	check_fixed(made, NULL);
 	if (made->kind == SEAL_TRANSFERRED)
 		memcpy(made->source, me->id, SEAL_ID_LEN);
 }
 
-int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
-		 struct seal_header *made)
+int seal_stream_seal(const struct seal_self *me, int in, struct atomic_file *out,
+		     struct seal_header *made, struct seal_status *st)
 {
-	unsigned char raw[SEAL_HDR_LOCAL], fid[32];
+	unsigned char raw[SEAL_HDR_LOCAL], fid[32], wrapped[SEAL_WRAP_LEN];
 	struct chunk_writer cw;
 	struct work w = { 0 };
+	struct wbuf hw;
 	int rc;
 
 	memset(&cw, 0, sizeof cw);
-	reason = "ok";
 	if ((rc = work_new(&w, 0)) != ENF_OK)
 		goto out;
 	random_nonce(fid, sizeof fid);
 	random_nonce(w.k->ck, AEAD_KEY);
-	header_fixed(raw, SEAL_LOCAL, me->bind_host ? SEAL_FLAG_HOST : 0, me->id, fid);
+	wbuf_init_fixed(&hw, raw, sizeof raw);
+	header_fixed(&hw, SEAL_LOCAL, me->bind_host ? SEAL_FLAG_HOST : 0, me->id, fid);
 	if ((rc = file_kek(me, fid, w.k)) != ENF_OK)
 		goto out;
-	if (aead_seal(w.k->kek, zero_nonce, raw, SEAL_FIXED_LEN, w.k->ck, AEAD_KEY,
-		      raw + SEAL_FIXED_LEN) != ENF_OK) {
-		rc = fail(ENF_FAIL, "internal", "cannot wrap the content key");
+	if (aead_seal(w.k->kek, zero_nonce, raw, hw.len, w.k->ck, AEAD_KEY, wrapped) != ENF_OK ||
+	    wbuf_put(&hw, wrapped, sizeof wrapped) != 0 || hw.len != sizeof raw) {
+		rc = enf_err(ENF_FAIL, "cannot wrap the content key");
 		goto out;
 	}
 	header_made(me, raw, sizeof raw, made);
 	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
-		reason = "io-error";
+		because(st, "io-error", rc);
 		goto out;
 	}
-	if ((rc = stream_init(&cw.s, raw, sizeof raw, w.k->ck)) != ENF_OK)
+	if ((rc = stream_init(&cw.s, raw, sizeof raw, w.k->ck, st)) != ENF_OK)
 		goto out;
 	cw.out = out;
 	cw.ct = w.ct;
@@ -643,34 +676,45 @@ out:
 	return rc;
 }
 
+int seal_encrypt(const struct seal_self *me, int in, struct atomic_file *out,
+		 struct seal_header *made)
+{
+	return seal_stream_seal(me, in, out, made, NULL);
+}
+
 int seal_decrypt(const struct seal_self *me, int in, struct atomic_file *out,
 		 struct seal_header *h)
 {
-	return seal_decrypt_from(me, NULL, in, out, h);
+	return seal_stream_open(me, NULL, in, out, h, NULL);
 }
 
 int seal_decrypt_from(const struct seal_self *me, const unsigned char *source, int in,
 		      struct atomic_file *out, struct seal_header *h)
 {
+	return seal_stream_open(me, source, in, out, h, NULL);
+}
+
+int seal_stream_open(const struct seal_self *me, const unsigned char *source, int in,
+		     struct atomic_file *out, struct seal_header *h, struct seal_status *st)
+{
+	struct plain_out po = { out, st };
 	struct chunk_stream s;
 	struct work w = { 0 };
 	int rc;
 
 	memset(&s, 0, sizeof s);
-	reason = "ok";
-	released = 0;
-	if ((rc = seal_read_header(in, h)) != ENF_OK)
+	if ((rc = read_header(in, h, st)) != ENF_OK)
 		return rc;
 	if (source && (h->kind != SEAL_TRANSFERRED || memcmp(h->source, source, SEAL_ID_LEN) != 0))
-		return fail(ENF_NO, "unexpected-source",
+		return fail(st, ENF_NO, "unexpected-source",
 			    "not transferred from the instance --from names");
 	if ((rc = work_new(&w, 0)) != ENF_OK)
 		goto out;
-	if ((rc = header_content_key(me, h, w.k)) != ENF_OK)
+	if ((rc = header_content_key(me, h, w.k, st)) != ENF_OK)
 		goto out;
-	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck)) != ENF_OK)
+	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck, st)) != ENF_OK)
 		goto out;
-	rc = open_body(&s, in, w.ct, w.pt, emit_plain, out);
+	rc = open_body(&s, in, w.ct, w.pt, emit_plain, &po);
 out:
 	stream_free(&s);
 	work_free(&w);
@@ -683,25 +727,39 @@ out:
  * with our signature over all of that, so that no one but this instance
  * can make a file that names it as the source. */
 static int transfer_header(const struct seal_self *me, const struct seal_peer *to,
-			   const unsigned char ck[AEAD_KEY], unsigned char raw[SEAL_HDR_TRANSFER])
+			   const unsigned char ck[AEAD_KEY], unsigned char raw[SEAL_HDR_TRANSFER],
+			   struct seal_status *st)
 {
-	unsigned char fid[32], id[SEAL_ID_LEN];
+	unsigned char fid[32], id[SEAL_ID_LEN], box[SEAL_BOX_LEN], sig[SEAL_SIG_LEN];
 	const unsigned char *pk;
+	struct wbuf w;
 
 	if (!me->identity || ed25519_key(&me->identity->pub, &pk) != ENF_OK ||
 	    identity_id(&me->identity->pub, id) != ENF_OK || memcmp(id, me->id, SEAL_ID_LEN) != 0)
-		return fail(ENF_FAIL, "internal", "the identity key is not available");
+		return enf_err(ENF_FAIL, "the identity key is not available");
 	random_nonce(fid, sizeof fid);
-	header_fixed(raw, SEAL_TRANSFERRED, 0, to->id, fid);
-	memcpy(raw + SEAL_FIXED_LEN, pk, SEAL_SOURCE_KEY_LEN);
-	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, BOX_OFF, ck, AEAD_KEY,
-			 raw + BOX_OFF) != ENF_OK)
-		return fail(ENF_NO, "bad-target", "cannot encrypt to the target's X25519 key");
-	return transfer_sign(me->identity, raw);
+	wbuf_init_fixed(&w, raw, SEAL_HDR_TRANSFER);
+	header_fixed(&w, SEAL_TRANSFERRED, 0, to->id, fid);
+	wbuf_put(&w, pk, SEAL_SOURCE_KEY_LEN);
+	if (sealbox_seal(to->x25519_pk, SEAL_TRANSFER_LABEL, raw, w.len, ck, AEAD_KEY, box) != ENF_OK)
+		return fail(st, ENF_NO, "bad-target", "cannot encrypt to the target's X25519 key");
+	wbuf_put(&w, box, sizeof box);
+	if (transfer_sign(me->identity, raw, sig) != ENF_OK)
+		return ENF_FAIL;
+	wbuf_put(&w, sig, sizeof sig);
+	return w.failed || w.len != SEAL_HDR_TRANSFER ? enf_err(ENF_FAIL, "cannot write the header")
+						       : ENF_OK;
 }
 
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
 		   struct atomic_file *out, struct seal_header *h, struct seal_header *made)
+{
+	return seal_stream_transfer(me, to, in, out, h, made, NULL);
+}
+
+int seal_stream_transfer(const struct seal_self *me, const struct seal_peer *to, int in,
+			 struct atomic_file *out, struct seal_header *h,
+			 struct seal_header *made, struct seal_status *st)
 {
 	unsigned char raw[SEAL_HDR_TRANSFER];
 	struct chunk_stream s;
@@ -711,26 +769,25 @@ int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int i
 
 	memset(&s, 0, sizeof s);
 	memset(&cw, 0, sizeof cw);
-	reason = "ok";
 	if (memcmp(to->id, me->id, SEAL_ID_LEN) == 0)
-		return fail(ENF_USAGE, "bad-target", "the target is this instance");
-	if ((rc = seal_read_header(in, h)) != ENF_OK)
+		return fail(st, ENF_USAGE, "bad-target", "the target is this instance");
+	if ((rc = read_header(in, h, st)) != ENF_OK)
 		return rc;
 	if ((rc = work_new(&w, 1)) != ENF_OK)
 		goto out;
-	if ((rc = header_content_key(me, h, w.k)) != ENF_OK)
+	if ((rc = header_content_key(me, h, w.k, st)) != ENF_OK)
 		goto out;
-	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck)) != ENF_OK)
+	if ((rc = stream_init(&s, h->raw, h->rawlen, w.k->ck, st)) != ENF_OK)
 		goto out;
 	random_nonce(w.k->ck2, AEAD_KEY);
-	if ((rc = transfer_header(me, to, w.k->ck2, raw)) != ENF_OK)
+	if ((rc = transfer_header(me, to, w.k->ck2, raw, st)) != ENF_OK)
 		goto out;
 	header_made(me, raw, sizeof raw, made);
 	if ((rc = atomic_write(out, raw, sizeof raw)) != ENF_OK) {
-		reason = "io-error";
+		because(st, "io-error", rc);
 		goto out;
 	}
-	if ((rc = stream_init(&cw.s, raw, sizeof raw, w.k->ck2)) != ENF_OK)
+	if ((rc = stream_init(&cw.s, raw, sizeof raw, w.k->ck2, st)) != ENF_OK)
 		goto out;
 	cw.out = out;
 	cw.ct = w.ct2;
@@ -759,65 +816,6 @@ int seal_info_text(const struct seal_header *h, struct wbuf *out)
 	return out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
 }
 
-/* ---- the programs' verbs ---- */
-
-static int is_stdio(const char *path) { return !path || strcmp(path, "-") == 0; }
-
-static int open_input(const char *path, int *fd)
-{
-	if (is_stdio(path)) {
-		*fd = STDIN_FILENO;
-		return ENF_OK;
-	}
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return enf_err(ENF_FAIL, "%s: %s", path, strerror(errno));
-	return ENF_OK;
-}
-
-static void close_input(int fd)
-{
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
-
-/* Open the keystore and unlock the role (unlock_role audits a refusal). */
-static int begin(const struct seal_cmd *c, int role, const char *op, struct keystore **ks)
-{
-	int rc;
-
-	*ks = NULL;
-	if ((rc = crypto_init()) != ENF_OK)
-		return rc;
-	if ((rc = ks_open_home(c->home, ks)) != ENF_OK)
-		return rc;
-	return unlock_role(*ks, role, c->passfile, PROGRAM, op);
-}
-
-/* One record for every operation past the credential, whatever its end. */
-static void record(struct keystore *ks, const char *op, int rc, const char *peer,
-		   const char *detail)
-{
-	struct audit_event ev = audit_event_result(PROGRAM, op, rc, "ok", reason);
-
-	ev.detail = detail && detail[0] ? detail : NULL;
-	ev.peer = peer;
-	audit_append(ks, &ev);
-}
-
-/* Commit only a complete, authenticated result; anything else vanishes. */
-static int finish(struct atomic_file *out, int rc)
-{
-	if (rc == ENF_OK) {
-		rc = atomic_commit(out);
-		if (rc != ENF_OK)
-			reason = "io-error";
-	} else {
-		atomic_abort(out);
-	}
-	return rc;
-}
-
 /* enf_err's buffer cannot be its own argument: copy it first. */
 static int prefix_err(int rc, const char *what)
 {
@@ -825,110 +823,6 @@ static int prefix_err(int rc, const char *what)
 
 	snprintf(msg, sizeof msg, "%s", enf_errmsg());
 	return enf_err(rc, "%s: %s", what, msg);
-}
-
-/* Streaming to stdout writes each chunk once it authenticates; a later
- * failure must say that what came out is incomplete. */
-static void warn_partial(int rc)
-{
-	char msg[400];
-
-	snprintf(msg, sizeof msg, "%s", enf_errmsg());
-	enf_err(rc, "%s; the output already written was authenticated chunk by chunk "
-		"but is incomplete: discard it", msg);
-}
-
-enum verb { V_SEAL, V_OPEN, V_TRANSFER };
-static const char *const verb_op[] = { "seal", "open", "transfer" };
-
-static void hex32(const unsigned char *p, char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
-/* The audit detail "file-id:HEX[,transferred-as:HEX]" ties the records of
- * both instances about one file together; peer names the other instance. */
-static void describe(const struct seal_self *me, const struct seal_header *h,
-		     const struct seal_header *made, char *detail, size_t n,
-		     char peer[SEAL_ID_STR])
-{
-	char a[65], b[65];
-	const struct seal_header *first = h->rawlen ? h : made;
-
-	detail[0] = peer[0] = '\0';
-	if (first->rawlen) {
-		hex32(first->file_id, a);
-		if (h->rawlen && made->rawlen) {
-			hex32(made->file_id, b);
-			snprintf(detail, n, "file-id:%s,transferred-as:%s", a, b);
-		} else {
-			snprintf(detail, n, "file-id:%s", a);
-		}
-	}
-	if (made->rawlen && made->kind == SEAL_TRANSFERRED)
-		seal_id_string(made->instance, peer);
-	else if (h->rawlen && h->kind == SEAL_TRANSFERRED &&
-		 memcmp(h->instance, me->id, SEAL_ID_LEN) == 0)
-		seal_id_string(h->source, peer);
-	else if (h->rawlen && memcmp(h->instance, me->id, SEAL_ID_LEN) != 0)
-		seal_id_string(h->instance, peer);
-}
-
-static int run_stream(const struct seal_cmd *c, int verb, const struct seal_self *me,
-		      const struct seal_peer *to, int in, struct seal_header *h,
-		      struct seal_header *made)
-{
-	struct atomic_file out;
-	int rc;
-
-	/* Sealed data is ciphertext meant to travel; plaintext stays private. */
-	if ((rc = atomic_open(&out, c->out, verb == V_OPEN ? 0600 : 0644)) != ENF_OK) {
-		reason = "io-error";
-		return rc;
-	}
-	if (verb == V_SEAL)
-		rc = seal_encrypt(me, in, &out, made);
-	else if (verb == V_OPEN)
-		rc = seal_decrypt_from(me, to ? to->id : NULL, in, &out, h);
-	else
-		rc = seal_reencrypt(me, to, in, &out, h, made);
-	rc = finish(&out, rc);
-	if (rc != ENF_OK && verb == V_OPEN && is_stdio(c->out) && released)
-		warn_partial(rc);
-	return rc;
-}
-
-static int run(const struct seal_cmd *c, int verb, const struct seal_peer *to)
-{
-	struct keystore *ks = NULL;
-	struct seal_self *me = NULL;
-	struct seal_header h, made;
-	char peer[SEAL_ID_STR] = "", detail[160] = "";
-	int in = -1, rc;
-
-	memset(&h, 0, sizeof h);
-	memset(&made, 0, sizeof made);
-	reason = "ok";
-	if ((rc = open_input(c->in, &in)) != ENF_OK)
-		return rc;
-	rc = begin(c, verb == V_TRANSFER ? ROLE_OFFICER : ROLE_OPERATOR, verb_op[verb], &ks);
-	if (rc != ENF_OK)
-		goto done;
-	rc = seal_self_load(ks, &me);
-	if (rc == ENF_OK) {
-		rc = run_stream(c, verb, me, to, in, &h, &made);
-		describe(me, &h, &made, detail, sizeof detail, peer);
-		if (verb == V_TRANSFER)
-			seal_id_string(to->id, peer);
-	}
-	record(ks, verb_op[verb], rc, peer[0] ? peer : NULL, detail);
-done:
-	seal_self_free(me);
-	if (ks)
-		ks_close(ks);
-	close_input(in);
-	return rc;
 }
 
 /* Another instance's public identity file; its text handed back in *text
@@ -953,91 +847,4 @@ int seal_peer_read(const char *path, struct seal_peer *p, unsigned char **text, 
 		free(t);
 	}
 	return rc == ENF_OK ? ENF_OK : prefix_err(rc, path);
-}
-
-static int read_peer(const char *path, struct seal_peer *p)
-{
-	return seal_peer_read(path, p, NULL, NULL);
-}
-
-int seal_cmd_seal(const struct seal_cmd *c) { return run(c, V_SEAL, NULL); }
-
-/* With --from, run() gets the expected source where transfer has its target. */
-int seal_cmd_open(const struct seal_cmd *c)
-{
-	struct seal_peer from;
-	int rc;
-
-	if (!c->from)
-		return run(c, V_OPEN, NULL);
-	if ((rc = read_peer(c->from, &from)) != ENF_OK)
-		return rc;
-	return run(c, V_OPEN, &from);
-}
-
-int seal_cmd_transfer(const struct seal_cmd *c)
-{
-	struct seal_peer to;
-	int rc;
-
-	if ((rc = read_peer(c->to, &to)) != ENF_OK)
-		return rc;
-	return run(c, V_TRANSFER, &to);
-}
-
-int seal_cmd_info(const struct seal_cmd *c)
-{
-	struct seal_header h;
-	struct wbuf b;
-	int in, rc;
-
-	if ((rc = crypto_init()) != ENF_OK)
-		return rc;
-	if ((rc = open_input(c->in, &in)) != ENF_OK)
-		return rc;
-	rc = seal_read_header(in, &h);
-	close_input(in);
-	if (rc != ENF_OK)
-		return rc;
-	wbuf_init(&b, 0);
-	rc = seal_info_text(&h, &b);
-	if (rc == ENF_OK && io_write_all(STDOUT_FILENO, b.p, b.len) < 0)
-		rc = enf_err(ENF_FAIL, "standard output: %s", strerror(errno));
-	wbuf_free(&b);
-	return rc;
-}
-
-/* enf-agent's seal and open (agent.c): the verbs above with the agent's
- * unlocked operator keystore and the stream it relays, in and out.
- * out_error: the caller could not open its output (recorded as io-error);
- * source: the id of the --from instance (open), or NULL; stream: the
- * caller writes to a stream, so a late failure says the output is partial; observer ("uid=N,pid=N") joins the peer field. */
-int seal_serve(struct keystore *ks, int open, const unsigned char *source, int in,
-	       struct atomic_file *out, const char *out_error, int stream, const char *observer)
-{
-	struct seal_self *me = NULL;
-	struct seal_header h, made;
-	char peer[SEAL_ID_STR] = "", detail[160] = "", who[SEAL_ID_STR + 80];
-	int verb = open ? V_OPEN : V_SEAL, rc;
-
-	memset(&h, 0, sizeof h);
-	memset(&made, 0, sizeof made);
-	reason = "ok";
-	released = 0;
-	rc = seal_self_load(ks, &me);
-	if (rc == ENF_OK && out_error) {
-		reason = "io-error";
-		rc = enf_err(ENF_FAIL, "%s", out_error);
-	} else if (rc == ENF_OK) {
-		rc = verb == V_SEAL ? seal_encrypt(me, in, out, &made)
-				    : seal_decrypt_from(me, source, in, out, &h);
-		if (rc != ENF_OK && verb == V_OPEN && stream && released)
-			warn_partial(rc);
-		describe(me, &h, &made, detail, sizeof detail, peer);
-	}
-	snprintf(who, sizeof who, "%s%s%s", peer, peer[0] && observer ? " " : "",
-		 observer ? observer : "");
-	record(ks, verb_op[verb], rc, who[0] ? who : NULL, detail);
-	seal_self_free(me);
-	return rc;
 }

@@ -77,9 +77,24 @@ struct seal_peer {
 	unsigned char x25519_pk[X25519_LEN];
 };
 
+/* How an operation ended, for its audit record: passed in by the caller
+ * (results travel through parameters, never through file statics).
+ * reason: the short stable code of a failure ("not-authentic",
+ * "truncated", "io-error", ...), NULL while none was given;
+ * released: the plaintext bytes an open wrote out, each chunk authenticated. */
+struct seal_status {
+	const char *reason;
+	uint64_t released;
+};
+void seal_status_init(struct seal_status *st);
+/* The audit reason of an operation that returned rc: "ok" on success, the
+ * recorded reason, or "internal" when none was (out of memory and the like). */
+const char *seal_status_reason(const struct seal_status *st, int rc);
+
 /* The unlocked keystore's sealing material; BIND_HOST reads /etc/machine-id
- * (ENF_FAIL when it is missing or malformed).  Free with seal_self_free. */
-int seal_self_load(struct keystore *ks, struct seal_self **out);
+ * (ENF_FAIL, "host-unavailable", when it is missing or malformed).  st may be
+ * NULL.  Free with seal_self_free. */
+int seal_self_load(struct keystore *ks, struct seal_self **out, struct seal_status *st);
 /* From raw parts (seal_self_load, and tests): host_id is the machine-id text or NULL;
  * x25519_sk may be NULL. */
 int seal_self_new(const unsigned char id[SEAL_ID_LEN], const unsigned char root[SEAL_ROOT_LEN],
@@ -132,30 +147,16 @@ int seal_decrypt_from(const struct seal_self *me, const unsigned char *source, i
 int seal_reencrypt(const struct seal_self *me, const struct seal_peer *to, int in,
 		   struct atomic_file *out, struct seal_header *h,
 		   struct seal_header *made /* or NULL */);
+/* The same three with a status (st may be NULL; see struct seal_status). */
+int seal_stream_seal(const struct seal_self *me, int in, struct atomic_file *out,
+		     struct seal_header *made, struct seal_status *st);
+int seal_stream_open(const struct seal_self *me, const unsigned char *source, int in,
+		     struct atomic_file *out, struct seal_header *h, struct seal_status *st);
+int seal_stream_transfer(const struct seal_self *me, const struct seal_peer *to, int in,
+			 struct atomic_file *out, struct seal_header *h,
+			 struct seal_header *made, struct seal_status *st);
 
 /* The text enf-seal info prints. */
 int seal_info_text(const struct seal_header *h, struct wbuf *out);
-
-/* The programs' verbs: resolve the home, unlock the role, run, audit.
- * Paths NULL or "-" mean stdin/stdout. */
-struct seal_cmd {
-	const char *home;		/* -H or NULL */
-	const char *in, *out;
-	const char *passfile;		/* operator (seal, open) or officer (transfer) */
-	const char *to;			/* transfer: the target's identity file */
-	const char *from;		/* open: the expected source's identity file, or NULL */
-};
-int seal_cmd_seal(const struct seal_cmd *c);
-int seal_cmd_open(const struct seal_cmd *c);
-int seal_cmd_transfer(const struct seal_cmd *c);
-int seal_cmd_info(const struct seal_cmd *c);
-/* enf-agent's seal (open = 0) and open (open = 1) for a caller, with the
- * agent's unlocked keystore: in and out are the relayed stream (out is not
- * committed here); source: the --from instance's id, or NULL (open);
- * out_error: why the caller's output could not be opened,
- * or NULL; stream: the caller writes to a stream; observer joins the
- * record's peer field.  Audits like the verbs above. */
-int seal_serve(struct keystore *ks, int open, const unsigned char *source, int in,
-	       struct atomic_file *out, const char *out_error, int stream, const char *observer);
 
 #endif

@@ -7,7 +7,7 @@
 #include "enf.h"
 #include "agent.h"
 #include "proc.h"
-#include "seal.h"
+#include "seal_cmd.h"
 
 static const char usage_text[] =
 	"usage: enf-seal [-H DIR] seal [-o OUT] [--passphrase-file F | --agent SOCKET] [FILE|-]\n"
