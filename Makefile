@@ -46,6 +46,11 @@ MAN      := $(sort $(wildcard man/*.[157]))
 .PHONY: all deps bench-deps check test sanitize demo bench install uninstall deb clean lint-man lint-tests
 all: $(PROGS) $(UNITS)
 
+# Objects are kept: as intermediates of the pattern rules below, make would
+# delete every main.o and unit test .o after a clean build, and rebuild them
+# all on the next run.
+.SECONDARY:
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -221,4 +226,6 @@ assurance-check: fuzz-smoke fault-smoke stress-smoke selftest-corrupt conformanc
 clean:
 	rm -rf $(BUILD) $(BIN)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# This build's dependency files only: build/san's and build/fuzz's, under
+# the default BUILD, name other objects.
+-include $(LIB_OBJ:.o=.d) $(CMDS:%=$(BUILD)/cmd/%/main.d) $(UNITS:=.d)

@@ -603,3 +603,32 @@ int hash_path(int alg, const char *path, unsigned char *out)
 	return rc == ENF_OK ? ENF_OK
 			    : enf_err(ENF_FAIL, "%s: cannot read the data", stdin_ ? "stdin" : path);
 }
+
+/* One decimal field of "T:M:P" ending at `end` (':' or NUL), within lo..hi. */
+static int kdf_field(const char **s, char end, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *stop;
+	unsigned long v;
+
+	if (**s < '0' || **s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(*s, &stop, 10);
+	if (errno || *stop != end || v < lo || v > hi)
+		return -1;
+	*out = (uint32_t)v;
+	*s = stop + (end != '\0');
+	return 0;
+}
+
+int kdf_params_parse(const char *s, struct kdf_params *kp)
+{
+	struct kdf_params p;
+
+	if (kdf_field(&s, ':', 1, 64, &p.t_cost) < 0 ||
+	    kdf_field(&s, ':', 8192, 4u << 20, &p.m_cost_kib) < 0 ||
+	    kdf_field(&s, '\0', 1, 16, &p.parallelism) < 0)
+		return -1;
+	*kp = p;
+	return 0;
+}

@@ -69,6 +69,8 @@ void aead_ctx_free(struct aead_ctx *c);
 /* Argon2id (libgcrypt GCRY_KDF_ARGON2). */
 struct kdf_params { uint32_t t_cost, m_cost_kib, parallelism; };
 extern const struct kdf_params KDF_DEFAULT;	/* tuned: one unlock 100-500 ms here */
+/* "T:M:P" (--argon2): 1-64 passes, 8192 KiB to 4 GiB, 1-16 lanes; 0 or -1. */
+int kdf_params_parse(const char *s, struct kdf_params *kp);
 int argon2id(const void *pass, size_t passlen, const void *salt, size_t saltlen,
 	     const struct kdf_params *kp, unsigned char *out, size_t outlen);
 

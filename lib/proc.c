@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "enf.h"
+#include "cli.h"
 #include "proc.h"
 
 static int no_core_dumps(void)
@@ -57,7 +58,7 @@ static void check_stdout(void)
 	if (!bad)
 		return;
 	if (!enf_warned())
-		enf_warn("cannot write standard output%s%s", e ? ": " : "", e ? strerror(e) : "");
+		enf_report(cli_stdout_error(e));
 	_exit(ENF_FAIL);
 }
 

@@ -1,10 +1,10 @@
 /* enf-keygen: the instance, its credentials and its keys. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "audit.h"
+#include "cli.h"
 #include "crypto.h"
 #include "encode.h"
 #include "enf.h"
@@ -35,7 +35,7 @@ static const char usage[] =
 	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
 
 enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_TPM_PCRS, O_TCTI, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS,
-       O_OFFPASS, O_OPPASS, O_VERSION, O_ALG, O_PURPOSE, O_OUTPUT };
+       O_OFFPASS, O_OPPASS, O_ALG, O_PURPOSE, O_OUTPUT };
 
 struct opts {
 	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
@@ -44,15 +44,9 @@ struct opts {
 	unsigned lockout;
 	int json;
 	unsigned seen;	/* bit per option, to refuse one a command does not take */
+	char **args;	/* the command's operands */
+	size_t nargs;
 };
-
-static int usage_error(const char *msg)
-{
-	if (msg)
-		enf_warn("%s", msg);
-	fputs(usage, stderr);
-	return ENF_USAGE;
-}
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -63,20 +57,6 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
-}
-
-static int parse_argon2(const char *s, struct kdf_params *kp)
-{
-	char buf[64], *t, *m, *p;
-
-	if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
-		return -1;
-	t = strtok(buf, ":");
-	m = strtok(NULL, ":");
-	p = strtok(NULL, ":");
-	return !t || !m || !p || strtok(NULL, ":") || parse_uint(t, 1, 64, &kp->t_cost) < 0 ||
-	       parse_uint(m, 8192, 4u << 20, &kp->m_cost_kib) < 0 ||
-	       parse_uint(p, 1, 16, &kp->parallelism) < 0 ? -1 : 0;
 }
 
 static void record(struct keystore *ks, const char *op, const char *outcome, const char *reason,
@@ -101,7 +81,7 @@ static void record_new(struct keystore *ks, const char *name, const char *purpos
 
 /* ---- commands ---- */
 
-static int cmd_init(const struct opts *o, const char *home)
+static int init(const struct opts *o, const char *home)
 {
 	struct ks_init_opts io = { .lockout = o->lockout, .binding = BIND_NONE };
 	struct kdf_params kp;
@@ -114,15 +94,15 @@ static int cmd_init(const struct opts *o, const char *home)
 	else if (o->bind && strcmp(o->bind, "tpm") == 0)
 		io.binding = BIND_TPM;
 	else if (o->bind && strcmp(o->bind, "none") != 0)
-		return usage_error("--bind takes tpm, host or none");
+		return enf_err(ENF_USAGE, "--bind takes tpm, host or none");
 	if ((o->tpm_pcrs || o->tcti) && io.binding != BIND_TPM)
-		return usage_error("--tpm-pcrs and --tcti go with --bind tpm");
+		return enf_err(ENF_USAGE, "--tpm-pcrs and --tcti go with --bind tpm");
 	if (o->tpm_pcrs && tpm_parse_pcrs(o->tpm_pcrs, &io.tpm_pcrs) < 0)
-		return usage_error("--tpm-pcrs takes PCR numbers 0-23 separated by commas");
+		return enf_err(ENF_USAGE, "--tpm-pcrs takes PCR numbers 0-23 separated by commas");
 	io.tcti = o->tcti;
 	if (o->argon2) {
-		if (parse_argon2(o->argon2, &kp) < 0)
-			return usage_error("--argon2 takes T:M:P (1-64 passes, 8192+ KiB, 1-16 lanes)");
+		if (kdf_params_parse(o->argon2, &kp) < 0)
+			return enf_err(ENF_USAGE, "--argon2 takes T:M:P (1-64 passes, 8192+ KiB, 1-16 lanes)");
 		io.kdf = &kp;
 	}
 	if ((rc = cred_read(ROLE_OFFICER, o->offpass, 1, "new officer passphrase", &off)) != ENF_OK ||
@@ -141,6 +121,19 @@ out:
 	return rc;
 }
 
+/* The instance does not exist yet: init has no keystore to open. */
+static int cmd_init(const struct opts *o, struct keystore *unused)
+{
+	char *home = NULL;
+	int rc;
+
+	(void)unused;
+	if ((rc = home_resolve(o->home, &home)) == ENF_OK)
+		rc = init(o, home);
+	free(home);
+	return rc;
+}
+
 static int split_purposes(char *s, char **out, size_t *n)
 {
 	char *tok;
@@ -153,8 +146,9 @@ static int split_purposes(char *s, char **out, size_t *n)
 	return 0;
 }
 
-static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
+static int cmd_new(const struct opts *o, struct keystore *ks)
 {
+	const char *name = o->args[0];
 	char *purposes[PURPOSES_MAX], *copy;
 	const struct ks_key *k;
 	struct wbuf line;
@@ -162,14 +156,14 @@ static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
 	int alg = o->alg ? alg_parse(o->alg) : ALG_ED25519, rc;
 
 	if (alg < 0)
-		return usage_error("unknown algorithm (ed25519, ecdsa-p256, ecdsa-p384, rsa3072, rsa4096)");
+		return enf_err(ENF_USAGE, "unknown algorithm (ed25519, ecdsa-p256, ecdsa-p384, rsa3072, rsa4096)");
 	if (!o->purposes)
-		return usage_error("new needs -p PURPOSE[,PURPOSE...]");
+		return enf_err(ENF_USAGE, "new needs -p PURPOSE[,PURPOSE...]");
 	if (!(copy = strdup(o->purposes)))
 		return enf_err(ENF_FAIL, "out of memory");
 	if (split_purposes(copy, purposes, &n) < 0) {
 		free(copy);
-		return usage_error("too many purposes");
+		return enf_err(ENF_USAGE, "too many purposes");
 	}
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "new")) != ENF_OK) {
 		free(copy);
@@ -242,49 +236,56 @@ static int cmd_list(const struct opts *o, struct keystore *ks)
 		else
 			list_human(k, fp);
 	}
-	return fflush(stdout) == 0 ? ENF_OK : enf_err(ENF_FAIL, "standard output: write error");
+	return cli_flush_stdout();
 }
 
-static int cmd_pubkey(const struct opts *o, struct keystore *ks, const char *name)
+static int write_stdout(const struct wbuf *w)
 {
+	return w->failed ? enf_err(ENF_FAIL, "out of memory") : cli_write_stdout(w->p, w->len);
+}
+
+static int cmd_pubkey(const struct opts *o, struct keystore *ks)
+{
+	const char *name = o->args[0];
 	const struct ks_key *k = ks_key_find(ks, name);
 	struct wbuf out;
 	int rc, pem = o->format && strcmp(o->format, "pem") == 0;
 
 	if (o->format && !pem && strcmp(o->format, "ssh") != 0)
-		return usage_error("--format takes ssh or pem");
+		return enf_err(ENF_USAGE, "--format takes ssh or pem");
 	if (!k)
 		return enf_err(ENF_NO, "no key named '%s'", name);
 	wbuf_init(&out, 0);
 	rc = pem ? pubkey_to_pem(&k->pub, &out) : pubkey_to_line(&k->pub, k->name, &out);
 	if (rc == ENF_OK && !pem)
 		wbuf_put(&out, "\n", 1);
-	if (rc == ENF_OK && io_write_all(1, out.p, out.len) < 0)
-		rc = enf_err(ENF_FAIL, "standard output: write error");
+	if (rc == ENF_OK)
+		rc = write_stdout(&out);
 	wbuf_free(&out);
 	return rc;
 }
 
-static int cmd_instance(struct keystore *ks)
+static int cmd_instance(const struct opts *o, struct keystore *ks)
 {
 	struct wbuf out;
 	int rc;
 
+	(void)o;
 	wbuf_init(&out, 0);
-	rc = ks_instance_export(ks, &out);
-	if (rc == ENF_OK && io_write_all(1, out.p, out.len) < 0)
-		rc = enf_err(ENF_FAIL, "standard output: write error");
+	if ((rc = ks_instance_export(ks, &out)) == ENF_OK)
+		rc = write_stdout(&out);
 	wbuf_free(&out);
 	return rc;
 }
 
-static int cmd_state(const struct opts *o, struct keystore *ks, const char *name, const char *st)
+static int cmd_state(const struct opts *o, struct keystore *ks)
 {
-	int state = key_state_parse(st), rc;
+	const char *name = o->args[0];
+	int state = key_state_parse(o->args[1]), rc;
 	char reason[32];
 
 	if (state < 0)
-		return usage_error("STATE is active, deactivated, compromised or destroyed");
+		return enf_err(ENF_USAGE, "STATE is active, deactivated, compromised or destroyed");
 	if (!ks_key_find(ks, name))
 		return enf_err(ENF_NO, "no key named '%s'", name);
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "state")) != ENF_OK)
@@ -303,7 +304,7 @@ static int cmd_passwd(const struct opts *o, struct keystore *ks)
 	int role = o->role ? role_parse(o->role) : -1, rc;
 
 	if (role < 0)
-		return usage_error("passwd needs --role officer|operator");
+		return enf_err(ENF_USAGE, "passwd needs --role officer|operator");
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "passwd")) != ENF_OK)
 		return rc;
 	if (role == ROLE_OPERATOR &&
@@ -329,25 +330,17 @@ static int cmd_reset(const struct opts *o, struct keystore *ks)
 	return rc;
 }
 
-static int write_stdout(const struct wbuf *w)
-{
-	if (w->failed)
-		return enf_err(ENF_FAIL, "out of memory");
-	return io_write_all(1, w->p, w->len) < 0 ? enf_err(ENF_FAIL, "standard output: write error")
-						 : ENF_OK;
-}
-
 /* Needs no credential: public keys, states and purposes only. */
-static int cmd_allowed_signers(struct keystore *ks, char **names, size_t n)
+static int cmd_allowed_signers(const struct opts *o, struct keystore *ks)
 {
 	struct wbuf out;
 	int rc;
 
-	for (size_t i = 0; i < n; i++)
-		if (!enf_valid_name(names[i]))
-			return usage_error("NAME must match [a-z0-9][a-z0-9._-]{0,63}");
+	for (size_t i = 0; i < o->nargs; i++)
+		if (!enf_valid_name(o->args[i]))
+			return enf_err(ENF_USAGE, "NAME must match [a-z0-9][a-z0-9._-]{0,63}");
 	wbuf_init(&out, 0);
-	rc = trust_allowed_signers(ks, names, n, &out);
+	rc = trust_allowed_signers(ks, o->args, o->nargs, &out);
 	if (rc == ENF_OK)
 		rc = write_stdout(&out);
 	wbuf_free(&out);
@@ -361,7 +354,7 @@ static int cmd_krl(const struct opts *o, struct keystore *ks)
 	int rc;
 
 	if (!o->output)
-		return usage_error("krl needs -o FILE");
+		return enf_err(ENF_USAGE, "krl needs -o FILE");
 	wbuf_init(&out, 0);
 	rc = trust_krl(ks, &out, &count);
 	if (rc == ENF_OK)
@@ -376,56 +369,48 @@ static int cmd_krl(const struct opts *o, struct keystore *ks)
 /* ---- dispatch ---- */
 
 #define BIT(o) (1u << (o))
-static const struct command {
+static const struct verb {
 	const char *name;
-	int nargs;
-	unsigned allowed;
-} commands[] = {
-	{ "init", 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_TPM_PCRS) | BIT(O_TCTI) |
-		     BIT(O_OFFPASS) | BIT(O_OPPASS) },
-	{ "new", 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) },
-	{ "list", 0, BIT(O_JSON) },
-	{ "pubkey", 1, BIT(O_FORMAT) },
-	{ "instance", 0, 0 },
-	{ "state", 2, BIT(O_OFFPASS) },
-	{ "passwd", 0, BIT(O_ROLE) | BIT(O_NEWPASS) | BIT(O_OFFPASS) | BIT(O_OPPASS) },
-	{ "reset-lockout", 0, BIT(O_OFFPASS) },
-	{ "allowed-signers", -1, 0 },
-	{ "krl", 0, BIT(O_OUTPUT) },
+	int (*fn)(const struct opts *, struct keystore *);
+	int nargs;		/* operands; -1: any number */
+	unsigned allowed;	/* BIT(O_...) of the options it takes */
+	int creates;		/* no instance to open yet */
+} verbs[] = {
+	{ "init", cmd_init, 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_TPM_PCRS) |
+		BIT(O_TCTI) | BIT(O_OFFPASS) | BIT(O_OPPASS), 1 },
+	{ "new", cmd_new, 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS), 0 },
+	{ "list", cmd_list, 0, BIT(O_JSON), 0 },
+	{ "pubkey", cmd_pubkey, 1, BIT(O_FORMAT), 0 },
+	{ "instance", cmd_instance, 0, 0, 0 },
+	{ "state", cmd_state, 2, BIT(O_OFFPASS), 0 },
+	{ "passwd", cmd_passwd, 0, BIT(O_ROLE) | BIT(O_NEWPASS) | BIT(O_OFFPASS) | BIT(O_OPPASS), 0 },
+	{ "reset-lockout", cmd_reset, 0, BIT(O_OFFPASS), 0 },
+	{ "allowed-signers", cmd_allowed_signers, -1, 0, 0 },
+	{ "krl", cmd_krl, 0, BIT(O_OUTPUT), 0 },
 };
 
-static int run(const struct command *c, const struct opts *o, char **args, size_t nargs)
+/* The verb's operand count and options, then the verb on the open instance. */
+static int run(const struct opts *o, int argc, char **argv)
 {
+	const struct verb *v = CLI_VERB(verbs, argc, argv);
 	struct keystore *ks = NULL;
-	char *home = NULL;
 	int rc;
 
-	if (strcmp(c->name, "init") == 0) {
-		if ((rc = home_resolve(o->home, &home)) == ENF_OK)
-			rc = cmd_init(o, home);
-		free(home);
-		return rc;
-	}
+	if (!v)
+		return ENF_USAGE;
+	if (v->nargs >= 0 && o->nargs != (size_t)v->nargs)
+		return enf_err(ENF_USAGE, "wrong number of arguments");
+	/* Credential options may be given to any command (environment-like);
+	 * the others only where they mean something. */
+	if (o->seen & ~v->allowed & ~(BIT(O_OFFPASS) | BIT(O_OPPASS)))
+		return enf_err(ENF_USAGE, "an option does not apply to this command");
+	if (crypto_init() != ENF_OK)
+		return ENF_FAIL;
+	if (v->creates)
+		return v->fn(o, NULL);
 	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
 		return rc;
-	if (strcmp(c->name, "new") == 0)
-		rc = cmd_new(o, ks, args[0]);
-	else if (strcmp(c->name, "list") == 0)
-		rc = cmd_list(o, ks);
-	else if (strcmp(c->name, "pubkey") == 0)
-		rc = cmd_pubkey(o, ks, args[0]);
-	else if (strcmp(c->name, "instance") == 0)
-		rc = cmd_instance(ks);
-	else if (strcmp(c->name, "state") == 0)
-		rc = cmd_state(o, ks, args[0], args[1]);
-	else if (strcmp(c->name, "passwd") == 0)
-		rc = cmd_passwd(o, ks);
-	else if (strcmp(c->name, "allowed-signers") == 0)
-		rc = cmd_allowed_signers(ks, args, nargs);
-	else if (strcmp(c->name, "krl") == 0)
-		rc = cmd_krl(o, ks);
-	else
-		rc = cmd_reset(o, ks);
+	rc = v->fn(o, ks);
 	ks_close(ks);
 	return rc;
 }
@@ -433,8 +418,6 @@ static int run(const struct command *c, const struct opts *o, char **args, size_
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
 		{ "home", required_argument, NULL, 'H' },
 		{ "lockout", required_argument, NULL, O_LOCKOUT },
 		{ "bind", required_argument, NULL, O_BIND },
@@ -450,21 +433,19 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "algorithm", required_argument, NULL, 'a' },
 		{ "purpose", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_END
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hH:a:p:o:", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hH:a:p:o:", lo)) != -1) {
 		switch (c) {
-		case 'h': fputs(usage, stdout); exit(0);
-		case O_VERSION: printf(PROG " %s\n", ENF_VERSION); exit(0);
 		case 'H': o->home = optarg; break;
 		case 'a': o->alg = optarg; o->seen |= BIT(O_ALG); break;
 		case 'p': o->purposes = optarg; o->seen |= BIT(O_PURPOSE); break;
 		case 'o': o->output = optarg; o->seen |= BIT(O_OUTPUT); break;
 		case O_LOCKOUT:
 			if (parse_uint(optarg, 1, 1000, &o->lockout) < 0)
-				return usage_error("--lockout takes a number from 1 to 1000");
+				return enf_err(ENF_USAGE, "--lockout takes a number from 1 to 1000");
 			break;
 		case O_BIND: o->bind = optarg; break;
 		case O_ARGON2: o->argon2 = optarg; break;
@@ -476,7 +457,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_NEWPASS: o->newpass = optarg; break;
 		case O_OFFPASS: o->offpass = optarg; break;
 		case O_OPPASS: o->oppass = optarg; break;
-		default: return usage_error(NULL);
+		default: return ENF_USAGE;
 		}
 		if (c >= O_LOCKOUT && c <= O_OPPASS)
 			o->seen |= BIT(c);
@@ -487,27 +468,14 @@ static int parse(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	const struct command *c = NULL;
 	int rc;
 
-	if (enf_start(argv[0]) != ENF_OK)
-		return enf_report(ENF_FAIL);
-	if ((rc = parse(argc, argv, &o)) != ENF_OK)
-		return rc;
-	if (optind >= argc)
-		return usage_error("a command is needed");
-	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			c = &commands[i];
-	if (!c)
-		return usage_error("unknown command");
-	if (c->nargs >= 0 && argc - optind - 1 != c->nargs)
-		return usage_error("wrong number of arguments");
-	/* Credential options may be given to any command (environment-like);
-	 * the others only where they mean something. */
-	if (o.seen & ~c->allowed & ~(BIT(O_OFFPASS) | BIT(O_OPPASS)))
-		return usage_error("an option does not apply to this command");
-	if (crypto_init() != ENF_OK)
-		return enf_report(ENF_FAIL);
-	return enf_report(run(c, &o, argv + optind + 1, (size_t)(argc - optind - 1)));
+	if (cli_start(argc, argv, usage) != ENF_OK)
+		return cli_exit(ENF_FAIL);
+	if ((rc = parse(argc, argv, &o)) == ENF_OK) {
+		o.args = argv + optind + 1;
+		o.nargs = optind < argc ? (size_t)(argc - optind - 1) : 0;
+		rc = run(&o, argc - optind, argv + optind);
+	}
+	return cli_exit(rc);
 }

@@ -1,80 +1,51 @@
 /* enf-verify: check an SSHSIG (or a raw ECDSA/RSA signature) against a
  * public key or an allowed_signers file, with no instance and no
  * credential (enf-verify(1)).  The purpose is mandatory: it is the SSHSIG
- * namespace, so a signature made for another purpose never verifies. */
-#include <getopt.h>
+ * namespace, so a signature made for another purpose never verifies.
+ * Options, then verify_request (verify.h). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "enf.h"
+#include "cli.h"
 #include "crypto.h"
 #include "encode.h"
-#include "io.h"
-#include "keyfmt.h"
-#include "proc.h"
-#include "sshsig.h"
+#include "verify.h"
 
-#define KEY_MAX (64 * 1024)
-#define SIG_MAX (64 * 1024)
-#define SIGNERS_MAX (1024 * 1024)
+static const char usage[] =
+	"usage: enf-verify -p PURPOSE (-k PUBKEY | -A ALLOWED_SIGNERS -I NAME) -s SIG\n"
+	"                  [--raw [-a sha256|sha384|sha512]] [-v]\n"
+	"                  [--digest ALG:HEX | FILE | -]\n"
+	"       enf-verify -h | --version\n";
 
 struct opts {
-	const char *purpose, *keyfile, *signers, *name, *sigfile, *data;
-	int raw, verbose, alg;		/* alg: -a, or -1 */
-	int have_digest, digest_alg;
-	unsigned char digest[HASH_MAX];
+	struct verify_req r;
+	int verbose, alg;	/* alg: -a, or -1 */
 };
 
-struct keys {
-	struct pubkey *k;
-	size_t n;
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: enf-verify -p PURPOSE (-k PUBKEY | -A ALLOWED_SIGNERS -I NAME) -s SIG\n"
-		"                  [--raw [-a sha256|sha384|sha512]] [-v]\n"
-		"                  [--digest ALG:HEX | FILE | -]\n"
-		"       enf-verify -h | --version\n");
-}
-
-static int parse_digest(struct opts *o, const char *arg)
-{
-	int rc = digest_arg_parse(arg, &o->digest_alg, o->digest);
-
-	o->have_digest = rc == ENF_OK;
-	return rc;
-}
-
-static int is_stdin(const char *p) { return p && strcmp(p, "-") == 0; }
+/* A path given that means stdin; an input not given (NULL) reads nothing. */
+static int names_stdin(const char *p) { return p && cli_is_stdin(p); }
 
 /* The combination rules of the synopsis. */
 static int check_opts(struct opts *o, int argc, char **argv)
 {
-	int stdins;
+	struct verify_req *r = &o->r;
+	int rc, given_digest = r->data.digest_alg >= 0;
 
 	if (argc > 1)
 		return enf_err(ENF_USAGE, "at most one data file");
-	o->data = argc == 1 ? argv[0] : NULL;
-	if (!o->purpose || !o->sigfile)
+	r->data.path = argc == 1 ? argv[0] : NULL;
+	if (!r->purpose || !r->sigfile)
 		return enf_err(ENF_USAGE, "-p PURPOSE and -s SIG are required");
-	if (!enf_valid_name(o->purpose))
-		return enf_err(ENF_USAGE, "bad purpose \"%s\"", o->purpose);
-	if (!!o->keyfile == !!o->signers || !!o->signers != !!o->name)
+	if (!enf_valid_name(r->purpose))
+		return enf_err(ENF_USAGE, "bad purpose \"%s\"", r->purpose);
+	if (!!r->keyfile == !!r->signers || !!r->signers != !!r->principal)
 		return enf_err(ENF_USAGE, "give either -k PUBKEY or -A ALLOWED_SIGNERS -I NAME");
-	if (o->have_digest && o->data)
-		return enf_err(ENF_USAGE, "--digest and a data file exclude each other");
-	if (o->alg >= 0 && !o->raw)
+	if (o->alg >= 0 && !r->raw)
 		return enf_err(ENF_USAGE, "-a is for --raw; an SSHSIG names its own hash");
-	if (o->raw && o->have_digest && o->alg >= 0 && o->alg != o->digest_alg)
-		return enf_err(ENF_USAGE, "-a and --digest name different hashes");
-	if (o->raw && o->alg < 0)
-		o->alg = o->have_digest ? o->digest_alg : HASH_SHA256;
-	stdins = is_stdin(o->keyfile) + is_stdin(o->signers) + is_stdin(o->sigfile) +
-		 (!o->have_digest && (!o->data || is_stdin(o->data)));
-	if (stdins > 1)
+	if ((rc = data_ref_hash(&r->data, o->alg, HASH_SHA256, &r->alg)) != ENF_OK)
+		return rc;
+	if (names_stdin(r->keyfile) + names_stdin(r->signers) + names_stdin(r->sigfile) +
+	    (!given_digest && cli_is_stdin(r->data.path)) > 1)
 		return enf_err(ENF_USAGE, "only one input can come from stdin");
 	return ENF_OK;
 }
@@ -92,194 +63,53 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "digest", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "home", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_END
 	};
-	int c, rc;
+	int c;
 
 	memset(o, 0, sizeof *o);
-	o->alg = -1;
-	while ((c = getopt_long(argc, argv, "p:k:A:I:s:a:vH:h", lo, NULL)) != -1) {
+	o->alg = o->r.data.digest_alg = -1;
+	while ((c = cli_getopt(argc, argv, "p:k:A:I:s:a:vH:h", lo)) != -1) {
 		switch (c) {
-		case 'p': o->purpose = optarg; break;
-		case 'k': o->keyfile = optarg; break;
-		case 'A': o->signers = optarg; break;
-		case 'I': o->name = optarg; break;
-		case 's': o->sigfile = optarg; break;
-		case 'r': o->raw = 1; break;
+		case 'p': o->r.purpose = optarg; break;
+		case 'k': o->r.keyfile = optarg; break;
+		case 'A': o->r.signers = optarg; break;
+		case 'I': o->r.principal = optarg; break;
+		case 's': o->r.sigfile = optarg; break;
+		case 'r': o->r.raw = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'H': break;	/* no instance is used; accepted like every enf program */
 		case 'a':
-			o->alg = hash_parse(optarg);
-			if (o->alg < 0)
+			if ((o->alg = hash_parse(optarg)) < 0)
 				return enf_err(ENF_USAGE, "-a: unknown hash \"%s\"", optarg);
 			break;
 		case 'd':
-			if ((rc = parse_digest(o, optarg)) != ENF_OK)
-				return rc;
+			if (digest_arg_parse(optarg, &o->r.data.digest_alg, o->r.data.digest) != ENF_OK)
+				return ENF_USAGE;
 			break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("enf-verify %s\n", ENF_VERSION); exit(0);
-		default: usage(stderr); exit(ENF_USAGE);
+		default: return ENF_USAGE;
 		}
 	}
 	return check_opts(o, argc - optind, argv + optind);
 }
 
-static int read_input(const char *path, size_t max, const char *what, unsigned char **p, size_t *n)
-{
-	int rc = io_read_file(path, max, p, n);
-
-	if (rc == ENF_NO)
-		return enf_err(ENF_FAIL, "%s: %s larger than %zu bytes", path, what, max);
-	return rc;	/* io_read_file names the path and the error */
-}
-
-static int load_keys(const struct opts *o, struct keys *ks)
-{
-	unsigned char *text;
-	size_t n;
-	int rc;
-
-	if (o->keyfile) {
-		if ((rc = read_input(o->keyfile, KEY_MAX, "public key", &text, &n)) != ENF_OK)
-			return rc;
-		if (!(ks->k = calloc(1, sizeof *ks->k)))
-			rc = enf_err(ENF_FAIL, "out of memory");
-		else if (pubkey_from_text(ks->k, (char *)text, n) != ENF_OK)
-			rc = enf_err(ENF_FAIL, "%s: %s", o->keyfile, enf_errmsg());
-		else
-			ks->n = 1;
-		free(text);
-		return rc;
-	}
-	if ((rc = read_input(o->signers, SIGNERS_MAX, "allowed signers", &text, &n)) != ENF_OK)
-		return rc;
-	rc = allowed_signers_find((char *)text, n, o->name, o->purpose, &ks->k, &ks->n);
-	free(text);
-	if (rc == ENF_FAIL)
-		return enf_err(ENF_FAIL, "%s: %s", o->signers, enf_errmsg());
-	return rc;
-}
-
-static void free_keys(struct keys *ks)
-{
-	for (size_t i = 0; i < ks->n; i++)
-		pubkey_free(&ks->k[i]);
-	free(ks->k);
-}
-
-/* The data's digest under alg: from --digest, or by streaming the file. */
-static int data_digest(const struct opts *o, int alg, unsigned char *out)
-{
-	const char *path = o->data && !is_stdin(o->data) ? o->data : NULL;
-
-	if (o->have_digest) {
-		if (o->digest_alg != alg)
-			return enf_err(ENF_NO, "the signature uses %s, --digest gives %s",
-				       hash_name(alg), hash_name(o->digest_alg));
-		memcpy(out, o->digest, hash_len(alg));
-		return ENF_OK;
-	}
-	return hash_path(alg, path, out);
-}
-
-static int verify_sshsig(const struct opts *o, const struct keys *ks, const char *text, size_t n)
-{
-	struct sshsig s;
-	unsigned char digest[HASH_MAX];
-	const struct pubkey *signer = NULL;
-	size_t used = 0;
-	int rc;
-
-	if ((rc = sshsig_parse_armored(&s, text, n, &used)) != ENF_OK)
-		return rc;
-	if (used != n) {
-		sshsig_free(&s);
-		return enf_err(ENF_NO, "signature: text after the SSH SIGNATURE block");
-	}
-	for (size_t i = 0; i < ks->n && !signer; i++)
-		if (pubkey_equal(&ks->k[i], &s.key))
-			signer = &ks->k[i];
-	if (!signer)
-		rc = enf_err(ENF_NO, "signature is by another key");
-	else if ((rc = data_digest(o, s.hash_alg, digest)) == ENF_OK)
-		rc = sshsig_verify_digest(&s, o->purpose, signer, digest);
-	if (rc == ENF_OK && o->verbose) {
-		char fp[FINGERPRINT_MAX];
-
-		pubkey_fingerprint(signer, fp);
-		enf_warn("good signature for purpose %s by %s key %s", o->purpose,
-			 pubkey_ssh_type(signer), fp);
-	}
-	sshsig_free(&s);
-	return rc;
-}
-
-/* A raw signature carries no purpose; only -A's namespaces="..." can tie
- * the key to one. */
-static int verify_raw(const struct opts *o, const struct keys *ks, const unsigned char *sig, size_t n)
-{
-	unsigned char digest[HASH_MAX];
-	int rc;
-
-	if (o->keyfile && ks->k[0].type == KT_ED25519)
-		return enf_err(ENF_USAGE, "--raw needs an ECDSA or RSA key, not Ed25519");
-	if ((rc = data_digest(o, o->alg, digest)) != ENF_OK)
-		return rc;
-	for (size_t i = 0; i < ks->n; i++)
-		if (ks->k[i].type != KT_ED25519 && pubkey_verify_raw(&ks->k[i], o->alg, digest, sig, n) == ENF_OK) {
-			if (o->verbose) {
-				char fp[FINGERPRINT_MAX];
-
-				pubkey_fingerprint(&ks->k[i], fp);
-				enf_warn("good raw %s signature by %s key %s", hash_name(o->alg),
-					 pubkey_ssh_type(&ks->k[i]), fp);
-			}
-			return ENF_OK;
-		}
-	return enf_err(ENF_NO, "invalid signature");
-}
-
-static int run(const struct opts *o)
-{
-	struct keys ks = { NULL, 0 };
-	unsigned char *sig = NULL;
-	size_t n;
-	int rc;
-
-	if ((rc = load_keys(o, &ks)) == ENF_OK &&
-	    (rc = read_input(o->sigfile, SIG_MAX, "signature", &sig, &n)) == ENF_OK)
-		rc = o->raw ? verify_raw(o, &ks, sig, n) : verify_sshsig(o, &ks, (char *)sig, n);
-	free(sig);
-	free_keys(&ks);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
+	struct verify_result res;
 	struct opts o;
 	int rc;
 
-	if (enf_start(argv[0]) != ENF_OK)
-		return enf_report(ENF_FAIL);
-	if ((rc = parse_opts(&o, argc, argv)) != ENF_OK) {
-		enf_report(rc);
-		usage(stderr);
-		return rc;
-	}
+	if (cli_start(argc, argv, usage) != ENF_OK)
+		return cli_exit(ENF_FAIL);
+	if ((rc = parse_opts(&o, argc, argv)) != ENF_OK)
+		return cli_exit(rc);
 	if (crypto_init() != ENF_OK)
-		return enf_report(ENF_FAIL);
-	rc = run(&o);
-	if (rc == ENF_NO) {
-		const char *why = enf_errmsg();
-
-		if (!*why || strcmp(why, "invalid signature") == 0)
-			enf_warn("invalid signature");
-		else
-			enf_warn("invalid signature: %s", why);
-		return rc;
-	}
-	return enf_report(rc);
+		return cli_exit(ENF_FAIL);
+	if ((rc = verify_request(&o.r, &res)) == ENF_OK && o.verbose && o.r.raw)
+		enf_warn("good raw %s signature by %s key %s", hash_name(res.hash_alg),
+			 res.key_type, res.fingerprint);
+	else if (rc == ENF_OK && o.verbose)
+		enf_warn("good signature for purpose %s by %s key %s", o.r.purpose, res.key_type,
+			 res.fingerprint);
+	return cli_exit(rc);
 }

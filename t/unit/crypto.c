@@ -329,6 +329,27 @@ static void test_memory(void)
 	ok(crypto_init() == ENF_OK && crypto_init() == ENF_OK, "crypto_init is idempotent");
 }
 
+/* enf-keygen init --argon2 T:M:P: each field within its range, nothing else. */
+static void test_kdf_params_parse(void)
+{
+	struct kdf_params kp = { 0 }, keep = { 7, 7, 7 };
+	static const char *const bad[] = {
+		"", "1", "1:8192", "1:8192:1:", "1:8192:1:1", "0:8192:1", "65:8192:1", "1:8191:1",
+		"1:4194305:1", "1:8192:0", "1:8192:17", "1::8192:1", ":1:8192:1", "+1:8192:1",
+		" 1:8192:1", "1:8192:1 ", "-1:8192:1", "1:8192:x", "1:99999999999999999999:1",
+	};
+
+	ok(kdf_params_parse("3:65536:2", &kp) == 0 && kp.t_cost == 3 && kp.m_cost_kib == 65536 &&
+	   kp.parallelism == 2, "T:M:P parses");
+	ok(kdf_params_parse("64:4194304:16", &kp) == 0 && kdf_params_parse("1:8192:1", &kp) == 0 &&
+	   kp.t_cost == 1 && kp.m_cost_kib == 8192 && kp.parallelism == 1, "both ends of each range");
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		kp = keep;
+		ok(kdf_params_parse(bad[i], &kp) < 0 && kp.t_cost == 7 && kp.m_cost_kib == 7 &&
+		   kp.parallelism == 7, "refuses \"%s\" and leaves the result alone", bad[i]);
+	}
+}
+
 int main(void)
 {
 	ok(crypto_init() == ENF_OK, "crypto_init");
@@ -340,5 +361,6 @@ int main(void)
 	test_x25519();
 	test_sealbox();
 	test_argon2();
+	test_kdf_params_parse();
 	return done_testing();
 }
