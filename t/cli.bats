@@ -7,9 +7,9 @@ bats_require_minimum_version 1.5.0
 
 setup() { common_setup; }
 
-# The programs built on cli_start; enf-audit and enf-seal join them when
-# they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen enf-verify"
+# The programs built on cli_start; enf-seal joins them when it moves onto
+# the skeleton.
+CLI_PROGRAMS="enf-keygen enf-verify enf-audit"
 
 stdout_closed() { "$@" >&-; }
 
@@ -57,5 +57,7 @@ stdout_closed() { "$@" >&-; }
 	enf-keygen list
 	enf-keygen pubkey k
 	enf-keygen allowed-signers
+	enf-audit head
+	enf-audit show
 	EOF
 }

@@ -255,6 +255,108 @@ static void test_append(const struct privkey *k)
 	ok(system(log) == 0, "cleanup");
 }
 
+static void test_layout(void)
+{
+	char dir[] = "/tmp/enf-audit-lay-XXXXXX", path[512], *home = NULL, *log = NULL, *p;
+	FILE *f;
+
+	p = audit_beside("copy/sub/audit.log", AUDIT_HEAD_FILE);
+	ok(p && strcmp(p, "copy/sub/audit.head") == 0, "audit.head beside a copied log");
+	free(p);
+	p = audit_beside("audit.log", AUDIT_GAP_FILE);
+	ok(p && strcmp(p, "audit.gap") == 0, "beside a log in the working directory");
+	free(p);
+	p = audit_beside("/audit.log", AUDIT_HEAD_FILE);
+	ok(p && strcmp(p, "/audit.head") == 0, "beside a log at the root");
+	free(p);
+	ok(mkdtemp(dir) != NULL, "temp home");
+	ok(audit_log_locate(dir, "elsewhere.log", &home, &log) == ENF_OK &&
+	   strcmp(log, "elsewhere.log") == 0 && home && strcmp(home, dir) == 0,
+	   "a given log is taken as it is, the home beside it for the keystore");
+	free(home);
+	free(log);
+	ok(audit_log_locate(dir, NULL, &home, &log) == ENF_FAIL &&
+	   strstr(enf_errmsg(), "no audit log") != NULL, "the home's log must exist: %s",
+	   enf_errmsg());
+	free(home);
+	free(log);
+	snprintf(path, sizeof path, "%s/audit.log", dir);
+	f = fopen(path, "w");
+	fclose(f);
+	chmod(path, 0644);
+	ok(audit_log_locate(dir, NULL, &home, &log) == ENF_FAIL, "a log others can read is refused");
+	free(home);
+	free(log);
+	chmod(path, 0600);
+	ok(audit_log_locate(dir, NULL, &home, &log) == ENF_OK && strcmp(log, path) == 0,
+	   "the home's private audit.log");
+	free(home);
+	free(log);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	ok(system(path) == 0, "cleanup");
+}
+
+/* show's walk: what it prints of a log and what it reports. */
+static int show(const char *log, char **sel, size_t n, char **out)
+{
+	struct audit_cmd c = { .log = log };
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	int rc = audit_cmd_show(&c, sel, n, f);
+
+	fclose(f);
+	return rc;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_show(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-show-XXXXXX", log[512], *out = NULL;
+	char *three[] = { "3" }, *zero[] = { "0" }, *two[] = { "2-2" };
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	ok(show(log, NULL, 0, &out) == ENF_OK && count_lines(out) == 2 &&
+	   strncmp(out, "1 ", 2) == 0, "show: every record, one line each");
+	free(out);
+	f = fopen(log, "a");
+	fputs("enf-audit-1 seq=3 time=20", f);	/* a torn append: no newline */
+	fclose(f);
+	ok(show(log, NULL, 0, &out) == ENF_OK && count_lines(out) == 2,
+	   "show: an incomplete last line is not shown and not read past");
+	free(out);
+	ok(show(log, three, 1, &out) == ENF_NO && count_lines(out) == 0,
+	   "show: the torn record 3 is not there");
+	free(out);
+	ok(show(log, zero, 1, &out) == ENF_USAGE, "show: record 0 is a usage error");
+	free(out);
+	f = fopen(log, "w");
+	fputs("enf-audit-1 seq=1 garbage\n", f);
+	fclose(f);
+	ok(show(log, NULL, 0, &out) == ENF_NO && count_lines(out) == 0,
+	   "show: a malformed line is reported, not shown");
+	free(out);
+	ok(show(log, two, 1, &out) == ENF_NO, "show: a range with no record in it");
+	free(out);
+	f = fopen(log, "w");
+	fclose(f);
+	ok(show(log, NULL, 0, &out) == ENF_OK && count_lines(out) == 0, "show: an empty log");
+	free(out);
+	snprintf(log, sizeof log, "rm -rf %s", dir);
+	ok(system(log) == 0, "cleanup");
+}
+
 static long file_size(const char *path)
 {
 	struct stat st;
@@ -432,6 +534,8 @@ int main(int argc, char **argv)
 	test_sig_other_key(&k, fp);
 	test_empty_log(&k);
 	test_append(&k);
+	test_layout();
+	test_show(&k);
 	test_unsigned_rules(&k);
 	test_long_unsigned_tail(&k);
 	test_parallel(&k);
