@@ -33,11 +33,9 @@ struct tail {
 /* Last line of buf[0..n) (n ends right after a '\n'): its start. */
 static const char *last_line(const char *buf, size_t n)
 {
-	const char *p = buf + n - 1;
+	const char *nl = n > 1 ? memrchr(buf, '\n', n - 1) : NULL;
 
-	while (p > buf && p[-1] != '\n')
-		p--;
-	return p;
+	return nl ? nl + 1 : buf;
 }
 
 static int tail_record(const char *line, size_t len, struct tail *t)
@@ -111,12 +109,14 @@ damaged:
  * lines): ENF_OK when they are all there and good, NOT_IN_WINDOW when the
  * head's record is before p (read further back), ENF_FAIL (message set)
  * when they are not. */
-static int walk_since_head(const char *p, const char *end, int from_start, const struct audit_headfile *h,
+static int walk_since_head(struct rbuf *rb, int from_start, const struct audit_headfile *h,
 			   const struct pubkey *id, const char *path)
 {
 	struct audit_rec r;
 	unsigned char prev[32];
 	uint64_t expect = 0;
+	const char *line;
+	size_t len;
 	char why[128];
 
 	/* The genesis head signs the zero prev of record 1: the walk starts
@@ -127,11 +127,9 @@ static int walk_since_head(const char *p, const char *end, int from_start, const
 		memcpy(prev, h->shash, 32);
 		expect = 1;
 	}
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		int parsed = audit_rec_parse(&r, p, (size_t)(nl - p), why, sizeof why) == ENF_OK;
+	while (rbuf_line(rb, &line, &len, NULL) == 0) {
+		int parsed = audit_rec_parse(&r, line, len, why, sizeof why) == ENF_OK;
 
-		p = nl + 1;
 		if (!expect) {
 			if (!parsed || r.seq < h->sseq)
 				continue;
@@ -180,7 +178,9 @@ static int check_since_head(int fd, off_t keep, const char *path, const struct a
 		off_t start = keep > (off_t)want ? keep - (off_t)want : 0;
 		size_t n = (size_t)(keep - start);
 		char *buf = malloc(n ? n : 1);
-		const char *p;
+		struct rbuf rb;
+		const char *skip;
+		size_t skipped;
 		int rc;
 
 		if (!buf)
@@ -189,10 +189,10 @@ static int check_since_head(int fd, off_t keep, const char *path, const struct a
 			free(buf);
 			return enf_err(ENF_FAIL, "cannot read %s", path);
 		}
-		p = buf;
+		rbuf_init(&rb, buf, n);
 		if (start > 0)		/* skip the partial first line */
-			p = (p = memchr(buf, '\n', n)) ? p + 1 : buf + n;
-		rc = walk_since_head(p, buf + n, start == 0, h, id, path);
+			rbuf_line(&rb, &skip, &skipped, NULL);
+		rc = walk_since_head(&rb, start == 0, h, id, path);
 		free(buf);
 		if (rc != NOT_IN_WINDOW)
 			return rc;
@@ -466,10 +466,10 @@ int audit_head(const char *log, uint64_t *seq, unsigned char hash[32])
 
 	if (rc != ENF_OK)
 		return rc;
-	end = m.p ? m.p + m.len : NULL;
-	while (end && end > m.p && end[-1] != '\n')
-		end--;
-	if (!end || end == m.p) {
+	end = m.p ? memrchr(m.p, '\n', m.len) : NULL;	/* an empty log is not mapped */
+	if (end)
+		end++;
+	if (!end) {
 		audit_map_close(&m);
 		return enf_err(ENF_NO, "%s: no complete record", log);
 	}

@@ -22,59 +22,55 @@ void audit_headfile_free(struct audit_headfile *h)
 	h->sig = NULL;
 }
 
-static int next_tok(char **p, char **tok)
-{
-	char *s = *p, *e;
-
-	if (*s != ' ')
-		return -1;
-	s++;
-	e = s + strcspn(s, " \n");
-	*tok = s;
-	*p = e;
-	if (e == s)
-		return -1;
-	return 0;
-}
-
 /* A head's sequence numbers may be 0: the genesis head (tip 0, sseq 0,
  * both hashes the zero prev of record 1), which the first append writes
  * before its record (audit_headfile_genesis). */
-static int parse_head_seq(const char *s, uint64_t *out)
+static int parse_head_seq(const char *s, size_t n, uint64_t *out)
 {
-	if (strcmp(s, "0") == 0) {
+	if (text_is(s, n, "0")) {
 		*out = 0;
 		return 0;
 	}
-	return audit_parse_seq(s, strlen(s), out);
+	return audit_parse_seq(s, n, out);
 }
 
-static int head_parse(char *text, size_t n, struct audit_headfile *h)
+/* " TOKEN": exactly one space, then a token of one byte or more. */
+static int next_tok(struct rbuf *rb, const char **t, size_t *n)
 {
-	char *p = text, *t[5];
-	size_t ml = strlen(HEAD_MAGIC);
-	int i;
+	if (rbuf_expect(rb, " ") || rbuf_peek(rb, " "))
+		return -1;
+	return rbuf_word(rb, " ", t, n);
+}
+
+/* "enf-audit-head-1 TIPSEQ TIPHASH SSEQ SHASH SIG\n", nothing else: one
+ * line of text (no NUL), its LF last, single spaces between the tokens. */
+static int head_parse(const char *text, size_t n, struct audit_headfile *h)
+{
+	struct rbuf rb;
+	const char *line, *t[5];
+	size_t len, tl[5];
+	int nl;
 
 	memset(h, 0, sizeof *h);
-	if (n < ml || memcmp(text, HEAD_MAGIC, ml) != 0 || memchr(text, '\0', n) ||
-	    n == 0 || text[n - 1] != '\n' || memchr(text, '\n', n) != text + n - 1)
+	rbuf_init(&rb, text, n);
+	if (memchr(text, '\0', n) || rbuf_line(&rb, &line, &len, &nl) || !nl || !rbuf_done(&rb))
 		return -1;
-	p += ml;
-	for (i = 0; i < 5; i++)
-		if (next_tok(&p, &t[i]))
+	rbuf_init(&rb, line, len);
+	if (rbuf_expect(&rb, HEAD_MAGIC))
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (next_tok(&rb, &t[i], &tl[i]))
 			return -1;
-	if (*p != '\n')
+	if (!rbuf_done(&rb))
 		return -1;
-	for (i = 0; i < 5; i++)
-		t[i][strcspn(t[i], " \n")] = '\0';
-	if (parse_head_seq(t[0], &h->tip) || audit_parse_hash(t[1], strlen(t[1]), h->tip_hash))
+	if (parse_head_seq(t[0], tl[0], &h->tip) || audit_parse_hash(t[1], tl[1], h->tip_hash))
 		return -1;
 	/* The signed part is not optional: an unsigned head would let anyone
 	 * who can write the file point it wherever they like. */
-	if (parse_head_seq(t[2], &h->sseq) || audit_parse_hash(t[3], strlen(t[3]), h->shash) ||
-	    audit_check_base64(t[4], strlen(t[4])) || h->sseq > h->tip)
+	if (parse_head_seq(t[2], tl[2], &h->sseq) || audit_parse_hash(t[3], tl[3], h->shash) ||
+	    audit_check_base64(t[4], tl[4]) || h->sseq > h->tip)
 		return -1;
-	h->sig = strdup(t[4]);
+	h->sig = strndup(t[4], tl[4]);
 	return h->sig ? 0 : -1;
 }
 

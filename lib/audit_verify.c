@@ -28,7 +28,8 @@ struct checkpoint {
 struct vstate {
 	const struct audit_verify_opts *o;
 	struct audit_verify_result *res;
-	const char *base;
+	const char *base;		/* the mapped log */
+	size_t len;			/* its complete lines: base[0..len) */
 	struct wbuf inst;		/* the expected instance value, encoded */
 	size_t *sig_off;		/* line offsets of the signed records */
 	size_t nsig, capsig;
@@ -207,27 +208,27 @@ static int scan_range(struct vstate *vs, const char *p, const char *end, uint64_
 		      unsigned char prev[32], int linked)
 {
 	struct audit_rec r;
-	size_t next = 0, total = (size_t)(end - p);
-	const char *start = p;
+	struct rbuf rb;
+	const char *line;
+	size_t len, next = 0, total = (size_t)(end - p);
 	int rc;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+	rbuf_init(&rb, p, total);
+	while (rbuf_line(&rb, &line, &len, NULL) == 0) {
 		char why[128];
 
 		if (!linked) {
-			if (audit_rec_parse(&r, p, (size_t)(nl - p), why, sizeof why) != ENF_OK)
+			if (audit_rec_parse(&r, line, len, why, sizeof why) != ENF_OK)
 				return ENF_NO;
 			expect = r.seq;
 			memcpy(prev, r.prev, 32);
 			linked = 1;
 		}
-		if ((rc = check_record(vs, &r, p, (size_t)(nl - p), expect, prev)) != ENF_OK)
+		if ((rc = check_record(vs, &r, line, len, expect, prev)) != ENF_OK)
 			return rc == ENF_NO && vs->cp_bad ? cp_mismatch(vs) : rc;
 		memcpy(prev, r.hash, 32);
 		vs->res->records = expect++;
-		p = nl + 1;
-		progress(vs, (size_t)(p - start), total, &next);
+		progress(vs, rb.off, total, &next);
 	}
 	if (vs->show_progress && total >= ((size_t)64 << 20))
 		fprintf(stderr, "\r%*s\r", 40, "");
@@ -248,11 +249,14 @@ static void *chunk_run(void *arg)
 {
 	struct chunk *c = arg;
 	struct audit_rec r;
+	struct rbuf rb;
+	const char *line;
+	size_t len;
 	char why[128];
-	const char *nl = memchr(c->start, '\n', (size_t)(c->end - c->start));
 
 	c->rc = ENF_NO;
-	if (audit_rec_parse(&r, c->start, (size_t)(nl - c->start), why, sizeof why) != ENF_OK)
+	rbuf_init(&rb, c->start, (size_t)(c->end - c->start));
+	if (rbuf_line(&rb, &line, &len, NULL) || audit_rec_parse(&r, line, len, why, sizeof why) != ENF_OK)
 		return NULL;
 	c->first_seq = r.seq;
 	memcpy(c->first_prev, r.prev, 32);
@@ -297,8 +301,15 @@ static int scan_parallel(struct vstate *vs, const char *p, const char *end, size
 		return 0;
 	while (p < end && k < n) {
 		const char *q = k == n - 1 || (size_t)(end - p) <= step ? end : p + step;
-		if (q < end)
-			q = (const char *)memchr(q, '\n', (size_t)(end - q)) + 1;
+		if (q < end) {		/* on to the end of the line q is in */
+			struct rbuf rb;
+			const char *line;
+			size_t len;
+
+			rbuf_init(&rb, q, (size_t)(end - q));
+			rbuf_line(&rb, &line, &len, NULL);
+			q += rb.off;
+		}
 		c[k].vs = *vs;
 		c[k].vs.res = &c[k].res;
 		c[k].vs.sig_off = NULL;
@@ -336,16 +347,16 @@ static size_t scan_threads(const struct audit_verify_opts *o, size_t len)
 
 static int scan(struct vstate *vs, const struct audit_map *m)
 {
-	const char *end;
+	const char *end, *last_nl;
 	unsigned char prev[32] = { 0 };
 	size_t threads;
 
 	if (m->len == 0)	/* an empty log is not mapped: m->p is NULL */
 		return ENF_OK;
-	end = m->p + m->len;
-	while (end > m->p && end[-1] != '\n')
-		end--;
-	vs->res->torn = (size_t)(m->p + m->len - end);
+	last_nl = memrchr(m->p, '\n', m->len);
+	end = last_nl ? last_nl + 1 : m->p;
+	vs->len = (size_t)(end - m->p);
+	vs->res->torn = m->len - vs->len;
 	if (end == m->p)
 		return ENF_OK;
 	threads = scan_threads(vs->o, (size_t)(end - m->p));
@@ -357,14 +368,29 @@ static int scan(struct vstate *vs, const struct audit_map *m)
 	return scan_range(vs, m->p, end, 1, prev, 1);
 }
 
+/* The record whose line starts at off, parsed again; bounded by the
+ * complete lines of the map (never past its length). */
+static int record_at(const struct vstate *vs, size_t off, struct audit_rec *r)
+{
+	struct rbuf rb;
+	const char *line;
+	size_t len;
+	char why[128];
+	int nl;
+
+	memset(r, 0, sizeof *r);
+	if (off >= vs->len)
+		return -1;
+	rbuf_init(&rb, vs->base + off, vs->len - off);
+	if (rbuf_line(&rb, &line, &len, &nl) || !nl ||
+	    audit_rec_parse(r, line, len, why, sizeof why) != ENF_OK)
+		return -1;
+	return 0;
+}
+
 static int signed_at(const struct vstate *vs, size_t i, struct audit_rec *r)
 {
-	const char *line = vs->base + vs->sig_off[i];
-	const char *nl = strchr(line, '\n');
-	char why[128];
-
-	return nl && audit_rec_parse(r, line, (size_t)(nl - line), why, sizeof why) == ENF_OK &&
-	       audit_rec_sig_ok(r, vs->o->id);
+	return record_at(vs, vs->sig_off[i], r) == 0 && audit_rec_sig_ok(r, vs->o->id);
 }
 
 /* The last signature covers every record before it through the chain.  If
@@ -388,12 +414,7 @@ static int check_last_signature(struct vstate *vs)
 		else
 			hi = mid;
 	}
-	{
-		const char *line = vs->base + vs->sig_off[hi];
-		char why[128];
-		const char *nl = strchr(line, '\n');
-		audit_rec_parse(&r, line, (size_t)(nl - line), why, sizeof why);
-	}
+	record_at(vs, vs->sig_off[hi], &r);
 	return bad(vs->res, r.seq, "signature does not verify (the log was rewritten from here on)");
 }
 

@@ -255,6 +255,65 @@ static void test_append(const struct privkey *k)
 	ok(system(log) == 0, "cleanup");
 }
 
+static int write_file(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	int ok_ = f && fwrite(text, 1, n, f) == n;
+
+	if (f)
+		fclose(f);
+	return ok_ ? 0 : -1;
+}
+
+/* audit.head's grammar, read through the bounded text reader: one line,
+ * six tokens, single spaces, its LF last.  Each variant must be refused
+ * as malformed, and the good head still accepted afterwards. */
+static void test_head_grammar(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-head-XXXXXX", path[512], good[1100], bad_[1200];
+	struct audit_verify_result res;
+	FILE *f;
+	size_t n;
+	char *sp;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	audit_append_raw(dir, &k->pub, k, &EV);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	snprintf(path, sizeof path, "%s/audit.head", dir);
+	f = fopen(path, "r");
+	n = f ? fread(good, 1, sizeof good - 1, f) : 0;
+	if (f)
+		fclose(f);
+	good[n] = '\0';
+	ok(n > 0 && good[n - 1] == '\n' && verify_dir(dir, &k->pub, &res) == ENF_OK,
+	   "the head as written verifies");
+	sp = strchr(good, ' ');
+	for (int i = 0; i < 8; i++) {
+		const char *what = "";
+		size_t len = n;
+
+		memcpy(bad_, good, n);
+		switch (i) {
+		case 0: len = n - 1; what = "no LF at the end"; break;
+		case 1: memcpy(bad_ + n, "x\n", 2); len = n + 2; what = "text after the LF"; break;
+		case 2: bad_[n - 1] = ' '; bad_[n] = '\n'; len = n + 1; what = "a trailing space"; break;
+		case 3: memmove(bad_ + (sp - good) + 1, good + (sp - good), n - (size_t)(sp - good));
+			len = n + 1; what = "two spaces between tokens"; break;
+		case 4: bad_[(sp - good) + 1] = '\0'; what = "a NUL in a token"; break;
+		case 5: bad_[n - 1] = '\r'; bad_[n] = '\n'; len = n + 1; what = "CR LF"; break;
+		case 6: len = (size_t)(strrchr(good, ' ') - good); bad_[len++] = '\n';
+			what = "without its signature"; break;
+		case 7: bad_[0] = 'E'; what = "another magic"; break;
+		}
+		ok(write_file(path, bad_, len) == 0 && verify_dir(dir, &k->pub, &res) == ENF_NO &&
+		   strstr(res.why, "malformed") != NULL, "head refused: %s", what);
+	}
+	ok(write_file(path, good, n) == 0 && verify_dir(dir, &k->pub, &res) == ENF_OK,
+	   "the good head is accepted again");
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	ok(system(path) == 0, "cleanup");
+}
+
 static void test_layout(void)
 {
 	char dir[] = "/tmp/enf-audit-lay-XXXXXX", path[512], *home = NULL, *log = NULL, *p;
@@ -535,6 +594,7 @@ int main(int argc, char **argv)
 	test_empty_log(&k);
 	test_append(&k);
 	test_layout();
+	test_head_grammar(&k);
 	test_show(&k);
 	test_unsigned_rules(&k);
 	test_long_unsigned_tail(&k);
