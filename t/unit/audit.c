@@ -355,63 +355,54 @@ static void test_layout(void)
 	ok(system(path) == 0, "cleanup");
 }
 
-/* show's walk: what it prints of a log and what it reports. */
-static int show(const char *log, char **sel, size_t n, char **out)
+/* show's walk on log: its result, and in *lines how many lines it printed
+ * (*first: whether the first starts with "1 "). */
+static int show(const char *log, char **sel, size_t n, size_t *lines, int *first)
 {
 	struct audit_cmd c = { .log = log };
+	char *out = NULL;
 	size_t len;
-	FILE *f = open_memstream(out, &len);
+	FILE *f = open_memstream(&out, &len);
 	int rc = audit_cmd_show(&c, sel, n, f);
 
 	fclose(f);
+	*lines = 0;
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		++*lines;
+	*first = strncmp(out, "1 ", 2) == 0;
+	free(out);
 	return rc;
-}
-
-static size_t count_lines(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
 }
 
 static void test_show(const struct privkey *k)
 {
-	char dir[] = "/tmp/enf-audit-show-XXXXXX", log[512], *out = NULL;
+	char dir[] = "/tmp/enf-audit-show-XXXXXX", log[512];
 	char *three[] = { "3" }, *zero[] = { "0" }, *two[] = { "2-2" };
+	static const char torn[] = "enf-audit-1 seq=3 time=20", garbage[] = "enf-audit-1 seq=1 garbage\n";
+	size_t lines;
+	int first;
 	FILE *f;
 
 	ok(mkdtemp(dir) != NULL, "temp dir");
 	snprintf(log, sizeof log, "%s/audit.log", dir);
 	audit_append_raw(dir, &k->pub, k, &EV);
 	audit_append_raw(dir, &k->pub, k, &EV);
-	ok(show(log, NULL, 0, &out) == ENF_OK && count_lines(out) == 2 &&
-	   strncmp(out, "1 ", 2) == 0, "show: every record, one line each");
-	free(out);
+	ok(show(log, NULL, 0, &lines, &first) == ENF_OK && lines == 2 && first,
+	   "show: every record, one line each");
 	f = fopen(log, "a");
-	fputs("enf-audit-1 seq=3 time=20", f);	/* a torn append: no newline */
+	fputs(torn, f);		/* a torn append: no newline */
 	fclose(f);
-	ok(show(log, NULL, 0, &out) == ENF_OK && count_lines(out) == 2,
+	ok(show(log, NULL, 0, &lines, &first) == ENF_OK && lines == 2,
 	   "show: an incomplete last line is not shown and not read past");
-	free(out);
-	ok(show(log, three, 1, &out) == ENF_NO && count_lines(out) == 0,
+	ok(show(log, three, 1, &lines, &first) == ENF_NO && lines == 0,
 	   "show: the torn record 3 is not there");
-	free(out);
-	ok(show(log, zero, 1, &out) == ENF_USAGE, "show: record 0 is a usage error");
-	free(out);
-	f = fopen(log, "w");
-	fputs("enf-audit-1 seq=1 garbage\n", f);
-	fclose(f);
-	ok(show(log, NULL, 0, &out) == ENF_NO && count_lines(out) == 0,
+	ok(show(log, zero, 1, &lines, &first) == ENF_USAGE, "show: record 0 is a usage error");
+	ok(write_file(log, garbage, strlen(garbage)) == 0 &&
+	   show(log, NULL, 0, &lines, &first) == ENF_NO && lines == 0,
 	   "show: a malformed line is reported, not shown");
-	free(out);
-	ok(show(log, two, 1, &out) == ENF_NO, "show: a range with no record in it");
-	free(out);
-	f = fopen(log, "w");
-	fclose(f);
-	ok(show(log, NULL, 0, &out) == ENF_OK && count_lines(out) == 0, "show: an empty log");
-	free(out);
+	ok(show(log, two, 1, &lines, &first) == ENF_NO, "show: a range with no record in it");
+	ok(write_file(log, "", 0) == 0 && show(log, NULL, 0, &lines, &first) == ENF_OK && lines == 0,
+	   "show: an empty log");
 	snprintf(log, sizeof log, "rm -rf %s", dir);
 	ok(system(log) == 0, "cleanup");
 }
