@@ -5,6 +5,8 @@
 #define ENF_AUDIT_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include "keyfmt.h"
 #include "keystore.h"
 
 #define AUDIT_FILE "audit.log"
@@ -26,6 +28,15 @@ struct audit_event {
 	const char *peer;		/* the other instance's id (transfer) */
 	const char *detail;		/* free text for the operator (decision.detail) */
 };
+
+/* The one way to build an event: the fields every record has (program, op,
+ * outcome, reason); every other field is absent until the caller sets it. */
+struct audit_event audit_event_make(const char *program, const char *op, const char *outcome,
+				    const char *reason);
+/* The event of an operation's result: outcome "ok" with ok_reason when rc is
+ * ENF_OK, else "fail" with fail_reason. */
+struct audit_event audit_event_result(const char *program, const char *op, int rc,
+				      const char *ok_reason, const char *fail_reason);
 
 /* Append one record (flock-serialised, fsynced) before the program returns.
  * ks gives the instance id and, when unlocked, the signing key.  Returns the
@@ -141,6 +152,38 @@ void audit_map_close(struct audit_map *m);
 /* Human line / JSON object (with newline) for a record into out. */
 int audit_rec_format_text(const struct audit_rec *r, struct wbuf *out);
 int audit_rec_format_json(const struct audit_rec *r, struct wbuf *out);
+
+/* --- The program's verbs (enf-audit(1); audit_cmd.c) --- */
+
+/* Where the log is: `file` (a copy; *home is then the resolved home if
+ * there is one, else NULL), or the private home's audit.log, which must
+ * exist.  Both malloc'd. */
+int audit_log_locate(const char *home_opt, const char *file, char **home, char **log);
+/* The file `name` (AUDIT_HEAD_FILE, AUDIT_GAP_FILE) beside a log; malloc'd. */
+char *audit_beside(const char *log, const char *name);
+
+struct audit_cmd {
+	const char *home;		/* -H, or NULL: $ENF_HOME, else ~/.enf */
+	const char *log;		/* a copied log, or NULL: the home's */
+	const char *instance;		/* identity file (--instance), or NULL: the keystore's */
+	const struct audit_anchor *anchors;
+	size_t nanchors;
+	int all_signatures, allow_unsigned_tail, progress;
+	int json;			/* show: JSON Lines */
+};
+
+/* verify: the log against its identity, its head (always for the home's
+ * log; for a copy, when one is beside it), the anchors and audit.gap.
+ * fp receives the identity's fingerprint.  ENF_NO with "LOG: record N: why"
+ * recorded (and res->why), ENF_FAIL when it cannot be checked. */
+int audit_cmd_verify(const struct audit_cmd *c, struct audit_verify_result *res,
+		     char fp[FINGERPRINT_MAX]);
+/* show: the records named by sel (SEQ or FIRST-LAST each; all when nsel is
+ * 0) to out, human lines or JSON.  ENF_NO when a line is malformed or a
+ * named record is missing (each reported), ENF_USAGE for a bad SEQ. */
+int audit_cmd_show(const struct audit_cmd *c, char **sel, size_t nsel, FILE *out);
+/* head: the last complete record, hash-checked. */
+int audit_cmd_head(const struct audit_cmd *c, uint64_t *seq, unsigned char hash[32]);
 
 /* Group commit: append n records under one lock with one fsync (and one
  * signed head), in order.  seqs[i] receives each record's sequence number,

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "encode.h"
+#include "instance.h"
 #include "io.h"
 #include "keyfmt.h"
 #include "keystore.h"
@@ -204,65 +205,18 @@ void seal_id_string(const unsigned char id[SEAL_ID_LEN], char out[SEAL_ID_STR])
 	wbuf_free(&b);
 }
 
-/* Next line of text (without its newline) into a NUL-terminated copy;
- * blank lines and '#' comments are skipped.  NULL at the end. */
-static char *next_line(const char *text, size_t n, size_t *off)
-{
-	while (*off < n) {
-		const char *s = text + *off;
-		const char *nl = memchr(s, '\n', n - *off);
-		size_t len = nl ? (size_t)(nl - s) : n - *off;
-
-		*off += len + (nl != NULL);
-		if (len == 0 || s[0] == '#')
-			continue;
-		return strndup(s, len);
-	}
-	return NULL;
-}
-
-static int parse_x25519_line(const char *line, unsigned char pk[X25519_LEN])
-{
-	static const char tag[] = "enf-x25519 ";
-	const char *b64 = line + sizeof tag - 1;
-	size_t n;
-	struct wbuf b;
-	int rc = ENF_NO, zero = 1;
-
-	if (strncmp(line, tag, sizeof tag - 1) != 0)
-		return ENF_NO;
-	n = strlen(b64);
-	wbuf_init(&b, 0);
-	if (n > 0 && base64_decode(&b, b64, n, b64[n - 1] == '=') == ENF_OK &&
-	    b.len == X25519_LEN) {
-		for (size_t i = 0; i < X25519_LEN; i++)
-			zero &= b.p[i] == 0;
-		if (!zero) {
-			memcpy(pk, b.p, X25519_LEN);
-			rc = ENF_OK;
-		}
-	}
-	wbuf_free(&b);
-	return rc;
-}
-
 int seal_peer_parse(const char *text, size_t n, struct seal_peer *p)
 {
-	size_t off = 0;
-	char *l1 = next_line(text, n, &off), *l2 = next_line(text, n, &off);
-	char *l3 = next_line(text, n, &off);
-	struct pubkey k;
+	struct instance_file f;
 	int rc = ENF_NO;
 
-	memset(&k, 0, sizeof k);
-	if (l1 && l2 && !l3 && pubkey_from_line(&k, l1, NULL) == ENF_OK &&
-	    k.type == KT_ED25519 && parse_x25519_line(l2, p->x25519_pk) == ENF_OK)
-		rc = identity_id(&k, p->id);
-	if (k.blob)
-		pubkey_free(&k);
-	free(l1);
-	free(l2);
-	free(l3);
+	if (instance_parse(text, n, &f) == ENF_OK) {
+		if (f.has_x25519) {
+			memcpy(p->x25519_pk, f.x25519, X25519_LEN);
+			rc = identity_id(&f.identity, p->id);
+		}
+		instance_free(&f);
+	}
 	if (rc == ENF_NO)
 		return enf_err(ENF_NO,
 			    "not an instance identity file (enf-keygen instance prints one)");

@@ -56,14 +56,9 @@ static int begin(const struct seal_cmd *c, int role, const char *op, struct keys
 static void record(struct keystore *ks, const char *op, int rc, const struct seal_status *st,
 		   const char *peer, const char *detail)
 {
-	struct audit_event ev;
+	struct audit_event ev = audit_event_result(PROGRAM, op, rc, "ok", seal_status_reason(st, rc));
 
-	memset(&ev, 0, sizeof ev);
 	ev.detail = detail && detail[0] ? detail : NULL;
-	ev.program = PROGRAM;
-	ev.op = op;
-	ev.outcome = rc == ENF_OK ? "ok" : "fail";
-	ev.reason = seal_status_reason(st, rc);
 	ev.peer = peer;
 	audit_append(ks, &ev);
 }

@@ -280,11 +280,7 @@ int sign_batch_add(struct sign_batch *b, const struct request_text *r,
 
 static void event_of(const struct sign_batch *b, const struct pending *p, struct audit_event *a)
 {
-	memset(a, 0, sizeof *a);
-	a->program = SIGN_PROGRAM;
-	a->op = "sign";
-	a->outcome = p->outcome;
-	a->reason = p->reason;
+	*a = audit_event_make(SIGN_PROGRAM, "sign", p->outcome, p->reason);
 	a->detail = p->detail[0] ? p->detail : NULL;
 	a->peer = b->observer;
 	if (p->have_env) {

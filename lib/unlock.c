@@ -32,10 +32,10 @@ static const char *failure_reason(const struct keystore *ks)
 int unlock_with(struct keystore *ks, int role, const struct secret *pass, const char *program,
 		const char *op)
 {
-	struct audit_event ev = { .program = program, .op = op, .outcome = "fail",
-				  .identity = role_name(role) };
+	struct audit_event ev = audit_event_make(program, op, "fail", NULL);
 	int rc = ks_unlock(ks, role, pass);
 
+	ev.identity = role_name(role);
 	if (rc == ENF_OK)
 		return rc;
 	ev.reason = failure_reason(ks);
@@ -46,11 +46,11 @@ int unlock_with(struct keystore *ks, int role, const struct secret *pass, const 
 int unlock_role(struct keystore *ks, int role, const char *passfile, const char *program,
 		const char *op)
 {
-	struct audit_event ev = { .program = program, .op = op, .outcome = "fail",
-				  .identity = role_name(role) };
+	struct audit_event ev = audit_event_make(program, op, "fail", NULL);
 	struct secret pass;
 	int rc;
 
+	ev.identity = role_name(role);
 	/* A home bound to another TPM fails before a passphrase is asked. */
 	if ((rc = ks_tpm_unlock(ks)) != ENF_OK) {
 		ev.reason = ks_tpm_failure(ks);

@@ -7,9 +7,9 @@ bats_require_minimum_version 1.5.0
 
 setup() { common_setup; }
 
-# The programs built on cli_start; enf-audit and enf-seal join them when
-# they move onto the skeleton.
-CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy enf-sign enf-agent enf-sshsig"
+# The programs built on cli_start; enf-seal joins them when it moves onto
+# the skeleton.
+CLI_PROGRAMS="enf-keygen enf-verify enf-request enf-policy enf-sign enf-agent enf-sshsig enf-audit"
 
 stdout_closed() { "$@" >&-; }
 
@@ -72,5 +72,7 @@ stdout_closed() { "$@" >&-; }
 	enf-request show $BATS_TEST_TMPDIR/req
 	enf-policy digest $SHARE/policies/firmware.policy
 	enf-policy show $SHARE/policies/firmware.policy
+	enf-audit head
+	enf-audit show
 	EOF
 }

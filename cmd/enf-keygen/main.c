@@ -62,20 +62,20 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 static void record(struct keystore *ks, const char *op, const char *outcome, const char *reason,
 		   const char *key)
 {
-	struct audit_event ev = { .program = PROG, .op = op, .outcome = outcome, .reason = reason,
-				  .key = key };
+	struct audit_event ev = audit_event_make(PROG, op, outcome, reason);
 
+	ev.key = key;
 	audit_append(ks, &ev);
 }
 
 static void record_new(struct keystore *ks, const char *name, const char *purposes, int alg,
 		       int rc)
 {
-	struct audit_event ev = { .program = PROG, .op = "new", .key = name, .purpose = purposes,
-				  .outcome = rc == ENF_OK ? "ok" : "fail",
-				  .reason = rc == ENF_OK ? "created" : "refused",
-				  .detail = alg_name(alg) };
+	struct audit_event ev = audit_event_result(PROG, "new", rc, "created", "refused");
 
+	ev.key = name;
+	ev.purpose = purposes;
+	ev.detail = alg_name(alg);
 	audit_append(ks, &ev);
 }
 

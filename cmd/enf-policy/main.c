@@ -138,8 +138,7 @@ static void audit_install(struct keystore *ks, const struct policy *p, const str
 			  const char *outcome, const char *reason)
 {
 	unsigned char d[32];
-	struct audit_event ev = { .program = "enf-policy", .op = "install", .outcome = outcome,
-				  .reason = reason };
+	struct audit_event ev = audit_event_make("enf-policy", "install", outcome, reason);
 
 	if (p) {
 		ev.policy_id = p->id;

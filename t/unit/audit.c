@@ -110,6 +110,32 @@ static void test_encode_parse(const struct privkey *k, const char *fp)
 	wbuf_free(&v);
 }
 
+/* Every other field absent: a field the builder forgot to clear would
+ * put stale text into a signed record. */
+static int only_common(const struct audit_event *e)
+{
+	return !e->key && !e->identity && !e->purpose && !e->scope && !e->rule &&
+	       !e->policy_id && !e->policy_digest && !e->request_digest && !e->peer && !e->detail;
+}
+
+static void test_event_builder(void)
+{
+	struct audit_event e = audit_event_make("enf-policy", "install", "deny", "bad-policy");
+
+	ok(strcmp(e.program, "enf-policy") == 0 && strcmp(e.op, "install") == 0 &&
+	   strcmp(e.outcome, "deny") == 0 && strcmp(e.reason, "bad-policy") == 0 && only_common(&e),
+	   "audit_event_make: the four common fields, every other absent");
+	e = audit_event_result("enf-keygen", "new", ENF_OK, "created", "refused");
+	ok(strcmp(e.outcome, "ok") == 0 && strcmp(e.reason, "created") == 0 && only_common(&e),
+	   "audit_event_result: ENF_OK is outcome ok with the ok reason");
+	e = audit_event_result("enf-keygen", "new", ENF_NO, "created", "refused");
+	ok(strcmp(e.outcome, "fail") == 0 && strcmp(e.reason, "refused") == 0,
+	   "audit_event_result: ENF_NO is outcome fail with the fail reason");
+	e = audit_event_result("enf-seal", "open", ENF_FAIL, "ok", NULL);
+	ok(strcmp(e.outcome, "fail") == 0 && !e.reason && only_common(&e),
+	   "audit_event_result: ENF_FAIL is a failure too, a NULL reason stays absent");
+}
+
 /* Mutations of a good record that the parser must refuse. */
 static void test_parse_rejects(const char *fp)
 {
@@ -225,6 +251,158 @@ static void test_append(const struct privkey *k)
 	   res.why);
 	ok(truncate(log, 0) == 0 && audit_append_raw(dir, &k->pub, k, &EV) == 0,
 	   "refuses to start over a log emptied behind audit.head's back");
+	snprintf(log, sizeof log, "rm -rf %s", dir);
+	ok(system(log) == 0, "cleanup");
+}
+
+static int write_file(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	int ok_ = f && fwrite(text, 1, n, f) == n;
+
+	if (f)
+		fclose(f);
+	return ok_ ? 0 : -1;
+}
+
+/* audit.head's grammar, read through the bounded text reader: one line,
+ * six tokens, single spaces, its LF last.  Each variant must be refused
+ * as malformed, and the good head still accepted afterwards. */
+static void test_head_grammar(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-head-XXXXXX", path[512], good[1100], bad_[1200];
+	struct audit_verify_result res;
+	FILE *f;
+	size_t n;
+	char *sp;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	audit_append_raw(dir, &k->pub, k, &EV);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	snprintf(path, sizeof path, "%s/audit.head", dir);
+	f = fopen(path, "r");
+	n = f ? fread(good, 1, sizeof good - 1, f) : 0;
+	if (f)
+		fclose(f);
+	good[n] = '\0';
+	ok(n > 0 && good[n - 1] == '\n' && verify_dir(dir, &k->pub, &res) == ENF_OK,
+	   "the head as written verifies");
+	sp = strchr(good, ' ');
+	for (int i = 0; i < 8; i++) {
+		const char *what = "";
+		size_t len = n;
+
+		memcpy(bad_, good, n);
+		switch (i) {
+		case 0: len = n - 1; what = "no LF at the end"; break;
+		case 1: memcpy(bad_ + n, "x\n", 2); len = n + 2; what = "text after the LF"; break;
+		case 2: bad_[n - 1] = ' '; bad_[n] = '\n'; len = n + 1; what = "a trailing space"; break;
+		case 3: memmove(bad_ + (sp - good) + 1, good + (sp - good), n - (size_t)(sp - good));
+			len = n + 1; what = "two spaces between tokens"; break;
+		case 4: bad_[(sp - good) + 1] = '\0'; what = "a NUL in a token"; break;
+		case 5: bad_[n - 1] = '\r'; bad_[n] = '\n'; len = n + 1; what = "CR LF"; break;
+		case 6: len = (size_t)(strrchr(good, ' ') - good); bad_[len++] = '\n';
+			what = "without its signature"; break;
+		case 7: bad_[0] = 'E'; what = "another magic"; break;
+		}
+		ok(write_file(path, bad_, len) == 0 && verify_dir(dir, &k->pub, &res) == ENF_NO &&
+		   strstr(res.why, "malformed") != NULL, "head refused: %s", what);
+	}
+	ok(write_file(path, good, n) == 0 && verify_dir(dir, &k->pub, &res) == ENF_OK,
+	   "the good head is accepted again");
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	ok(system(path) == 0, "cleanup");
+}
+
+static void test_layout(void)
+{
+	char dir[] = "/tmp/enf-audit-lay-XXXXXX", path[512], *home = NULL, *log = NULL, *p;
+	FILE *f;
+
+	p = audit_beside("copy/sub/audit.log", AUDIT_HEAD_FILE);
+	ok(p && strcmp(p, "copy/sub/audit.head") == 0, "audit.head beside a copied log");
+	free(p);
+	p = audit_beside("audit.log", AUDIT_GAP_FILE);
+	ok(p && strcmp(p, "audit.gap") == 0, "beside a log in the working directory");
+	free(p);
+	p = audit_beside("/audit.log", AUDIT_HEAD_FILE);
+	ok(p && strcmp(p, "/audit.head") == 0, "beside a log at the root");
+	free(p);
+	ok(mkdtemp(dir) != NULL, "temp home");
+	ok(audit_log_locate(dir, "elsewhere.log", &home, &log) == ENF_OK &&
+	   strcmp(log, "elsewhere.log") == 0 && home && strcmp(home, dir) == 0,
+	   "a given log is taken as it is, the home beside it for the keystore");
+	free(home);
+	free(log);
+	ok(audit_log_locate(dir, NULL, &home, &log) == ENF_FAIL &&
+	   strstr(enf_errmsg(), "no audit log") != NULL, "the home's log must exist: %s",
+	   enf_errmsg());
+	free(home);
+	free(log);
+	snprintf(path, sizeof path, "%s/audit.log", dir);
+	f = fopen(path, "w");
+	fclose(f);
+	chmod(path, 0644);
+	ok(audit_log_locate(dir, NULL, &home, &log) == ENF_FAIL, "a log others can read is refused");
+	free(home);
+	free(log);
+	chmod(path, 0600);
+	ok(audit_log_locate(dir, NULL, &home, &log) == ENF_OK && strcmp(log, path) == 0,
+	   "the home's private audit.log");
+	free(home);
+	free(log);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	ok(system(path) == 0, "cleanup");
+}
+
+/* show's walk on log: its result, and in *lines how many lines it printed
+ * (*first: whether the first starts with "1 "). */
+static int show(const char *log, char **sel, size_t n, size_t *lines, int *first)
+{
+	struct audit_cmd c = { .log = log };
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	int rc = audit_cmd_show(&c, sel, n, f);
+
+	fclose(f);
+	*lines = 0;
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		++*lines;
+	*first = strncmp(out, "1 ", 2) == 0;
+	free(out);
+	return rc;
+}
+
+static void test_show(const struct privkey *k)
+{
+	char dir[] = "/tmp/enf-audit-show-XXXXXX", log[512];
+	char *three[] = { "3" }, *zero[] = { "0" }, *two[] = { "2-2" };
+	static const char torn[] = "enf-audit-1 seq=3 time=20", garbage[] = "enf-audit-1 seq=1 garbage\n";
+	size_t lines;
+	int first;
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	audit_append_raw(dir, &k->pub, k, &EV);
+	ok(show(log, NULL, 0, &lines, &first) == ENF_OK && lines == 2 && first,
+	   "show: every record, one line each");
+	f = fopen(log, "a");
+	fputs(torn, f);		/* a torn append: no newline */
+	fclose(f);
+	ok(show(log, NULL, 0, &lines, &first) == ENF_OK && lines == 2,
+	   "show: an incomplete last line is not shown and not read past");
+	ok(show(log, three, 1, &lines, &first) == ENF_NO && lines == 0,
+	   "show: the torn record 3 is not there");
+	ok(show(log, zero, 1, &lines, &first) == ENF_USAGE, "show: record 0 is a usage error");
+	ok(write_file(log, garbage, strlen(garbage)) == 0 &&
+	   show(log, NULL, 0, &lines, &first) == ENF_NO && lines == 0,
+	   "show: a malformed line is reported, not shown");
+	ok(show(log, two, 1, &lines, &first) == ENF_NO, "show: a range with no record in it");
+	ok(write_file(log, "", 0) == 0 && show(log, NULL, 0, &lines, &first) == ENF_OK && lines == 0,
+	   "show: an empty log");
 	snprintf(log, sizeof log, "rm -rf %s", dir);
 	ok(system(log) == 0, "cleanup");
 }
@@ -400,11 +578,15 @@ int main(int argc, char **argv)
 	ok(crypto_init() == ENF_OK, "crypto");
 	ok(key_from_hex("0101010101010101010101010101010101010101010101010101010101010101",
 			&k, fp) == 0, "identity key");
+	test_event_builder();
 	test_encode_parse(&k, fp);
 	test_parse_rejects(fp);
 	test_sig_other_key(&k, fp);
 	test_empty_log(&k);
 	test_append(&k);
+	test_layout();
+	test_head_grammar(&k);
+	test_show(&k);
 	test_unsigned_rules(&k);
 	test_long_unsigned_tail(&k);
 	test_parallel(&k);
