@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include "crypto.h"
 #include "enf.h"
@@ -66,18 +65,6 @@ static inline void fuzz_file_remove(struct fuzz_file *f)
 {
 	unlink(f->path);
 	close(f->fd);
-}
-
-/* The input in an anonymous file at offset 0, for code that reads fds or
- * paths (/proc/self/fd/N). */
-static inline int fuzz_memfd(const uint8_t *data, size_t size)
-{
-	int fd = memfd_create("fuzz", MFD_CLOEXEC);
-
-	fuzz_assert(fd >= 0);
-	fuzz_assert(size == 0 || write(fd, data, size) == (ssize_t)size);
-	fuzz_assert(lseek(fd, 0, SEEK_SET) == 0);
-	return fd;
 }
 
 /* The self-tests and libgcrypt once, outside the measured inputs. */
