@@ -7,11 +7,12 @@
 #include <sys/stat.h>
 #include "fuzz.h"
 #include "keystore.h"
+#include "lockout.h"
 
 #define ROLE_KDF_T 24	/* offsets of t_cost and m_cost in a role record */
 #define ROLE_KDF_M 28
 
-static char home[4096], file[4200];
+static char home[4096], file[4200], lockout[4200];
 static struct secret pass;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -24,6 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	fuzz_assert(mkdtemp(home));
 	snprintf(file, sizeof file, "%s/" KEYSTORE_FILE, home);
+	snprintf(lockout, sizeof lockout, "%s/" LOCKOUT_FILE, home);
 	pass.p = secure_alloc(8);
 	fuzz_assert(pass.p);
 	memcpy(pass.p, "fuzz", 4);
@@ -81,6 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	int role;
 
+	/* Every input starts with no failed unlock counted: the counts of
+	 * earlier inputs (HOME/lockout) would lock the roles after three wrong
+	 * passphrases, or name another instance, and every later input would be
+	 * refused before its role record is unwrapped. */
+	unlink(lockout);
 	if (!write_file(data, size))
 		return 0;
 	for (role = ROLE_OFFICER; role <= ROLE_OPERATOR; role++) {
