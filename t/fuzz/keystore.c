@@ -15,6 +15,19 @@
 static char home[4096], file[4200], lockout[4200];
 static struct secret pass;
 
+/* The private home and what enf put in it. */
+static void cleanup(void)
+{
+	static const char *const names[] = { KEYSTORE_FILE, KEYSTORE_FILE ".lock", LOCKOUT_FILE };
+	char p[4300];
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", home, names[i]);
+		unlink(p);
+	}
+	rmdir(home);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc; (void)argv;
@@ -30,6 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_assert(pass.p);
 	memcpy(pass.p, "fuzz", 4);
 	pass.n = 4;
+	atexit(cleanup);
 	return 0;
 }
 
