@@ -69,7 +69,6 @@ static int write_file(const uint8_t *d, size_t n)
 	size_t off = 0, kl, vl;
 	int ok = 1;
 
-	unlink(file);
 	db = gdbm_open(file, 512, GDBM_NEWDB | GDBM_NOLOCK, 0600, NULL);
 	fuzz_assert(db);
 	while (ok && off + 2 <= n) {
