@@ -177,6 +177,7 @@ FUZZ_CC       ?= clang
 FUZZ_BUILD    ?= build/fuzz
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS  ?= 60
+FUZZ_RUNS     ?=
 FUZZ_SMOKE    ?= 3
 TRIALS        ?= 40
 FAULT_SMOKE   ?= 16
@@ -200,9 +201,9 @@ $(FUZZ_BUILD)/fuzz-%: t/fuzz/%.c t/fuzz/fuzz.h t/fuzz/fixed.h $(FUZZ_BUILD)/libe
 	    -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_BUILD)/libenf.a $(LDLIBS)
 
 fuzz: fuzz-build
-	@t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
-	@t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SMOKE) $(FUZZ_TARGETS)
+	@FUZZ_RUNS= t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SMOKE) $(FUZZ_TARGETS)
 
 # Commands (names in t/fault/lib.sh) fault-smoke leaves out: none.
 FAULT_SMOKE_SKIP ?=

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include "crypto.h"
 #include "enf.h"
@@ -33,16 +32,39 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 	return s;
 }
 
-/* The input in an anonymous file at offset 0, for code that reads fds or
- * paths (/proc/self/fd/N). */
-static inline int fuzz_memfd(const uint8_t *data, size_t size)
-{
-	int fd = memfd_create("fuzz", MFD_CLOEXEC);
+/* A file for the whole run that each input is written into, for code that
+ * reads an fd or a path: in $TMPDIR (t/fuzz/run points it at its scratch
+ * directory, on tmpfs), removed at exit.  Once per run because a fresh
+ * file per input — a memfd and its /proc/self/fd/N path — cost more than
+ * some of the parsers under test (perf: memfd_create, inode eviction and
+ * the walk through /proc on every input). */
+struct fuzz_file {
+	int fd;
+	char path[4096];
+};
 
-	fuzz_assert(fd >= 0);
-	fuzz_assert(size == 0 || write(fd, data, size) == (ssize_t)size);
-	fuzz_assert(lseek(fd, 0, SEEK_SET) == 0);
-	return fd;
+static inline void fuzz_file_open(struct fuzz_file *f, const char *name)
+{
+	const char *dir = getenv("TMPDIR");
+
+	snprintf(f->path, sizeof f->path, "%s/enf-fuzz-%s.XXXXXX", dir && *dir ? dir : "/tmp", name);
+	f->fd = mkostemp(f->path, O_CLOEXEC);
+	fuzz_assert(f->fd >= 0);
+}
+
+/* The file now holds exactly data; its fd is at offset 0. */
+static inline int fuzz_file_fill(struct fuzz_file *f, const uint8_t *data, size_t size)
+{
+	fuzz_assert(ftruncate(f->fd, (off_t)size) == 0);
+	fuzz_assert(size == 0 || pwrite(f->fd, data, size, 0) == (ssize_t)size);
+	fuzz_assert(lseek(f->fd, 0, SEEK_SET) == 0);
+	return f->fd;
+}
+
+static inline void fuzz_file_remove(struct fuzz_file *f)
+{
+	unlink(f->path);
+	close(f->fd);
 }
 
 /* The self-tests and libgcrypt once, outside the measured inputs. */

@@ -7,12 +7,26 @@
 #include <sys/stat.h>
 #include "fuzz.h"
 #include "keystore.h"
+#include "lockout.h"
 
 #define ROLE_KDF_T 24	/* offsets of t_cost and m_cost in a role record */
 #define ROLE_KDF_M 28
 
-static char home[4096], file[4200];
+static char home[4096], file[4200], lockout[4200];
 static struct secret pass;
+
+/* The private home and what enf put in it. */
+static void cleanup(void)
+{
+	static const char *const names[] = { KEYSTORE_FILE, KEYSTORE_FILE ".lock", LOCKOUT_FILE };
+	char p[4300];
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", home, names[i]);
+		unlink(p);
+	}
+	rmdir(home);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -24,10 +38,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	fuzz_assert(mkdtemp(home));
 	snprintf(file, sizeof file, "%s/" KEYSTORE_FILE, home);
+	snprintf(lockout, sizeof lockout, "%s/" LOCKOUT_FILE, home);
 	pass.p = secure_alloc(8);
 	fuzz_assert(pass.p);
 	memcpy(pass.p, "fuzz", 4);
 	pass.n = 4;
+	atexit(cleanup);
 	return 0;
 }
 
@@ -53,7 +69,6 @@ static int write_file(const uint8_t *d, size_t n)
 	size_t off = 0, kl, vl;
 	int ok = 1;
 
-	unlink(file);
 	db = gdbm_open(file, 512, GDBM_NEWDB | GDBM_NOLOCK, 0600, NULL);
 	fuzz_assert(db);
 	while (ok && off + 2 <= n) {
@@ -81,6 +96,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	int role;
 
+	/* Every input starts with no failed unlock counted: the counts of
+	 * earlier inputs (HOME/lockout) would lock the roles after three wrong
+	 * passphrases, or name another instance, and every later input would be
+	 * refused before its role record is unwrapped. */
+	unlink(lockout);
 	if (!write_file(data, size))
 		return 0;
 	for (role = ROLE_OFFICER; role <= ROLE_OPERATOR; role++) {
