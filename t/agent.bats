@@ -284,6 +284,21 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	through enf-sign -o "$BATS_TEST_TMPDIR/after" "$BATS_TEST_TMPDIR/r"
 }
 
+@test "an audit.head altered under the agent is verified again, and refused, by the next append" {
+	start_agent
+	req "$BATS_TEST_TMPDIR/r"
+	# The handlers share the last head signed; this one is not it any more.
+	through enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	before=$(audit_count)
+	sig=$(awk '{print $NF}' "$ENF_HOME/audit.head")
+	case $sig in A*) bad=B${sig#?} ;; *) bad=A${sig#?} ;; esac
+	sed -i "s|$sig\$|$bad|" "$ENF_HOME/audit.head"
+	[ "$(awk '{print $NF}' "$ENF_HOME/audit.head")" = "$bad" ]
+	run --separate-stderr through enf-sign -o "$BATS_TEST_TMPDIR/sig2" "$BATS_TEST_TMPDIR/r"
+	[[ "$stderr" == *"audit.head: its signature does not verify"* ]]
+	[ "$(audit_count)" -eq "$before" ]
+}
+
 @test "the keystore changed under the agent: a deactivated key is denied at once" {
 	start_agent
 	req "$BATS_TEST_TMPDIR/r"
