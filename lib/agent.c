@@ -41,6 +41,7 @@ struct session {
 	char broken[512];		/* why ks is NULL */
 	int locked_memory;		/* mlockall succeeded: children must lock too */
 	uid_t uid;
+	unsigned gen;			/* bumped whenever ks or cache changes */
 };
 
 static volatile sig_atomic_t stop_requested, child_exited;
@@ -221,6 +222,7 @@ static int stat_policy(const char *home, struct stat *st)
  * each request as in process. */
 static void load_cache(struct session *s)
 {
+	s->gen++;
 	s->policy_present = stat_policy(s->home, &s->policy_seen);
 	if (!s->cache && !(s->cache = sign_cache_new()))
 		return;
@@ -275,6 +277,7 @@ static void refresh(struct session *s)
 			 enf_errmsg());
 		ks_close(s->ks);
 		s->ks = NULL;
+		s->gen++;
 		stat_keystore(s->home, &s->seen);
 	}
 }
@@ -595,16 +598,18 @@ static int serve(struct conn *c, const char *refusal)
 	return ENF_FAIL;
 }
 
-static void child(struct session *s, int fd, int lfd, unsigned timeout, const char *refusal)
+/* What every handler does first, before it has a connection: die with
+ * the agent (a kill -9 of the agent leaves no child signing), drop the
+ * agent's fds and signal handling, lock memory.  Returns the refusal a
+ * handler that cannot lock its memory gives, or NULL. */
+static const char *child_start(struct session *s, int lfd, int spare_fd)
 {
-	struct conn c = { .fd = fd, .s = s, .errfd = -1 };
-	struct timeval tv = { .tv_sec = timeout };
 	sigset_t none;
-	int rc;
 
-	/* Dies with the agent: a kill -9 of the agent leaves no child signing. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close(lfd);
+	if (spare_fd >= 0)
+		close(spare_fd);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
@@ -615,7 +620,16 @@ static void child(struct session *s, int fd, int lfd, unsigned timeout, const ch
 	 * is resident and what gets faulted in (the copies made on write)
 	 * without populating, so it costs next to nothing. */
 	if (s->locked_memory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
-		refusal = "the agent cannot lock its memory";
+		return "the agent cannot lock its memory";
+	return NULL;
+}
+
+static void child_serve(struct session *s, int fd, unsigned timeout, const char *refusal)
+{
+	struct conn c = { .fd = fd, .s = s, .errfd = -1 };
+	struct timeval tv = { .tv_sec = timeout };
+	int rc;
+
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	conn_setup(&c);
@@ -629,13 +643,98 @@ static void child(struct session *s, int fd, int lfd, unsigned timeout, const ch
 	_exit(rc);
 }
 
+/* ---- the spare handler ----
+ *
+ * Forking the agent and starting a handler was on every request's path
+ * (fork, page tables, mlockall: about half a millisecond of a signature
+ * that must beat ssh-keygen's).  So one handler is forked ahead: it waits
+ * on a socketpair for the accepted connection (SCM_RIGHTS) and the
+ * accept-time refusal, then serves exactly as a handler forked at accept
+ * would.  It is forked from the session as it was then; the agent hands
+ * it a connection only if refresh() has changed nothing since (gen), and
+ * otherwise lets it go and forks a handler from the current session. */
+
+/* The refusal travels as a flag byte and its text. */
+static int hand_over(int chan, int fd, const char *refusal)
+{
+	char buf[1 + 512] = { refusal != NULL };
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	size_t n = 1;
+	struct iovec iov;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof ctl };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	if (refusal) {
+		size_t len = strnlen(refusal, sizeof buf - 2);
+		memcpy(buf + 1, refusal, len);
+		n += len;
+	}
+	iov = (struct iovec){ buf, n };
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	return sendmsg(chan, &m, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
+/* The connection, or -1 when the agent closed the channel (it stops, or
+ * the session changed under this spare). */
+static int take_over(int chan, char *why, size_t whylen, int *refused)
+{
+	char buf[1 + 512];
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof buf - 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof ctl };
+	struct cmsghdr *cm;
+	ssize_t r;
+	int fd = -1;
+
+	while ((r = recvmsg(chan, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	cm = r > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	buf[r] = '\0';
+	*refused = buf[0] != 0;
+	snprintf(why, whylen, "%s", buf + 1);
+	return fd;
+}
+
+/* While it waits the spare is named apart (ps, and the tests that count
+ * the connections being served); serving, it is a handler like any. */
+static void spare_main(struct session *s, int lfd, int chan, unsigned timeout)
+{
+	static char why[513];
+	char name[17] = "";
+	const char *refusal = child_start(s, lfd, -1);
+	int refused = 0, fd;
+
+	prctl(PR_GET_NAME, name, 0, 0, 0);
+	prctl(PR_SET_NAME, "enf-agent-spare", 0, 0, 0);
+	fd = take_over(chan, why, sizeof why, &refused);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	close(chan);
+	if (fd < 0) {
+		session_wipe(s);
+		_exit(0);
+	}
+	child_serve(s, fd, timeout, refusal ? refusal : refused ? why : NULL);
+}
+
 /* ---- the agent process ---- */
 
 struct server {
 	struct session *s;
 	int lfd;
 	unsigned live, max_conn, timeout;
-	pid_t *pids;			/* max_conn slots, 0 when free */
+	pid_t *pids;			/* max_conn + 1 slots (the spare), 0 when free */
+	pid_t spare;			/* the handler forked ahead, or 0 */
+	int spare_fd;			/* our end of its channel */
+	unsigned spare_gen;		/* the session it was forked from */
 };
 
 static void reap(struct server *v)
@@ -643,7 +742,7 @@ static void reap(struct server *v)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-		for (unsigned i = 0; i < v->max_conn; i++)
+		for (unsigned i = 0; i <= v->max_conn; i++)
 			if (v->pids[i] == pid) {
 				v->pids[i] = 0;
 				v->live--;
@@ -652,7 +751,7 @@ static void reap(struct server *v)
 
 static void track(struct server *v, pid_t pid)
 {
-	for (unsigned i = 0; i < v->max_conn; i++)
+	for (unsigned i = 0; i <= v->max_conn; i++)
 		if (!v->pids[i]) {
 			v->pids[i] = pid;
 			v->live++;
@@ -670,6 +769,49 @@ static void busy(int fd)
 	wbuf_free(&w);
 }
 
+/* Let the spare go (it wipes and exits when its channel closes). */
+static void spare_drop(struct server *v)
+{
+	if (v->spare_fd >= 0)
+		close(v->spare_fd);
+	v->spare_fd = -1;
+	v->spare = 0;
+}
+
+static void spare_fork(struct server *v)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (v->spare || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	if ((pid = fork()) == 0) {
+		close(sv[0]);
+		spare_main(v->s, v->lfd, sv[1], v->timeout);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return;
+	}
+	track(v, pid);
+	v->spare = pid;
+	v->spare_fd = sv[0];
+	v->spare_gen = v->s->gen;
+}
+
+/* The spare takes fd when it was forked from the current session. */
+static int spare_take(struct server *v, int fd, const char *refusal)
+{
+	int ok;
+
+	if (!v->spare)
+		return 0;
+	ok = v->spare_gen == v->s->gen && hand_over(v->spare_fd, fd, refusal) == 0;
+	spare_drop(v);
+	return ok;
+}
+
 static void accept_one(struct server *v)
 {
 	static char why[512];
@@ -679,7 +821,7 @@ static void accept_one(struct server *v)
 
 	if (fd < 0)
 		return;
-	if (v->live >= v->max_conn) {
+	if (v->live - (v->spare != 0) >= v->max_conn) {
 		busy(fd);
 		close(fd);
 		return;
@@ -692,12 +834,17 @@ static void accept_one(struct server *v)
 	else if (!v->s->ks)
 		refusal = v->s->broken;
 	snprintf(why, sizeof why, "%s", enf_errmsg());
-	pid = fork();
-	if (pid == 0)
-		child(v->s, fd, v->lfd, v->timeout, refusal);
-	if (pid > 0)
-		track(v, pid);
+	if (!spare_take(v, fd, refusal)) {
+		pid = fork();
+		if (pid == 0) {
+			const char *unlocked = child_start(v->s, v->lfd, v->spare_fd);
+			child_serve(v->s, fd, v->timeout, unlocked ? unlocked : refusal);
+		}
+		if (pid > 0)
+			track(v, pid);
+	}
 	close(fd);
+	spare_fork(v);
 }
 
 static void wait_children(struct server *v)
@@ -709,7 +856,7 @@ static void wait_children(struct server *v)
 		if (v->live)
 			usleep(20000);
 	}
-	for (unsigned i = 0; v->live && i < v->max_conn; i++)
+	for (unsigned i = 0; v->live && i <= v->max_conn; i++)
 		if (v->pids[i])
 			kill(v->pids[i], SIGKILL);
 	while (v->live && waitpid(-1, NULL, 0) > 0)
@@ -728,6 +875,7 @@ static void loop(struct server *v, unsigned long lifetime)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &orig);
+	spare_fork(v);
 	while (!stop_requested) {
 		struct timespec ts = { .tv_sec = 1 };
 		if (end && time(NULL) >= end)
@@ -742,7 +890,19 @@ static void loop(struct server *v, unsigned long lifetime)
 		if (r > 0 && (p.revents & POLLIN))
 			accept_one(v);
 	}
+	spare_drop(v);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
+}
+
+/* Handlers are processes of their own: the head one of them signed is
+ * known good to the next through memory they share (sign.h).  Without
+ * it each verifies the head again, as any program does. */
+static void share_head_memo(void)
+{
+	void *m = mmap(NULL, 32, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (m != MAP_FAILED)
+		sign_share_head_memo(m);
 }
 
 static int read_pass(const struct agent_opts *o, struct session *s)
@@ -831,7 +991,7 @@ static int resolve_group(const char *name, gid_t *gid)
 int agent_run(const struct agent_opts *o)
 {
 	struct session s = { .uid = geteuid() };
-	struct server v = { .s = &s, .lfd = -1, .max_conn = o->max_conn ? o->max_conn : AGENT_MAX_CONN,
+	struct server v = { .s = &s, .lfd = -1, .spare_fd = -1, .max_conn = o->max_conn ? o->max_conn : AGENT_MAX_CONN,
 			    .timeout = o->timeout ? o->timeout : AGENT_TIMEOUT };
 	char *dir = NULL, *path = NULL;
 	gid_t gid = 0;
@@ -839,7 +999,7 @@ int agent_run(const struct agent_opts *o)
 
 	harden();
 	signal(SIGPIPE, SIG_IGN);
-	if (!(v.pids = calloc(v.max_conn, sizeof *v.pids)))
+	if (!(v.pids = calloc(v.max_conn + 1, sizeof *v.pids)))
 		return enf_report(enf_err(ENF_FAIL, "out of memory"));
 	if (o->group && (rc = resolve_group(o->group, &gid)) != ENF_OK)
 		goto out;
@@ -860,6 +1020,7 @@ int agent_run(const struct agent_opts *o)
 		goto out;
 	if ((rc = listen_on(path, o->group != NULL, gid, &v.lfd)) != ENF_OK)
 		goto out;
+	share_head_memo();
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
 	signal(SIGHUP, on_stop);

@@ -9,7 +9,10 @@
  * and a cap on live children) and can crash nothing but it; the library
  * needs no locking (it keeps one error buffer per process); and a change of
  * the keystore is noticed, and re-authenticated, in the one place that
- * forks.  The children die with the agent (PR_SET_PDEATHSIG). */
+ * forks.  The children die with the agent (PR_SET_PDEATHSIG).  One child
+ * is forked ahead of its connection (agent.c, "the spare handler"), so
+ * that the fork is off a request's path; it is used only if the session
+ * has not changed since it was forked. */
 #ifndef ENF_AGENT_H
 #define ENF_AGENT_H
 

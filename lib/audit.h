@@ -54,6 +54,11 @@ uint64_t audit_append(struct keystore *ks, const struct audit_event *ev);
 uint64_t audit_append_raw(const char *home, const struct pubkey *id,
 			  const struct privkey *key, const struct audit_event *ev);
 
+/* Where appends remember the last signed head known good (so that the next
+ * append need not verify it again): by default this process's memory; the
+ * agent gives 32 bytes of a MAP_SHARED mapping its handlers inherit. */
+void audit_share_head_memo(void *mem);
+
 /* --- Records (enf-audit(5)) --- */
 
 enum audit_field {

@@ -113,12 +113,51 @@ int audit_headfile_read(const char *path, struct audit_headfile *h, int *present
 	return ENF_OK;
 }
 
+/* The signed part of the last head this process (or, with
+ * audit_share_head_memo, any of the agent's handlers) signed or verified:
+ * SHA-256 of the identity's key, SSEQ, SHASH and SIG.  A head that is
+ * exactly that is known to verify (it saves one Ed25519 verify of every
+ * agent request); anything else, a head written elsewhere or altered in
+ * any byte, is verified as always.  Appends use it under the log's lock. */
+static unsigned char head_memo_own[32], *head_memo = head_memo_own;
+
+void audit_share_head_memo(void *mem)
+{
+	head_memo = mem ? mem : head_memo_own;
+}
+
+static void head_digest(const struct pubkey *id, uint64_t sseq, const unsigned char shash[32],
+			const char *sig, size_t siglen, unsigned char out[32])
+{
+	struct wbuf w;
+
+	wbuf_init(&w, 0);
+	wbuf_string(&w, id->blob, id->bloblen);
+	wbuf_printf(&w, "%llu ", (unsigned long long)sseq);
+	wbuf_put(&w, shash, 32);
+	wbuf_put(&w, sig, siglen);
+	if (w.failed || hash_buf(HASH_SHA256, w.p, w.len, out) != ENF_OK)
+		memset(out, 0, 32);
+	wbuf_free(&w);
+}
+
+static int head_known_good(const struct audit_headfile *h, const struct pubkey *id)
+{
+	static const unsigned char none[32];
+	unsigned char d[32];
+
+	head_digest(id, h->sseq, h->shash, h->sig, strlen(h->sig), d);
+	return memcmp(d, none, 32) != 0 && memcmp(d, head_memo, 32) == 0;
+}
+
 int audit_headfile_sig_ok(const struct audit_headfile *h, const struct pubkey *id)
 {
 	unsigned char body[40];
 	struct wbuf sig;
 	int ok;
 
+	if (head_known_good(h, id))
+		return 1;
 	for (int i = 0; i < 8; i++)
 		body[i] = (unsigned char)(h->sseq >> (56 - 8 * i));
 	memcpy(body + 8, h->shash, 32);
@@ -126,6 +165,8 @@ int audit_headfile_sig_ok(const struct audit_headfile *h, const struct pubkey *i
 	ok = base64_decode(&sig, h->sig, strlen(h->sig), 1) == ENF_OK &&
 	     audit_verify_msg(id, SIGCTX_HEAD, body, sizeof body, sig.p, sig.len) == ENF_OK;
 	wbuf_free(&sig);
+	if (ok)
+		head_digest(id, h->sseq, h->shash, h->sig, strlen(h->sig), head_memo);
 	return ok;
 }
 
@@ -147,8 +188,10 @@ int audit_headfile_encode(struct wbuf *w, uint64_t tip, const unsigned char tip_
 		wbuf_printf(w, " %llu ", (unsigned long long)tip);
 		hex_encode(w, tip_hash, 32);
 		wbuf_put(w, " ", 1);
-		if (rc == ENF_OK)
-			base64_encode(w, sig.p, sig.len, 1);
+		size_t at = w->len;
+		if (rc == ENF_OK && base64_encode(w, sig.p, sig.len, 1) == ENF_OK && !w->failed)
+			head_digest(&key->pub, tip, tip_hash, (const char *)w->p + at, w->len - at,
+				    head_memo);
 		wbuf_free(&sig);
 		if (rc != ENF_OK)
 			return ENF_FAIL;

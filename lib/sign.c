@@ -376,6 +376,11 @@ void sign_batch_free(struct sign_batch *b)
 	free(b);
 }
 
+void sign_share_head_memo(void *mem)
+{
+	audit_share_head_memo(mem);
+}
+
 void sign_report(const char *name, const struct sign_outcome *o)
 {
 	char who[1100] = "";

@@ -69,6 +69,11 @@ size_t sign_batch_commit(struct sign_batch *b);
 const struct sign_outcome *sign_batch_outcome(const struct sign_batch *b, size_t i);
 void sign_batch_free(struct sign_batch *b);
 
+/* For the agent, whose handlers are processes of their own: mem, 32 bytes
+ * of a MAP_SHARED mapping they inherit, carries the last audit head signed
+ * or verified from one append to the next (audit_share_head_memo). */
+void sign_share_head_memo(void *mem);
+
 /* The line a caller sees for an outcome, on stderr: the denial line
  * ("enf-sign: [NAME: ]denied (audit #SEQ)") or the failure's message.
  * name is NULL for a single request. */

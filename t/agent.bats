@@ -36,6 +36,10 @@ req() { # FILE [SCOPE]
 }
 
 through() { ENF_AGENT_SOCK=$AGENT_SOCK "$@"; }
+# The connections being served: the agent's children but the one handler
+# that waits forked ahead (lib/agent.c), named enf-agent-spare meanwhile.
+handlers() { pgrep -x -P "$AGENT_PID" enf-agent | wc -l; }
+spare() { pgrep -x -P "$AGENT_PID" enf-agent-spare || true; }
 
 # ASan builds (make sanitize) map terabytes of shadow memory: nothing there
 # can be locked, and peak RSS means nothing.
@@ -174,7 +178,7 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 		>"$BATS_TEST_TMPDIR/client.out" 2>&1 &
 	client=$!
 	for _ in $(seq 100); do
-		[ "$(pgrep -P "$AGENT_PID" | wc -l)" -ge 1 ] && break
+		[ "$(handlers)" -ge 1 ] && break
 		sleep 0.05
 	done
 	kill -9 "$AGENT_PID"
@@ -216,6 +220,25 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	[ "$(audit_count)" -eq $((before + 1)) ]
 }
 
+@test "one handler waits forked ahead: it serves the next connection, and another replaces it" {
+	start_agent
+	req "$BATS_TEST_TMPDIR/r"
+	for _ in $(seq 100); do [ -n "$(spare)" ] && break; sleep 0.05; done
+	first=$(spare)
+	[ -n "$first" ]
+	through enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	[ -s "$BATS_TEST_TMPDIR/sig" ]
+	[ "$(enf-audit show --json "$(audit_count)" | jq -r .outcome)" = permit ]
+	for _ in $(seq 100); do
+		[ -n "$(spare)" ] && [ "$(spare)" != "$first" ] && [ ! -e "/proc/$first" ] && break
+		sleep 0.05
+	done
+	[ -n "$(spare)" ]
+	[ "$(spare)" != "$first" ]
+	[ ! -e "/proc/$first" ]
+	[ "$(pgrep -c -P "$AGENT_PID")" -eq 1 ]
+}
+
 @test "a stalled client blocks nobody, and is dropped after the timeout" {
 	start_agent --timeout 1
 	req "$BATS_TEST_TMPDIR/r"
@@ -225,8 +248,8 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	through enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
 	[ -s "$BATS_TEST_TMPDIR/sig" ]
 	# The stalled connection's server ends when its read times out.
-	for _ in $(seq 100); do [ "$(pgrep -P "$AGENT_PID" | wc -l)" -eq 0 ] && break; sleep 0.05; done
-	[ "$(pgrep -P "$AGENT_PID" | wc -l)" -eq 0 ]
+	for _ in $(seq 100); do [ "$(handlers)" -eq 0 ] && break; sleep 0.05; done
+	[ "$(handlers)" -eq 0 ]
 	eval "exec ${STALL[1]}>&-"
 	wait "$STALL_PID" || true
 }
@@ -257,8 +280,23 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	[[ "$output" == *busy* ]]
 	eval "exec ${HOLD[1]}>&-"
 	wait "$HOLD_PID" || true
-	for _ in $(seq 100); do [ "$(pgrep -P "$AGENT_PID" | wc -l)" -eq 0 ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ "$(handlers)" -eq 0 ] && break; sleep 0.05; done
 	through enf-sign -o "$BATS_TEST_TMPDIR/after" "$BATS_TEST_TMPDIR/r"
+}
+
+@test "an audit.head altered under the agent is verified again, and refused, by the next append" {
+	start_agent
+	req "$BATS_TEST_TMPDIR/r"
+	# The handlers share the last head signed; this one is not it any more.
+	through enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	before=$(audit_count)
+	sig=$(awk '{print $NF}' "$ENF_HOME/audit.head")
+	case $sig in A*) bad=B${sig#?} ;; *) bad=A${sig#?} ;; esac
+	sed -i "s|$sig\$|$bad|" "$ENF_HOME/audit.head"
+	[ "$(awk '{print $NF}' "$ENF_HOME/audit.head")" = "$bad" ]
+	run --separate-stderr through enf-sign -o "$BATS_TEST_TMPDIR/sig2" "$BATS_TEST_TMPDIR/r"
+	[[ "$stderr" == *"audit.head: its signature does not verify"* ]]
+	[ "$(audit_count)" -eq "$before" ]
 }
 
 @test "the keystore changed under the agent: a deactivated key is denied at once" {
