@@ -64,6 +64,18 @@ $(BIN)/%: $(BUILD)/cmd/%/main.o $(LIBENF)
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(LIBENF)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBENF) $(LDLIBS)
 
+# Test-only PKCS#11 modules (t/p11/), beside the unit tests so that a test
+# finds them as $$ENF_UNIT/../p11/NAME.so: libfaulty.so passes calls to the
+# module named by $$ENF_P11_REAL and breaks those $$ENF_P11_FAULT names (see
+# t/p11/faulty.c); libnotp11.so is a shared object that is no module.  No
+# $$(SANFLAGS): unsanitized programs (pkcs11-tool) must load them too.
+P11_TEST_MODS := $(BUILD)/t/p11/libfaulty.so $(BUILD)/t/p11/libnotp11.so
+$(BUILD)/t/p11/lib%.so: t/p11/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared $(P11_CFLAGS) -o $@ $<
+$(BUILD)/t/unit/p11: $(P11_TEST_MODS)
+all: $(P11_TEST_MODS)
+
 # Installs what is missing when run as root; otherwise says what to run.
 deps:
 	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
