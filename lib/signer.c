@@ -1,10 +1,11 @@
-/* Signers (signer.h): the keystore's. */
+/* Signers (signer.h): the keystore's, and the dispatch to the token's. */
 #include <stdlib.h>
 #include <string.h>
 #include "crypto.h"
 #include "enf.h"
 #include "keystore.h"
 #include "signer.h"
+#include "token.h"
 
 static int pk_sign_ssh(struct signer *s, const void *data, size_t n, struct wbuf *sig)
 {
@@ -40,10 +41,13 @@ static void ks_signer_free(struct signer *s)
 
 int signer_open(const struct keystore *ks, const char *name, struct signer **out)
 {
+	const struct ks_key *key = ks_key_find(ks, name);
 	struct ks_signer *k;
 	int rc;
 
 	*out = NULL;
+	if (key && key->token[0])
+		return token_signer_open(ks, key, out);
 	if (!(k = calloc(1, sizeof *k)))
 		return enf_err(ENF_FAIL, "out of memory");
 	if ((rc = ks_key_private(ks, name, &k->k)) != ENF_OK) {

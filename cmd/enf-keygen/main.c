@@ -12,6 +12,7 @@
 #include "keyfmt.h"
 #include "keystore.h"
 #include "proc.h"
+#include "token.h"
 #include "trust.h"
 #include "tpm.h"
 #include "unlock.h"
@@ -22,10 +23,15 @@ static const char usage[] =
 	"usage: enf-keygen [-H DIR] init [--lockout N] [--bind tpm|host|none] [--argon2 T:M:P]\n"
 	"                              [--tpm-pcrs LIST] [--tcti CONF]\n"
 	"       enf-keygen [-H DIR] new [-a ALG] -p PURPOSE[,PURPOSE...] NAME\n"
+	"       enf-keygen [-H DIR] new --token TOKEN --pin-file F [-a ALG] -p PURPOSES NAME\n"
+	"       enf-keygen [-H DIR] adopt --token TOKEN --id HEX --pin-file F [-a ALG] -p PURPOSES NAME\n"
+	"       enf-keygen [-H DIR] token add NAME --module LIB.so --label LABEL [--serial S]\n"
+	"                              [--timeout SECONDS] --pin-file F\n"
+	"       enf-keygen [-H DIR] token list [--json] | token remove NAME\n"
 	"       enf-keygen [-H DIR] list [--json]\n"
 	"       enf-keygen [-H DIR] pubkey [--format ssh|pem] NAME\n"
 	"       enf-keygen [-H DIR] instance\n"
-	"       enf-keygen [-H DIR] state NAME active|deactivated|compromised|destroyed\n"
+	"       enf-keygen [-H DIR] state [--pin-file F] NAME active|deactivated|compromised|destroyed\n"
 	"       enf-keygen [-H DIR] passwd --role officer|operator [--new-passphrase-file F]\n"
 	"       enf-keygen [-H DIR] reset-lockout\n"
 	"       enf-keygen [-H DIR] allowed-signers [NAME...]\n"
@@ -35,13 +41,15 @@ static const char usage[] =
 	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
 
 enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_TPM_PCRS, O_TCTI, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS,
-       O_OFFPASS, O_OPPASS, O_VERSION, O_ALG, O_PURPOSE, O_OUTPUT };
+       O_OFFPASS, O_OPPASS, O_VERSION, O_ALG, O_PURPOSE, O_OUTPUT, O_TOKEN, O_ID, O_MODULE,
+       O_LABEL, O_SERIAL, O_PINFILE, O_TIMEOUT };
 
 struct opts {
 	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
 	const char *bind, *argon2, *tpm_pcrs, *tcti;
 	const char *output;
-	unsigned lockout;
+	const char *token, *id, *module, *label, *serial, *pinfile;
+	unsigned lockout, timeout;
 	int json;
 	unsigned seen;	/* bit per option, to refuse one a command does not take */
 };
@@ -153,7 +161,7 @@ static int split_purposes(char *s, char **out, size_t *n)
 	return 0;
 }
 
-static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
+static int cmd_new(const struct opts *o, struct keystore *ks, const char *name, int adopt)
 {
 	char *purposes[PURPOSES_MAX], *copy;
 	const struct ks_key *k;
@@ -165,11 +173,21 @@ static int cmd_new(const struct opts *o, struct keystore *ks, const char *name)
 		return usage_error("unknown algorithm (ed25519, ecdsa-p256, ecdsa-p384, rsa3072, rsa4096)");
 	if (!o->purposes)
 		return usage_error("new needs -p PURPOSE[,PURPOSE...]");
+	if (adopt && (!o->token || !o->id))
+		return usage_error("adopt needs --token TOKEN and --id HEX");
+	if (o->pinfile && !o->token)
+		return usage_error("--pin-file goes with --token");
 	if (!(copy = strdup(o->purposes)))
 		return enf_err(ENF_FAIL, "out of memory");
 	if (split_purposes(copy, purposes, &n) < 0) {
 		free(copy);
 		return usage_error("too many purposes");
+	}
+	if (o->token || o->id) {
+		struct token_key_args ta = { o->token, name, o->id, alg, purposes, n, o->pinfile };
+		rc = o->id ? token_key_adopt(ks, &ta, o->offpass) : token_key_new(ks, &ta, o->offpass);
+		free(copy);
+		return rc;
 	}
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "new")) != ENF_OK) {
 		free(copy);
@@ -196,6 +214,20 @@ static void iso8601(int64_t secs, char when[32])
 	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 }
 
+/* "keystore", or the token and the object's id. */
+static void list_backend_json(struct wbuf *w, const struct ks_key *k)
+{
+	if (!k->token[0]) {
+		wbuf_printf(w, "\"keystore\"");
+		return;
+	}
+	wbuf_printf(w, "{\"token\":");
+	json_string(w, k->token, strlen(k->token));
+	wbuf_printf(w, ",\"id\":\"");
+	hex_encode(w, k->id, k->idlen);
+	wbuf_printf(w, "\"}");
+}
+
 static void list_json(const struct ks_key *k, const char *fp)
 {
 	char when[32];
@@ -212,7 +244,9 @@ static void list_json(const struct ks_key *k, const char *fp)
 		json_string(&w, k->purposes[j], strlen(k->purposes[j]));
 	}
 	iso8601(k->created, when);
-	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\"}\n", fp, when);
+	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\",\"backend\":", fp, when);
+	list_backend_json(&w, k);
+	wbuf_printf(&w, "}\n");
 	if (!w.failed)
 		fwrite(w.p, 1, w.len, stdout);
 	wbuf_free(&w);
@@ -227,7 +261,7 @@ static void list_human(const struct ks_key *k, const char *fp)
 	       when, fp);
 	for (size_t j = 0; j < k->npurposes; j++)
 		printf("%s%s", j ? "," : "", k->purposes[j]);
-	putchar('\n');
+	printf(" %s%s\n", k->token[0] ? "token:" : "keystore", k->token);
 }
 
 static int cmd_list(const struct opts *o, struct keystore *ks)
@@ -289,7 +323,9 @@ static int cmd_state(const struct opts *o, struct keystore *ks, const char *name
 		return enf_err(ENF_NO, "no key named '%s'", name);
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "state")) != ENF_OK)
 		return rc;
-	rc = ks_key_set_state(ks, name, state);
+	rc = token_before_state(ks, name, state, o->pinfile);
+	if (rc == ENF_OK)
+		rc = ks_key_set_state(ks, name, state);
 	snprintf(reason, sizeof reason, "%s%s", rc == ENF_OK ? "to-" : "refused-to-",
 		 key_state_name(state));
 	record(ks, "state", rc == ENF_OK ? "ok" : "fail", reason, name);
@@ -373,6 +409,20 @@ static int cmd_krl(const struct opts *o, struct keystore *ks)
 	return rc;
 }
 
+static int cmd_token(const struct opts *o, struct keystore *ks, char **args, size_t n)
+{
+	struct token_def_args a = { n > 1 ? args[1] : NULL, o->module, o->label, o->serial,
+				    o->timeout, o->pinfile };
+
+	if (n == 1 && strcmp(args[0], "list") == 0)
+		return token_list(ks, o->json);
+	if (n == 2 && strcmp(args[0], "add") == 0)
+		return token_add(ks, &a, o->offpass);
+	if (n == 2 && strcmp(args[0], "remove") == 0)
+		return token_remove(ks, args[1], o->offpass);
+	return usage_error("token takes add NAME, list or remove NAME");
+}
+
 /* ---- dispatch ---- */
 
 #define BIT(o) (1u << (o))
@@ -383,11 +433,15 @@ static const struct command {
 } commands[] = {
 	{ "init", 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_TPM_PCRS) | BIT(O_TCTI) |
 		     BIT(O_OFFPASS) | BIT(O_OPPASS) },
-	{ "new", 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) },
+	{ "new", 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) | BIT(O_TOKEN) | BIT(O_PINFILE) },
+	{ "adopt", 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) | BIT(O_TOKEN) | BIT(O_ID) |
+		      BIT(O_PINFILE) },
+	{ "token", -1, BIT(O_MODULE) | BIT(O_LABEL) | BIT(O_SERIAL) | BIT(O_PINFILE) | BIT(O_TIMEOUT) |
+		       BIT(O_JSON) | BIT(O_OFFPASS) },
 	{ "list", 0, BIT(O_JSON) },
 	{ "pubkey", 1, BIT(O_FORMAT) },
 	{ "instance", 0, 0 },
-	{ "state", 2, BIT(O_OFFPASS) },
+	{ "state", 2, BIT(O_OFFPASS) | BIT(O_PINFILE) },
 	{ "passwd", 0, BIT(O_ROLE) | BIT(O_NEWPASS) | BIT(O_OFFPASS) | BIT(O_OPPASS) },
 	{ "reset-lockout", 0, BIT(O_OFFPASS) },
 	{ "allowed-signers", -1, 0 },
@@ -408,8 +462,10 @@ static int run(const struct command *c, const struct opts *o, char **args, size_
 	}
 	if ((rc = ks_open_home(o->home, &ks)) != ENF_OK)
 		return rc;
-	if (strcmp(c->name, "new") == 0)
-		rc = cmd_new(o, ks, args[0]);
+	if (strcmp(c->name, "new") == 0 || strcmp(c->name, "adopt") == 0)
+		rc = cmd_new(o, ks, args[0], strcmp(c->name, "adopt") == 0);
+	else if (strcmp(c->name, "token") == 0)
+		rc = cmd_token(o, ks, args, nargs);
 	else if (strcmp(c->name, "list") == 0)
 		rc = cmd_list(o, ks);
 	else if (strcmp(c->name, "pubkey") == 0)
@@ -450,6 +506,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "algorithm", required_argument, NULL, 'a' },
 		{ "purpose", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "token", required_argument, NULL, O_TOKEN },
+		{ "id", required_argument, NULL, O_ID },
+		{ "module", required_argument, NULL, O_MODULE },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "serial", required_argument, NULL, O_SERIAL },
+		{ "pin-file", required_argument, NULL, O_PINFILE },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -476,9 +539,19 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_NEWPASS: o->newpass = optarg; break;
 		case O_OFFPASS: o->offpass = optarg; break;
 		case O_OPPASS: o->oppass = optarg; break;
+		case O_TOKEN: o->token = optarg; break;
+		case O_ID: o->id = optarg; break;
+		case O_MODULE: o->module = optarg; break;
+		case O_LABEL: o->label = optarg; break;
+		case O_SERIAL: o->serial = optarg; break;
+		case O_PINFILE: o->pinfile = optarg; break;
+		case O_TIMEOUT:
+			if (parse_uint(optarg, 1, 3600, &o->timeout) < 0)
+				return usage_error("--timeout takes seconds from 1 to 3600");
+			break;
 		default: return usage_error(NULL);
 		}
-		if (c >= O_LOCKOUT && c <= O_OPPASS)
+		if ((c >= O_LOCKOUT && c <= O_OPPASS) || (c >= O_TOKEN && c <= O_TIMEOUT))
 			o->seen |= BIT(c);
 	}
 	return ENF_OK;
