@@ -27,16 +27,18 @@ struct token_signer {
 	unsigned char id[KS_TOKEN_ID_MAX];
 	size_t idlen;
 	struct secret pin;
-	struct token_session sess;
+	struct token_session sess;	/* in process (no broker) */
 };
 
 /* The raw signature of the mechanism over msg, from this process's own
- * session. */
+ * session or through the agent's broker. */
 static int token_mech(struct token_signer *t, const unsigned char *msg, size_t n, struct wbuf *out)
 {
 	struct token_req r = { &t->def, &t->pin, t->alg, t->id, t->idlen,
 			       t->pub.blob, t->pub.bloblen, msg, n };
 
+	if (token_broker_active())
+		return token_broker_sign(&r, out);
 	return token_session_sign(&t->sess, &r, out);
 }
 

@@ -1,6 +1,7 @@
 /* Keys in a PKCS#11 token (SPEC "Keys in a PKCS#11 token"): the token back
- * end of the signer seam (signer.h) and the officer's token verbs of
- * enf-keygen.
+ * end of the signer seam (signer.h), the officer's token verbs of
+ * enf-keygen, and the broker through which enf-agent's connection
+ * processes reach the one token session the agent holds.
  *
  * Every signature a token returns is verified against the public key the
  * keystore holds before it is used: a token that returns a bad one is
@@ -50,5 +51,16 @@ int token_key_adopt(struct keystore *ks, const struct token_key_args *a, const c
  * ENF_OK at once for every other change. */
 int token_before_state(const struct keystore *ks, const char *name, int state,
 		       const char *pinfile);
+
+/* The agent's broker: a process started before the agent reads a secret
+ * or forks any connection process, when the instance in home (the -H
+ * option, NULL for the default) defines a token; it holds one session per
+ * token for the agent's lifetime and signs for those processes one request
+ * at a time (which also keeps SoftHSMv2 from failing under parallel
+ * signers, its issue #757).  After token_broker_start every token signer
+ * of this process and its children signs through it (or fails, exit 3,
+ * when no token was defined at the start). */
+int token_broker_start(const char *home);
+void token_broker_stop(void);
 
 #endif

@@ -1,4 +1,5 @@
-/* One token session (inside lib: token.c signs with it in process). */
+/* One token session (inside lib: token.c signs with it in process, the
+ * broker in token_broker.c for the agent's connection processes). */
 #ifndef ENF_TOKEN_SESSION_H
 #define ENF_TOKEN_SESSION_H
 
@@ -51,5 +52,10 @@ void token_session_close(struct token_session *ts);
 
 /* An object id as the officer gives it (lowercase hex). */
 void token_id_hex(const unsigned char *id, size_t n, char *out, size_t outlen);
+
+/* The broker's client side (token_broker.c): 1 when this process signs
+ * through a broker. */
+int token_broker_active(void);
+int token_broker_sign(const struct token_req *r, struct wbuf *sig);
 
 #endif

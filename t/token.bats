@@ -2,7 +2,8 @@
 # Keys in a PKCS#11 token (SPEC "Keys in a PKCS#11 token"), against the
 # real SoftHSMv2: a throwaway token per test.  Token verbs, new and adopt,
 # signatures that OpenSSH and OpenSSL accept, the same denials as keystore
-# keys, states and destroy, every fault (exit 3, a record, no output).
+# keys, states and destroy, every fault (exit 3, a record, no output), and
+# 8 parallel clients through one agent.
 
 load helper
 load agent-mode
@@ -430,4 +431,85 @@ shim_key() { # ALG
 @test "fault: a signature that does not verify is never used" {
 	shim_key ed25519
 	ENF_P11_FAULT=bad-sig expect_fail "$REQ" "token returned an invalid signature"
+}
+
+# ---- through the agent ----
+
+@test "agent: 8 parallel clients sign with one token key through one session" {
+	[ -f "$FAULTY" ] || skip "the fault shim is not built ($FAULTY)"
+	# The shim only counts the logins here: one session, one login.
+	export ENF_P11_REAL="$SOFTHSM" ENF_P11_LOGINS="$BATS_TEST_TMPDIR/logins"
+	MODULE="$FAULTY" token_add
+	token_key tk ed25519
+	rm "$ENF_P11_LOGINS"
+	start_agent
+	before=$(audit_count)
+	for i in $(seq 8); do
+		ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -o "$BATS_TEST_TMPDIR/p$i.sig" "$REQ" &
+	done
+	wait
+	for i in $(seq 8); do
+		cmp "$BATS_TEST_TMPDIR/p1.sig" "$BATS_TEST_TMPDIR/p$i.sig"
+	done
+	verify_sshsig tk "$BATS_TEST_TMPDIR/p1.sig"
+	[ "$(audit_count)" -eq $((before + 8)) ]
+	[ "$(wc -l <"$ENF_P11_LOGINS")" -eq 1 ]
+	# The same bytes as in process.
+	enf-sign -o "$BATS_TEST_TMPDIR/local.sig" "$REQ"
+	cmp "$BATS_TEST_TMPDIR/p1.sig" "$BATS_TEST_TMPDIR/local.sig"
+}
+
+@test "agent: a batch of 40 and 8 parallel batches through one token session" {
+	token_add
+	token_key tk rsa3072
+	start_agent
+	for b in $(seq 8); do
+		mkdir "$BATS_TEST_TMPDIR/o$b"
+		for i in 1 2 3 4 5; do cp "$REQ" "$BATS_TEST_TMPDIR/o$b/r$i.req"; done
+	done
+	for b in $(seq 8); do
+		ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -d "$BATS_TEST_TMPDIR/o$b" "$BATS_TEST_TMPDIR/o$b"/r?.req &
+	done
+	wait
+	for b in $(seq 8); do
+		for i in 1 2 3 4 5; do verify_sshsig tk "$BATS_TEST_TMPDIR/o$b/r$i.sig"; done
+	done
+}
+
+@test "agent: a token fault is exit 3, a record and no output, and the agent serves on" {
+	cp "$SOFTHSM" "$BATS_TEST_TMPDIR/mod.so"
+	MODULE="$BATS_TEST_TMPDIR/mod.so" token_add
+	token_key tk ed25519
+	enf-keygen new -p release ks >/dev/null
+	install_policy tk ks
+	req "$BATS_TEST_TMPDIR/ks.req" ks
+	rm "$BATS_TEST_TMPDIR/mod.so"
+	start_agent
+	before=$(audit_count)
+	run -3 --separate-stderr env ENF_AGENT_SOCK="$AGENT_SOCK" enf-sign -o "$OUT" "$REQ"
+	[[ "$stderr" == *"cannot load PKCS#11 module"* ]]
+	[ ! -e "$OUT" ]
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	[ "$(last reason)" = sign-failed ]
+	ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/ks.req"
+	[ -s "$OUT" ]
+}
+
+@test "agent: a token defined after the agent started is refused until it restarts" {
+	enf-keygen new -p release ks >/dev/null
+	start_agent
+	# No token at the start: no broker process beside the agent.
+	[ "$(pgrep -P "$AGENT_PID" | wc -l)" -eq 0 ]
+	token_add
+	token_key tk ed25519
+	before=$(audit_count)
+	run -3 --separate-stderr env ENF_AGENT_SOCK="$AGENT_SOCK" enf-sign -o "$OUT" "$REQ"
+	[[ "$stderr" == *"restart the agent"* ]]
+	[ ! -e "$OUT" ]
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	[ "$(last reason)" = sign-failed ]
+	stop_agent
+	start_agent
+	ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -o "$OUT" "$REQ"
+	verify_sshsig tk "$OUT"
 }
