@@ -295,6 +295,19 @@ check_raw() { # HASH
 	check_raw sha512
 }
 
+@test "raw is refused for an Ed25519 token key, as for a keystore key" {
+	token_add
+	token_key tk ed25519 -f raw -a sha512
+	enf-keygen new -p release ks >/dev/null
+	install_policy tk ks
+	req "$BATS_TEST_TMPDIR/ks.req" ks -f raw -a sha512
+	run -1 enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/ks.req"
+	ks_reason=$(last reason)
+	run -1 enf-sign -o "$OUT" "$REQ"
+	[ ! -e "$OUT" ]
+	[ "$(last reason)" = "$ks_reason" ]
+}
+
 @test "a batch (-d) signs many requests with one token session" {
 	token_add
 	token_key tk ed25519
@@ -426,6 +439,16 @@ shim_key() { # ALG
 @test "fault: a signature of the wrong length" {
 	shim_key ed25519
 	ENF_P11_FAULT=short-sig expect_fail "$REQ" "malformed signature"
+}
+
+@test "fault: the token says its PIN is locked" {
+	shim_key ed25519
+	ENF_P11_FAULT=pin-locked expect_fail "$REQ" "token PIN is locked"
+}
+
+@test "fault: the module reports no token at all" {
+	shim_key ed25519
+	ENF_P11_FAULT=no-token expect_fail "$REQ" "no token labelled 'enf-test'"
 }
 
 @test "fault: a signature that does not verify is never used" {
