@@ -314,9 +314,10 @@ static int tokens_decode(struct rbuf *r, struct gov *g)
 		    (g->ntokens > 0 &&
 		     strcmp(g->tokens[g->ntokens - 1].name, g->tokens[g->ntokens].name) >= 0))
 			return -1;
-	/* Every token key names a token that is defined. */
+	/* Every token key that is not destroyed names a token that is defined
+	 * (a destroyed one keeps the name of the token it was in). */
 	for (size_t i = 0; i < g->nkeys; i++) {
-		int found = !g->keys[i].token[0];
+		int found = !g->keys[i].token[0] || g->keys[i].state == KS_DESTROYED;
 		for (size_t j = 0; j < g->ntokens && !found; j++)
 			found = strcmp(g->keys[i].token, g->tokens[j].name) == 0;
 		if (!found)
@@ -1632,10 +1633,6 @@ int ks_token_remove(struct keystore *ks, const char *name)
 	memmove(&gc.next.tokens[i], &gc.next.tokens[i + 1],
 		(gc.next.ntokens - i - 1) * sizeof *gc.next.tokens);
 	gc.next.ntokens--;
-	/* A destroyed key keeps its record of where it was; the token is gone. */
-	for (i = 0; i < gc.next.nkeys; i++)
-		if (strcmp(gc.next.keys[i].token, name) == 0)
-			gc.next.keys[i].token[0] = '\0', gc.next.keys[i].idlen = 0;
 	record_name(rec, sizeof rec, "pin", name);
 	change_del(&gc.extra, rec);
 	return gov_commit(ks, &gc);

@@ -273,6 +273,8 @@ int main(void)
 		ks_close(a);
 		b = open_as(home, ROLE_OPERATOR, &op);
 		ok(b && ks_token_pin(b, "hsm", &got) == ENF_NO, "and its PIN with it");
+		k = b ? ks_key_find(b, "tk") : NULL;
+		ok(k && strcmp(k->token, "hsm") == 0, "the destroyed key still says where it was");
 		ks_close(b);
 		pubkey_free(&pk);
 		secret_free(&pin);
