@@ -536,3 +536,23 @@ shim_key() { # ALG
 	ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -o "$OUT" "$REQ"
 	verify_sshsig tk "$OUT"
 }
+
+@test "agent: a module that hangs is cut off by its deadline; the agent serves on" {
+	shim_key ed25519
+	enf-keygen new -p release ks >/dev/null
+	install_policy tk ks
+	req "$BATS_TEST_TMPDIR/ks.req" ks
+	# The broker inherits the fault from the agent's environment.
+	ENF_P11_FAULT=hang-sign start_agent
+	before=$(audit_count)
+	run -3 --separate-stderr env ENF_AGENT_SOCK="$AGENT_SOCK" enf-sign -o "$OUT" "$REQ"
+	[[ "$stderr" == *"timed out"* ]]
+	[ ! -e "$OUT" ]
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	# The wedged session is not tried again: the next request fails at once.
+	run -3 --separate-stderr env ENF_AGENT_SOCK="$AGENT_SOCK" enf-sign -o "$OUT" "$REQ"
+	[[ "$stderr" == *"token wedged"* ]]
+	[ ! -e "$OUT" ]
+	ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/ks.req"
+	[ -s "$OUT" ]
+}
