@@ -304,7 +304,20 @@ static void module_finalize(struct p11 *t)
 	pthread_mutex_unlock(&inits_mu);
 }
 
-enum load_step { LOAD_OK, LOAD_DLOPEN, LOAD_NOT_MODULE, LOAD_LIST, LOAD_INIT };
+enum load_step { LOAD_OK, LOAD_DLOPEN, LOAD_NOT_MODULE, LOAD_LIST, LOAD_UNUSABLE, LOAD_INIT };
+
+/* A version 2 or 3 function list with every function this file calls: a
+ * NULL among them would be a crash later, not an error. */
+static int list_usable(const CK_FUNCTION_LIST *f)
+{
+	if (f->version.major != 2 && f->version.major != 3)
+		return 0;
+	return f->C_Initialize && f->C_Finalize && f->C_GetSlotList && f->C_GetTokenInfo &&
+	       f->C_OpenSession && f->C_CloseSession && f->C_Login && f->C_Logout &&
+	       f->C_FindObjectsInit && f->C_FindObjects && f->C_FindObjectsFinal &&
+	       f->C_GetAttributeValue && f->C_SignInit && f->C_Sign &&
+	       f->C_GenerateKeyPair && f->C_DestroyObject;
+}
 
 struct load_job {
 	struct job base;
@@ -345,6 +358,11 @@ static void load_run(struct p11 *t, struct job *jb)
 		j->step = LOAD_LIST;
 		return;
 	}
+	if (!list_usable(t->f)) {
+		t->f = NULL;
+		j->step = LOAD_UNUSABLE;
+		return;
+	}
 	jb->call = "C_Initialize";
 	if ((jb->rv = module_initialize(t)) != CKR_OK)
 		j->step = LOAD_INIT;
@@ -372,6 +390,10 @@ static int module_load(struct p11 *t)
 		break;
 	case LOAD_NOT_MODULE:
 		rc = enf_err(ENF_FAIL, "%s is not a PKCS#11 module", t->module);
+		break;
+	case LOAD_UNUSABLE:
+		rc = enf_err(ENF_FAIL, "%s is not a usable PKCS#11 module (version or functions "
+			     "missing)", t->module);
 		break;
 	default:
 		rc = enf_err(ENF_FAIL, "PKCS#11 module %s: %s failed: %s", t->module,
@@ -416,32 +438,48 @@ static void info_from(struct p11_token_info *out, const CK_TOKEN_INFO *ti)
 	token_text(out->model, ti->model, sizeof ti->model);
 }
 
-/* The one slot whose token has this label (and serial).  Labels are
- * compared after trailing blanks are removed on both sides. */
+/* Whether the token's blank-padded field holds exactly s.  Compared as
+ * bytes, so that the shown form (token_text) cannot make two labels equal. */
+static int field_is(const CK_UTF8CHAR *field, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len > n || memcmp(field, s, len) != 0)
+		return 0;
+	for (; len < n; len++)
+		if (field[len] != ' ')
+			return 0;
+	return 1;
+}
+
+/* The one slot whose token has this label (and serial). */
 static int slot_choose(struct p11 *t, const struct slots_job *j, const char *label,
 		       const char *serial)
 {
-	struct p11_token_info ti, seen;
+	const CK_TOKEN_INFO *seen = NULL;
 	unsigned labelled = 0, chosen = 0;
-
-	memset(&seen, 0, sizeof seen);
+	char seen_serial[P11_SERIAL_MAX + 1];
 
 	for (CK_ULONG i = 0; i < j->n; i++) {
-		info_from(&ti, &j->info[i]);
-		if (strcmp(ti.label, label) != 0)
+		const CK_TOKEN_INFO *ti = &j->info[i];
+
+		if (!field_is(ti->label, sizeof ti->label, label))
 			continue;
 		labelled++;
 		seen = ti;
-		if (serial && strcmp(ti.serial, serial) != 0)
+		if (serial && !field_is(ti->serialNumber, sizeof ti->serialNumber, serial))
 			continue;
 		chosen++;
-		t->info = ti;
+		info_from(&t->info, ti);
 		t->slot = j->id[i];
 	}
 	if (labelled == 0)
 		return enf_err(ENF_FAIL, "no token labelled '%s'", label);
-	if (chosen == 0 && labelled == 1)
-		return enf_err(ENF_FAIL, "token '%s' has serial %s, not %s", label, seen.serial, serial);
+	if (chosen == 0 && labelled == 1) {
+		token_text(seen_serial, seen->serialNumber, sizeof seen->serialNumber);
+		return enf_err(ENF_FAIL, "token '%s' has serial %s, not %s", label, seen_serial,
+			       serial);
+	}
 	if (chosen == 0)
 		return enf_err(ENF_FAIL, "no token labelled '%s' has serial %s", label, serial);
 	if (chosen > 1)
@@ -1106,8 +1144,27 @@ struct gen_job {
 	unsigned char id[P11_ID_MAX];
 	CK_ULONG idlen;
 	char label[LABEL_MAX + 1];
+	CK_ULONG bits;			/* CKA_MODULUS_BITS' value */
 	CK_OBJECT_HANDLE pub, priv;
 };
+
+static const unsigned char RSA_F4[] = { 0x01, 0x00, 0x01 };	/* e = 65537 */
+
+/* The algorithm's part of the public template: the curve, or the modulus
+ * size and e = 65537.  Returns how many attributes it wrote (at most 2);
+ * the values live in *j so that they outlive this call. */
+static CK_ULONG gen_alg_attrs(struct gen_job *j, CK_ATTRIBUTE *a)
+{
+	if (j->k.type != CKK_RSA) {
+		a[0] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)ED25519_PARAMS_NAME,
+				       sizeof ED25519_PARAMS_NAME };
+		return 1;
+	}
+	j->bits = j->k.bits;
+	a[0] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &j->bits, sizeof j->bits };
+	a[1] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, (void *)RSA_F4, sizeof RSA_F4 };
+	return 2;
+}
 
 /* The private key signs and does nothing else; CKA_SENSITIVE and
  * CKA_EXTRACTABLE=false keep its value inside the token for good.  The
@@ -1116,18 +1173,13 @@ static void gen_run(struct p11 *t, struct job *jb)
 {
 	struct gen_job *j = (struct gen_job *)jb;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ULONG bits = j->k.bits, labellen = strlen(j->label);
-	unsigned char e[] = { 0x01, 0x00, 0x01 };
-	int rsa = j->k.type == CKK_RSA;
-	CK_MECHANISM mech = { rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_EDWARDS_KEY_PAIR_GEN,
-			      NULL, 0 };
-	CK_ATTRIBUTE pub[] = {
+	CK_ULONG labellen = strlen(j->label);
+	CK_MECHANISM mech = { j->k.type == CKK_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN :
+			      CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pub[9] = {
 		{ CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &no, 1 }, { CKA_VERIFY, &yes, 1 },
 		{ CKA_ENCRYPT, &no, 1 }, { CKA_WRAP, &no, 1 },
 		{ CKA_ID, j->id, j->idlen }, { CKA_LABEL, j->label, labellen },
-		/* the last two are the algorithm's */
-		{ CKA_EC_PARAMS, (void *)ED25519_PARAMS_NAME, sizeof ED25519_PARAMS_NAME },
-		{ CKA_EC_PARAMS, (void *)ED25519_PARAMS_NAME, sizeof ED25519_PARAMS_NAME },
 	};
 	CK_ATTRIBUTE priv[] = {
 		{ CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 }, { CKA_SENSITIVE, &yes, 1 },
@@ -1135,13 +1187,8 @@ static void gen_run(struct p11 *t, struct job *jb)
 		{ CKA_DECRYPT, &no, 1 }, { CKA_UNWRAP, &no, 1 }, { CKA_DERIVE, &no, 1 },
 		{ CKA_ID, j->id, j->idlen }, { CKA_LABEL, j->label, labellen },
 	};
-	CK_ULONG npub = sizeof pub / sizeof pub[0] - 1;
+	CK_ULONG npub = 7 + gen_alg_attrs(j, pub + 7);
 
-	if (rsa) {
-		pub[7] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof bits };
-		pub[8] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, e, sizeof e };
-		npub++;
-	}
 	jb->call = "C_GenerateKeyPair";
 	jb->rv = t->f->C_GenerateKeyPair(t->session, &mech, pub, npub, priv,
 					 sizeof priv / sizeof priv[0], &j->pub, &j->priv);

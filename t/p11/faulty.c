@@ -12,6 +12,7 @@
  *   bad-sig      the signature has the right length and one flipped bit
  *   no-token     C_GetSlotList reports no slot with a token
  *   pin-locked   C_Login returns CKR_PIN_LOCKED
+ *   no-sign-fn   the function list has no C_Sign (NULL)
  *
  * Built as $(BUILD)/t/p11/libfaulty.so (see the Makefile), without the
  * sanitizers, so that any program can load it. */
@@ -127,6 +128,8 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 		list.C_Login = counted_login;
 	if (fault("pin-locked"))
 		list.C_Login = pin_locked;
+	if (fault("no-sign-fn"))
+		list.C_Sign = NULL;
 	*out = &list;
 	return CKR_OK;
 }

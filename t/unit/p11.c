@@ -318,7 +318,7 @@ static void test_login(void)
 	if (p11_open(SOFTHSM, LABEL, NULL, 0, &t) == ENF_OK) {
 		rc = p11_login(t, &right);
 		ok(rc == ENF_OK, "the right PIN logs in%s", why(rc));
-		ok(p11_login(t, &right) == ENF_OK, "a second login on the handle is a no-op");
+		ok(p11_login(t, &right) == ENF_OK, "a second login on the handle succeeds");
 	}
 	p11_close(t);
 	secret_free(&wrong);
@@ -576,6 +576,11 @@ static void test_token_faults(void)
 	rc = p11_open(faulty, LABEL, NULL, 0, &t);
 	ok(rc == ENF_FAIL && !t && has(enf_errmsg(), "no token labelled"),
 	   "no-token: refused: %s", enf_errmsg());
+
+	setenv("ENF_P11_FAULT", "no-sign-fn", 1);
+	rc = p11_open(faulty, LABEL, NULL, 0, &t);
+	ok(rc == ENF_FAIL && !t && has(enf_errmsg(), "not a usable PKCS#11 module"),
+	   "no-sign-fn: a function list without C_Sign is refused at open: %s", enf_errmsg());
 
 	setenv("ENF_P11_FAULT", "pin-locked", 1);
 	if (p11_open(faulty, LABEL, NULL, 0, &t) == ENF_OK) {
