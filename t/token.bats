@@ -556,3 +556,21 @@ shim_key() { # ALG
 	ENF_AGENT_SOCK=$AGENT_SOCK enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/ks.req"
 	[ -s "$OUT" ]
 }
+
+# ---- the keystore's format ----
+
+@test "a version 1 keystore (made before tokens) opens, and the first officer change writes version 2" {
+	# t/keystore-v1: enf-keygen init + new -p release old, at ee61799, with
+	# t/helper.bash's passphrases.
+	rm -rf "$ENF_HOME"
+	mkdir -m 0700 "$ENF_HOME"
+	cp "$BATS_TEST_DIRNAME/keystore-v1/keystore" "$BATS_TEST_DIRNAME/keystore-v1/lockout" "$ENF_HOME/"
+	chmod 0600 "$ENF_HOME"/*
+	record_get gov | grep -a -q "enf-gov 1"
+	enf-keygen list | grep -q "^old .* active .* release keystore$"
+	enf-keygen new -p release new1 >/dev/null
+	record_get gov | grep -a -q "enf-gov 2"
+	[ "$(enf-keygen list | wc -l)" -eq 2 ]
+	token_add
+	[ "$(enf-keygen token list | wc -l)" -eq 1 ]
+}
