@@ -25,6 +25,7 @@
 #include "io.h"
 #include "seal.h"
 #include "seal_cmd.h"
+#include "token.h"
 #include "unlock.h"
 
 #define PROG "enf-agent"
@@ -1015,6 +1016,9 @@ int agent_run(const struct agent_opts *o)
 	}
 	if (!o->foreground && (rc = daemonize(&ready)) != ENF_OK)
 		goto out;
+	/* Before any secret is read and any connection forked (token.h). */
+	if ((rc = token_broker_start(o->home)) != ENF_OK)
+		goto out;
 	lock_memory(&s);
 	if ((rc = read_pass(o, &s)) != ENF_OK || (rc = authenticate(&s)) != ENF_OK)
 		goto out;
@@ -1036,6 +1040,7 @@ int agent_run(const struct agent_opts *o)
 	session_wipe(&s);
 	wait_children(&v);
 out:
+	token_broker_stop();
 	if (dir)
 		rmdir(dir);
 	session_wipe(&s);

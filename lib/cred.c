@@ -212,3 +212,18 @@ int cred_read_distinct(int role, const char *file, const char *what, const struc
 	return read_cred(role == ROLE_OFFICER ? ROLE_OFFICER : ROLE_OPERATOR, file, 1, what,
 			 other, out);
 }
+
+int cred_read_file(const char *file, const char *source, const char *what, struct secret *out)
+{
+	int rc;
+
+	out->n = 0;
+	if (!(out->p = secure_alloc(PASSPHRASE_MAX + 1)))
+		return enf_err(ENF_FAIL, "out of secure memory");
+	rc = from_file(file, source, out);
+	if (rc == ENF_OK && out->n == 0)
+		rc = enf_err(ENF_FAIL, "empty %s", what);
+	if (rc != ENF_OK)
+		secret_free(out);
+	return rc;
+}

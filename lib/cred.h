@@ -28,6 +28,9 @@ int cred_read_new(const char *file, const char *what, struct secret *out);
  * role's, told right after it is typed (init). */
 int cred_read_distinct(int role, const char *file, const char *what, const struct secret *other,
 		       struct secret *out);
+/* A secret that is not a role's passphrase (a token PIN): one line of
+ * file, which must be private; source names the option in messages. */
+int cred_read_file(const char *file, const char *source, const char *what, struct secret *out);
 void secret_free(struct secret *s);
 
 #endif

@@ -5,11 +5,12 @@
  *                   public keys, binding, creation time
  *   "gov"           officer-controlled state (generation, lockout limit,
  *                   binding, policy digest, every key's name, algorithm,
- *                   state, purposes and public key) + Ed25519 signature by
- *                   the governance key
+ *                   state, purposes, public key and back end, every token's
+ *                   definition) + Ed25519 signature by the governance key
  *   "role/ROLE"     Argon2id salt and parameters + the role's bundle under
  *                   AES-256-GCM
  *   "key/NAME"      private key, sealed to the storage key
+ *   "pin/TOKEN"     a token's PIN, sealed to the storage key
  *   "tpm"           with --bind tpm: the TPM object the role keys need (tpm.h)
  *
  * Every write replaces the whole file (store.h): a kill -9 at any moment
@@ -59,6 +60,8 @@ struct gov {
 	unsigned char policy[32];
 	struct ks_key *keys;	/* sorted by name */
 	size_t nkeys;
+	struct ks_token *tokens;	/* sorted by name */
+	size_t ntokens;
 };
 
 struct keystore {
@@ -167,7 +170,23 @@ static void gov_clear(struct gov *g)
 	for (size_t i = 0; i < g->nkeys; i++)
 		key_clear(&g->keys[i]);
 	free(g->keys);
+	free(g->tokens);
 	memset(g, 0, sizeof *g);
+}
+
+/* Version 2 adds each key's back end (token name, CKA_ID: empty for the
+ * keystore) and the token definitions; version 1 (no tokens) still opens,
+ * and the first officer change writes it again as version 2. */
+#define GOV_V1 "enf-gov 1"
+#define GOV_V2 "enf-gov 2"
+
+static void token_encode(struct wbuf *w, const struct ks_token *t)
+{
+	wbuf_cstring(w, t->name);
+	wbuf_cstring(w, t->module);
+	wbuf_cstring(w, t->label);
+	wbuf_cstring(w, t->serial);
+	wbuf_u32(w, t->timeout_ms);
 }
 
 static void gov_body(const struct keystore *ks, const struct gov *g, struct wbuf *w)
@@ -175,7 +194,7 @@ static void gov_body(const struct keystore *ks, const struct gov *g, struct wbuf
 	unsigned char h[32];
 
 	hash_buf(HASH_SHA256, ks->inst_rec, ks->inst_len, h);
-	wbuf_cstring(w, "enf-gov 1");
+	wbuf_cstring(w, GOV_V2);
 	wbuf_cstring(w, ks->instance_id);
 	wbuf_u64(w, g->generation);
 	wbuf_string(w, h, 32);
@@ -193,7 +212,12 @@ static void gov_body(const struct keystore *ks, const struct gov *g, struct wbuf
 		wbuf_u32(w, (uint32_t)k->npurposes);
 		for (size_t j = 0; j < k->npurposes; j++)
 			wbuf_cstring(w, k->purposes[j]);
+		wbuf_cstring(w, k->token);
+		wbuf_string(w, k->id, k->idlen);
 	}
+	wbuf_u32(w, (uint32_t)g->ntokens);
+	for (size_t i = 0; i < g->ntokens; i++)
+		token_encode(w, &g->tokens[i]);
 }
 
 static char *get_name(struct rbuf *r)
@@ -235,7 +259,74 @@ static int blob_pub(struct pubkey *k, int alg, const unsigned char *blob, size_t
 	return 0;
 }
 
-static int key_decode(struct rbuf *r, struct ks_key *k)
+/* A printable string of 0..max bytes (min 1 when nonempty) into out. */
+static int get_text(struct rbuf *r, char *out, size_t max, int nonempty)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (rbuf_string(r, &p, &n) < 0 || n > max || (nonempty && n == 0))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Version 2's back end of a key: string token ("" or a name), string id. */
+static int backend_decode(struct rbuf *r, struct ks_key *k)
+{
+	const unsigned char *id;
+	size_t idlen;
+
+	if (get_text(r, k->token, ENF_NAME_MAX, 0) < 0 || rbuf_string(r, &id, &idlen) < 0 ||
+	    idlen > KS_TOKEN_ID_MAX || (k->token[0] && (!enf_valid_name(k->token) || !idlen)) ||
+	    (!k->token[0] && idlen))
+		return -1;
+	memcpy(k->id, id, idlen);
+	k->idlen = idlen;
+	return 0;
+}
+
+static int token_decode(struct rbuf *r, struct ks_token *t)
+{
+	if (get_text(r, t->name, ENF_NAME_MAX, 1) < 0 || !enf_valid_name(t->name) ||
+	    get_text(r, t->module, KS_MODULE_MAX, 1) < 0 || t->module[0] != '/' ||
+	    get_text(r, t->label, KS_LABEL_MAX, 1) < 0 ||
+	    get_text(r, t->serial, KS_SERIAL_MAX, 0) < 0 || rbuf_u32(r, &t->timeout_ms) < 0 ||
+	    t->timeout_ms == 0)
+		return -1;
+	return 0;
+}
+
+static int tokens_decode(struct rbuf *r, struct gov *g)
+{
+	uint32_t n;
+
+	if (rbuf_u32(r, &n) < 0 || n > rbuf_left(r) / 20)
+		return -1;
+	if (!(g->tokens = calloc(n ? n : 1, sizeof *g->tokens)))
+		return -1;
+	for (; g->ntokens < n; g->ntokens++)
+		if (token_decode(r, &g->tokens[g->ntokens]) < 0 ||
+		    (g->ntokens > 0 &&
+		     strcmp(g->tokens[g->ntokens - 1].name, g->tokens[g->ntokens].name) >= 0))
+			return -1;
+	/* Every token key that is not destroyed names a token that is defined
+	 * (a destroyed one keeps the name of the token it was in). */
+	for (size_t i = 0; i < g->nkeys; i++) {
+		int found = !g->keys[i].token[0] || g->keys[i].state == KS_DESTROYED;
+		for (size_t j = 0; j < g->ntokens && !found; j++)
+			found = strcmp(g->keys[i].token, g->tokens[j].name) == 0;
+		if (!found)
+			return -1;
+	}
+	return 0;
+}
+
+static int key_decode(struct rbuf *r, struct ks_key *k, int v2)
 {
 	const unsigned char *blob;
 	size_t bloblen;
@@ -258,7 +349,22 @@ static int key_decode(struct rbuf *r, struct ks_key *k)
 	for (; k->npurposes < np; k->npurposes++)
 		if (!(k->purposes[k->npurposes] = get_name(r)))
 			return -1;
+	if (v2 && backend_decode(r, k) < 0)
+		return -1;
 	return blob_pub(&k->pub, k->alg, blob, bloblen);
+}
+
+/* 1 for version 2, 0 for version 1, -1 for anything else. */
+static int gov_version(struct rbuf *r)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (rbuf_string(r, &p, &n) < 0 || n != strlen(GOV_V1))
+		return -1;
+	if (memcmp(p, GOV_V2, n) == 0)
+		return 1;
+	return memcmp(p, GOV_V1, n) == 0 ? 0 : -1;
 }
 
 /* Parses the body only; the signature is checked by gov_verify once a role
@@ -271,10 +377,11 @@ static int gov_decode(const struct keystore *ks, const unsigned char *body, size
 	size_t pollen;
 	uint32_t nkeys;
 	unsigned char want[32];
+	int v2;
 
 	memset(g, 0, sizeof *g);
 	rbuf_init(&r, body, n);
-	if (rbuf_expect_cstring(&r, "enf-gov 1") < 0 ||
+	if ((v2 = gov_version(&r)) < 0 ||
 	    rbuf_expect_cstring(&r, ks->instance_id) < 0 || rbuf_u64(&r, &g->generation) < 0 ||
 	    rbuf_fixed_string(&r, 32, &h) < 0 || rbuf_u32(&r, &g->lockout) < 0 ||
 	    rbuf_u32(&r, &g->binding) < 0 || rbuf_string(&r, &pol, &pollen) < 0 ||
@@ -291,7 +398,7 @@ static int gov_decode(const struct keystore *ks, const unsigned char *body, size
 	if (!g->keys)
 		return -1;
 	for (; g->nkeys < nkeys; g->nkeys++) {
-		if (key_decode(&r, &g->keys[g->nkeys]) < 0) {
+		if (key_decode(&r, &g->keys[g->nkeys], v2) < 0) {
 			g->nkeys++;
 			return -1;
 		}
@@ -300,6 +407,8 @@ static int gov_decode(const struct keystore *ks, const unsigned char *body, size
 			return -1;
 		}
 	}
+	if (v2 && tokens_decode(&r, g) < 0)
+		return -1;
 	return rbuf_done(&r) ? 0 : -1;
 }
 
@@ -874,7 +983,7 @@ static int gov_generation(const struct keystore *ks, GDBM_FILE db, uint64_t *gen
 
 	if (store_get(db, "gov", &p, &n) == 0 && gov_split(p, n, &body, &blen, &sig, &slen) == 0) {
 		rbuf_init(&r, body, blen);
-		if (rbuf_expect_cstring(&r, "enf-gov 1") == 0 &&
+		if (gov_version(&r) >= 0 &&
 		    rbuf_expect_cstring(&r, ks->instance_id) == 0 && rbuf_u64(&r, gen) == 0)
 			rc = 0;
 	}
@@ -909,6 +1018,7 @@ static int mutate_gov(void *ctx, GDBM_FILE cur, struct changes *cs)
 static int gov_dup(const struct gov *from, struct gov *to, size_t extra)
 {
 	*to = *from;
+	to->tokens = NULL;	/* never the original's, should this fail */
 	to->keys = calloc(from->nkeys + extra + 1, sizeof *to->keys);
 	if (!to->keys)
 		return -1;
@@ -923,6 +1033,12 @@ static int gov_dup(const struct gov *from, struct gov *to, size_t extra)
 		if (blob_pub(&b->pub, a->alg, a->pub.blob, a->pub.bloblen) < 0)
 			return -1;
 	}
+	/* One spare slot: token add appends to it. */
+	to->tokens = calloc(from->ntokens + 1, sizeof *to->tokens);
+	if (!to->tokens)
+		return -1;
+	if (from->ntokens)
+		memcpy(to->tokens, from->tokens, from->ntokens * sizeof *to->tokens);
 	return 0;
 }
 
@@ -1009,21 +1125,21 @@ static int purposes_valid(char *const *purposes, size_t n)
 	return ENF_OK;
 }
 
-/* Appends a new key to gc (sorted later) and its sealed private record. */
-static int add_key(struct keystore *ks, struct gov_change *gc, const char *name, int alg,
-		   char *const *purposes, size_t npurposes)
+static int name_free(const struct keystore *ks, const char *name)
 {
-	struct ks_key *k = &gc->next.keys[gc->next.nkeys];
-	struct privkey priv = { 0 };
-	char rec[ENF_NAME_MAX + 16];
-	int rc;
-
 	if (!enf_valid_name(name))
 		return enf_err(ENF_USAGE, "invalid key name '%s': use [a-z0-9][a-z0-9._-]{0,63}", name);
 	if (ks_key_find(ks, name))
 		return enf_err(ENF_NO, "a key named '%s' exists already", name);
-	if ((rc = privkey_generate(&priv, alg)) != ENF_OK)
-		return rc;
+	return ENF_OK;
+}
+
+/* Appends a new active key to gc (sorted later). */
+static struct ks_key *append_key(struct gov_change *gc, const char *name, int alg,
+				 const struct pubkey *pub, char *const *purposes, size_t npurposes)
+{
+	struct ks_key *k = &gc->next.keys[gc->next.nkeys];
+
 	memset(k, 0, sizeof *k);
 	gc->next.nkeys++;
 	snprintf(k->name, sizeof k->name, "%s", name);
@@ -1033,9 +1149,28 @@ static int add_key(struct keystore *ks, struct gov_change *gc, const char *name,
 	for (; k->npurposes < npurposes; k->npurposes++)
 		if (!(k->purposes[k->npurposes] = strdup(purposes[k->npurposes])))
 			break;
+	if (k->npurposes < npurposes || blob_pub(&k->pub, alg, pub->blob, pub->bloblen) < 0) {
+		enf_err(ENF_FAIL, "out of memory");
+		return NULL;
+	}
+	return k;
+}
+
+/* Appends a new key to gc (sorted later) and its sealed private record. */
+static int add_key(struct keystore *ks, struct gov_change *gc, const char *name, int alg,
+		   char *const *purposes, size_t npurposes)
+{
+	struct privkey priv = { 0 };
+	char rec[ENF_NAME_MAX + 16];
+	int rc;
+
+	if ((rc = name_free(ks, name)) != ENF_OK)
+		return rc;
+	if ((rc = privkey_generate(&priv, alg)) != ENF_OK)
+		return rc;
 	record_name(rec, sizeof rec, "key", name);
-	if (k->npurposes < npurposes || blob_pub(&k->pub, alg, priv.pub.blob, priv.pub.bloblen) < 0)
-		rc = enf_err(ENF_FAIL, "out of memory");
+	if (!append_key(gc, name, alg, &priv.pub, purposes, npurposes))
+		rc = ENF_FAIL;
 	else if (seal_private(ks, name, &priv, change_put(&gc->extra, rec)) != ENF_OK)
 		rc = enf_err(ENF_FAIL, "cannot protect the new key");
 	privkey_free(&priv);
@@ -1126,6 +1261,8 @@ int ks_key_private(const struct keystore *ks, const char *name, struct privkey *
 		return ENF_FAIL;
 	if (!k || k->state != KS_ACTIVE)
 		return enf_err(ENF_NO, "key '%s' is not available", name);
+	if (k->token[0])
+		return enf_err(ENF_FAIL, "key '%s' is held in token '%s'", name, k->token);
 	wbuf_init(&ad, 0);
 	key_ad(ks, name, k->alg, &k->pub, &ad);
 	record_name(rec, sizeof rec, "key", name);
@@ -1366,3 +1503,205 @@ int ks_tpm_unlock(struct keystore *ks)
 }
 
 const char *ks_tpm_failure(const struct keystore *ks) { return ks->tpm_fail; }
+
+/* ---- tokens (SPEC "Keys in a PKCS#11 token") ---- */
+
+size_t ks_token_count(const struct keystore *ks) { return ks->gov.ntokens; }
+
+const struct ks_token *ks_token_at(const struct keystore *ks, size_t i)
+{
+	return i < ks->gov.ntokens ? &ks->gov.tokens[i] : NULL;
+}
+
+static int token_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, ((const struct ks_token *)b)->name);
+}
+
+const struct ks_token *ks_token_find(const struct keystore *ks, const char *name)
+{
+	return ks->gov.ntokens ? bsearch(name, ks->gov.tokens, ks->gov.ntokens,
+					 sizeof *ks->gov.tokens, token_cmp)
+			       : NULL;
+}
+
+static int token_order(const void *a, const void *b)
+{
+	return strcmp(((const struct ks_token *)a)->name, ((const struct ks_token *)b)->name);
+}
+
+static int printable(const char *s, size_t max, int nonempty)
+{
+	size_t n = strlen(s);
+
+	if (n > max || (nonempty && n == 0))
+		return 0;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int token_valid(const struct ks_token *t)
+{
+	if (!enf_valid_name(t->name))
+		return enf_err(ENF_USAGE, "invalid token name '%s': use [a-z0-9][a-z0-9._-]{0,63}",
+			       t->name);
+	if (t->module[0] != '/' || !printable(t->module, KS_MODULE_MAX, 1))
+		return enf_err(ENF_USAGE, "--module takes the absolute path of a PKCS#11 module");
+	if (!printable(t->label, KS_LABEL_MAX, 1))
+		return enf_err(ENF_USAGE, "--label takes 1 to %d printable characters", KS_LABEL_MAX);
+	if (!printable(t->serial, KS_SERIAL_MAX, 0))
+		return enf_err(ENF_USAGE, "--serial takes up to %d printable characters",
+			       KS_SERIAL_MAX);
+	if (t->timeout_ms == 0)
+		return enf_err(ENF_USAGE, "a token needs a timeout");
+	return ENF_OK;
+}
+
+/* The PIN record's associated data binds it to this instance and token. */
+static void pin_ad(const struct keystore *ks, const char *token, struct wbuf *ad)
+{
+	wbuf_cstring(ad, "enf-pin 1");
+	wbuf_cstring(ad, ks->instance_id);
+	wbuf_cstring(ad, token);
+}
+
+static int seal_pin(const struct keystore *ks, const char *token, const struct secret *pin,
+		    struct wbuf *out)
+{
+	struct wbuf ad;
+	unsigned char *ct = malloc(pin->n + SEALBOX_OVERHEAD);
+	int rc = ENF_FAIL;
+
+	wbuf_init(&ad, 0);
+	pin_ad(ks, token, &ad);
+	if (ct && !ad.failed &&
+	    sealbox_seal(ks->storage_pub, "enf pin", ad.p, ad.len, pin->p, pin->n, ct) == ENF_OK &&
+	    wbuf_put(out, ct, pin->n + SEALBOX_OVERHEAD) == 0)
+		rc = ENF_OK;
+	free(ct);
+	wbuf_free(&ad);
+	return rc == ENF_OK ? rc : enf_err(ENF_FAIL, "cannot protect the token PIN");
+}
+
+int ks_token_add(struct keystore *ks, const struct ks_token *t, const struct secret *pin)
+{
+	struct gov_change gc;
+	char rec[ENF_NAME_MAX + 16];
+	int rc;
+
+	if ((rc = token_valid(t)) != ENF_OK)
+		return rc;
+	if (pin->n == 0 || pin->n > 255)
+		return enf_err(ENF_USAGE, "a token PIN has 1 to 255 bytes");
+	if (ks_token_find(ks, t->name))
+		return enf_err(ENF_NO, "a token named '%s' exists already", t->name);
+	if ((rc = gov_begin(ks, &gc, 0)) != ENF_OK)
+		return rc;
+	gc.next.tokens[gc.next.ntokens++] = *t;
+	qsort(gc.next.tokens, gc.next.ntokens, sizeof *gc.next.tokens, token_order);
+	record_name(rec, sizeof rec, "pin", t->name);
+	if ((rc = seal_pin(ks, t->name, pin, change_put(&gc.extra, rec))) != ENF_OK) {
+		changes_free(&gc.extra);
+		gov_clear(&gc.next);
+		return rc;
+	}
+	return gov_commit(ks, &gc);
+}
+
+int ks_token_remove(struct keystore *ks, const char *name)
+{
+	struct gov_change gc;
+	char rec[ENF_NAME_MAX + 16];
+	size_t i;
+	int rc;
+
+	if (!ks_token_find(ks, name))
+		return enf_err(ENF_NO, "no token named '%s'", name);
+	for (i = 0; i < ks->gov.nkeys; i++)
+		if (strcmp(ks->gov.keys[i].token, name) == 0 && ks->gov.keys[i].state != KS_DESTROYED)
+			return enf_err(ENF_NO, "token '%s' holds key '%s' (%s): destroy it first", name,
+				       ks->gov.keys[i].name, key_state_name(ks->gov.keys[i].state));
+	if ((rc = gov_begin(ks, &gc, 0)) != ENF_OK)
+		return rc;
+	for (i = 0; i < gc.next.ntokens && strcmp(gc.next.tokens[i].name, name) != 0; i++)
+		;
+	memmove(&gc.next.tokens[i], &gc.next.tokens[i + 1],
+		(gc.next.ntokens - i - 1) * sizeof *gc.next.tokens);
+	gc.next.ntokens--;
+	record_name(rec, sizeof rec, "pin", name);
+	change_del(&gc.extra, rec);
+	return gov_commit(ks, &gc);
+}
+
+int ks_token_pin(const struct keystore *ks, const char *name, struct secret *pin)
+{
+	char rec[ENF_NAME_MAX + 16];
+	unsigned char *ct = NULL;
+	size_t n = 0;
+	struct wbuf ad;
+	int rc = ENF_FAIL;
+
+	pin->p = NULL;
+	pin->n = 0;
+	if (need_role(ks, ROLE_OPERATOR) != ENF_OK)
+		return ENF_FAIL;
+	if (!ks_token_find(ks, name))
+		return enf_err(ENF_NO, "no token named '%s'", name);
+	wbuf_init(&ad, 0);
+	pin_ad(ks, name, &ad);
+	record_name(rec, sizeof rec, "pin", name);
+	/* As large as cred.h's secrets, which secret_free wipes. */
+	if (!ad.failed && store_get(ks->st.db, rec, &ct, &n) == 0 && n > SEALBOX_OVERHEAD &&
+	    n - SEALBOX_OVERHEAD <= PASSPHRASE_MAX && (pin->p = secure_alloc(PASSPHRASE_MAX + 1)) &&
+	    sealbox_open(ks->sec->storage_sk, "enf pin", ad.p, ad.len, ct, n, pin->p) == ENF_OK) {
+		pin->n = n - SEALBOX_OVERHEAD;
+		rc = ENF_OK;
+	} else {
+		secret_free(pin);
+		rc = enf_err(ENF_NO, "%s: the PIN of token '%s' does not open: the keystore was "
+			     "modified outside enf", ks->st.path, name);
+	}
+	free(ct);
+	wbuf_free(&ad);
+	return rc;
+}
+
+int ks_key_adopt(struct keystore *ks, const char *name, int alg, const char *token,
+		 const unsigned char *id, size_t idlen, const struct pubkey *pub,
+		 char *const *purposes, size_t npurposes)
+{
+	struct gov_change gc;
+	struct ks_key *k;
+	int rc;
+
+	if (alg == ALG_ECDSA_P256 || alg == ALG_ECDSA_P384)
+		return enf_err(ENF_USAGE, "ECDSA keys cannot live in a token: a token's random "
+			       "nonces would make its signatures non-deterministic");
+	if (alg < 0 || alg > ALG_RSA4096)
+		return enf_err(ENF_USAGE, "unknown algorithm");
+	if (!ks_token_find(ks, token))
+		return enf_err(ENF_NO, "no token named '%s'", token);
+	if (idlen == 0 || idlen > KS_TOKEN_ID_MAX)
+		return enf_err(ENF_USAGE, "a token object id has 1 to %d bytes", KS_TOKEN_ID_MAX);
+	for (size_t i = 0; i < ks->gov.nkeys; i++) {
+		const struct ks_key *o = &ks->gov.keys[i];
+		if (o->state != KS_DESTROYED && strcmp(o->token, token) == 0 && o->idlen == idlen &&
+		    memcmp(o->id, id, idlen) == 0)
+			return enf_err(ENF_NO, "key '%s' is that token object already", o->name);
+	}
+	if ((rc = purposes_valid(purposes, npurposes)) != ENF_OK || (rc = name_free(ks, name)) != ENF_OK)
+		return rc;
+	if ((rc = gov_begin(ks, &gc, 1)) != ENF_OK)
+		return rc;
+	if (!(k = append_key(&gc, name, alg, pub, purposes, npurposes))) {
+		gov_clear(&gc.next);
+		return ENF_FAIL;
+	}
+	snprintf(k->token, sizeof k->token, "%s", token);
+	memcpy(k->id, id, idlen);
+	k->idlen = idlen;
+	qsort(gc.next.keys, gc.next.nkeys, sizeof *gc.next.keys, key_order);
+	return gov_commit(ks, &gc);
+}

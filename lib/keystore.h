@@ -27,6 +27,10 @@
 #define KEYSTORE_FILE "keystore"
 #define PURPOSES_MAX 16
 #define SEAL_ROOT_LEN 32
+#define KS_TOKEN_ID_MAX 64	/* = P11_ID_MAX */
+#define KS_MODULE_MAX 1024
+#define KS_LABEL_MAX 32
+#define KS_SERIAL_MAX 16
 
 enum binding { BIND_NONE = 0, BIND_HOST, BIND_TPM };
 
@@ -39,6 +43,21 @@ struct ks_key {
 	int64_t created;		/* UTC seconds */
 	struct pubkey pub;		/* blob, type and bits only: sexp is NULL;
 					   pubkey_from_blob(pub.blob) to verify */
+	/* The back end: "" when the keystore holds the private key, else the
+	 * name of the token (struct ks_token) holding it under CKA_ID id. */
+	char token[ENF_NAME_MAX + 1];
+	unsigned char id[KS_TOKEN_ID_MAX];
+	size_t idlen;
+};
+
+/* A PKCS#11 token (SPEC "Keys in a PKCS#11 token"), officer-governed like
+ * the keys; its PIN is a record of its own, sealed to the operator. */
+struct ks_token {
+	char name[ENF_NAME_MAX + 1];
+	char module[KS_MODULE_MAX + 1];	/* absolute path of the PKCS#11 module */
+	char label[KS_LABEL_MAX + 1];
+	char serial[KS_SERIAL_MAX + 1];	/* the token's serial, as found at token add */
+	uint32_t timeout_ms;		/* deadline of each module call */
 };
 
 struct keystore;
@@ -118,8 +137,28 @@ int ks_key_new(struct keystore *ks, const char *name, int alg, char *const *purp
 int ks_key_new_many(struct keystore *ks, char *const *names, size_t n, int alg,
 		    char *const *purposes, size_t npurposes);
 int ks_key_set_state(struct keystore *ks, const char *name, int state);
-/* Operator: the private key of an active key. */
+/* Operator: the private key of an active key the keystore holds (ENF_FAIL
+ * for a token key: signer.h opens either). */
 int ks_key_private(const struct keystore *ks, const char *name, struct privkey *out);
+
+/* Tokens (public view), sorted by name. */
+size_t ks_token_count(const struct keystore *ks);
+const struct ks_token *ks_token_at(const struct keystore *ks, size_t i);
+const struct ks_token *ks_token_find(const struct keystore *ks, const char *name);
+/* Officer: a token definition and its PIN, sealed to the storage key
+ * ("pin/NAME"): the officer who gives it can never read it back. */
+int ks_token_add(struct keystore *ks, const struct ks_token *t, const struct secret *pin);
+/* Officer: refused (ENF_NO) while a key that is not destroyed uses it. */
+int ks_token_remove(struct keystore *ks, const char *name);
+/* Operator: the PIN of a token, in secure memory (secret_free). */
+int ks_token_pin(const struct keystore *ks, const char *name, struct secret *pin);
+/* Officer: a key whose private half lives in token `token` under CKA_ID id
+ * (generated there or adopted); pub is its public key as the token gave
+ * it.  ECDSA is refused (ENF_USAGE): a token's random nonces would break
+ * deterministic signing. */
+int ks_key_adopt(struct keystore *ks, const char *name, int alg, const char *token,
+		 const unsigned char *id, size_t idlen, const struct pubkey *pub,
+		 char *const *purposes, size_t npurposes);
 
 /* Installed policy digest (officer-controlled).  *present = 0 if none. */
 int ks_policy_digest(const struct keystore *ks, unsigned char out[32], int *present);

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "io.h"
 #include "sign.h"
+#include "signer.h"
 #include "sshsig.h"
 #include "unlock.h"
 
@@ -37,7 +38,7 @@ struct pending {
 #define KEY_CACHE 64
 struct cached_key {
 	char name[ENF_NAME_MAX + 1];
-	struct privkey k;
+	struct signer *k;	/* the keystore's or a token's (signer.h) */
 };
 
 struct sign_cache {
@@ -65,7 +66,7 @@ struct sign_cache *sign_cache_new(void)
 static void cache_clear(struct sign_cache *c)
 {
 	for (size_t i = 0; i < c->nkeys; i++)
-		privkey_free(&c->keys[i].k);
+		signer_free(c->keys[i].k);
 	if (c->policy_loaded)
 		evaluation_free(&c->policy);
 	memset(c, 0, sizeof *c);
@@ -104,7 +105,7 @@ int sign_cache_load(struct sign_cache *c, const struct keystore *ks, int keys)
 		if (k->state != KS_ACTIVE)
 			continue;
 		memset(ck, 0, sizeof *ck);
-		if (ks_key_private(ks, k->name, &ck->k) != ENF_OK)
+		if (signer_open(ks, k->name, &ck->k) != ENF_OK)
 			continue;	/* opened (and refused) again when asked for */
 		snprintf(ck->name, sizeof ck->name, "%s", k->name);
 		c->nkeys++;
@@ -192,38 +193,38 @@ static void failed(struct pending *p, const char *reason)
 
 /* The private key of an active key, opened once per batch.  Its state
  * was checked by the decision just made, on the same keystore. */
-static const struct privkey *batch_key(struct sign_batch *b, const char *name)
+static struct signer *batch_key(struct sign_batch *b, const char *name)
 {
 	struct sign_cache *sc = b->cache;
 	struct cached_key *c;
 
 	for (size_t i = 0; i < sc->nkeys; i++)
 		if (strcmp(sc->keys[i].name, name) == 0)
-			return &sc->keys[i].k;
+			return sc->keys[i].k;
 	if (sc->nkeys == KEY_CACHE) {
-		privkey_free(&sc->keys[KEY_CACHE - 1].k);
+		signer_free(sc->keys[KEY_CACHE - 1].k);
 		sc->nkeys--;
 	}
 	c = &sc->keys[sc->nkeys];
 	memset(c, 0, sizeof *c);
-	if (ks_key_private(b->ks, name, &c->k) != ENF_OK)
+	if (signer_open(b->ks, name, &c->k) != ENF_OK)
 		return NULL;
 	snprintf(c->name, sizeof c->name, "%s", name);
 	sc->nkeys++;
-	return &c->k;
+	return c->k;
 }
 
 static int make_signature(struct sign_batch *b, const struct envelope *e, struct wbuf *sig)
 {
-	const struct privkey *k = batch_key(b, e->key);
+	struct signer *k = batch_key(b, e->key);
 	int rc;
 
 	if (!k)
 		return ENF_FAIL;
 	if (e->format == FMT_RAW)
-		rc = privkey_sign_raw(k, e->digest_alg, e->digest, sig);
+		rc = k->sign_raw(k, e->digest_alg, e->digest, sig);
 	else
-		rc = sshsig_sign_digest(k, e->purpose, e->digest_alg, e->digest, sig);
+		rc = sshsig_sign_with(k, e->purpose, e->digest_alg, e->digest, sig);
 	if (rc == ENF_OK && sig->failed)
 		rc = enf_err(ENF_FAIL, "out of memory");
 	return rc;

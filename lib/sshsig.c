@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "encode.h"
 #include "enf.h"
+#include "signer.h"
 #include "sshsig.h"
 
 #define MAGIC "SSHSIG"
@@ -179,6 +180,14 @@ int sshsig_verify(const struct sshsig *s, const char *ns, const struct pubkey *k
 int sshsig_sign_digest(const struct privkey *k, const char *ns, int hash_alg,
 		       const unsigned char *digest, struct wbuf *armored)
 {
+	struct privkey_signer ps;
+
+	return sshsig_sign_with(signer_of_privkey(&ps, k), ns, hash_alg, digest, armored);
+}
+
+int sshsig_sign_with(struct signer *k, const char *ns, int hash_alg,
+		     const unsigned char *digest, struct wbuf *armored)
+{
 	struct wbuf data, sig, blob;
 	int rc;
 
@@ -189,11 +198,11 @@ int sshsig_sign_digest(const struct privkey *k, const char *ns, int hash_alg,
 	wbuf_init(&blob, 0);
 	rc = signed_data(&data, ns, hash_alg, digest);
 	if (rc == ENF_OK)
-		rc = privkey_sign_ssh(k, data.p, data.len, &sig);
+		rc = k->sign_ssh(k, data.p, data.len, &sig);
 	if (rc == ENF_OK) {
 		wbuf_put(&blob, MAGIC, MAGIC_LEN);
 		wbuf_u32(&blob, 1);
-		wbuf_string(&blob, k->pub.blob, k->pub.bloblen);
+		wbuf_string(&blob, k->pub->blob, k->pub->bloblen);
 		wbuf_cstring(&blob, ns);
 		wbuf_string(&blob, NULL, 0);
 		wbuf_cstring(&blob, hash_name(hash_alg));

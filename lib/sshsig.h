@@ -30,5 +30,9 @@ int sshsig_verify(const struct sshsig *s, const char *ns, const struct pubkey *k
  * key, namespace and message hash (70-column base64 lines). */
 int sshsig_sign_digest(const struct privkey *k, const char *ns, int hash_alg,
 		       const unsigned char *digest, struct wbuf *armored);
+/* The same with any back end's key (signer.h). */
+struct signer;
+int sshsig_sign_with(struct signer *k, const char *ns, int hash_alg,
+		     const unsigned char *digest, struct wbuf *armored);
 
 #endif

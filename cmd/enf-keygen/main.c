@@ -12,6 +12,7 @@
 #include "keyfmt.h"
 #include "keystore.h"
 #include "proc.h"
+#include "token.h"
 #include "trust.h"
 #include "tpm.h"
 #include "unlock.h"
@@ -22,10 +23,15 @@ static const char usage[] =
 	"usage: enf-keygen [-H DIR] init [--lockout N] [--bind tpm|host|none] [--argon2 T:M:P]\n"
 	"                              [--tpm-pcrs LIST] [--tcti CONF]\n"
 	"       enf-keygen [-H DIR] new [-a ALG] -p PURPOSE[,PURPOSE...] NAME\n"
+	"       enf-keygen [-H DIR] new --token TOKEN --pin-file F [-a ALG] -p PURPOSES NAME\n"
+	"       enf-keygen [-H DIR] adopt --token TOKEN --id HEX --pin-file F [-a ALG] -p PURPOSES NAME\n"
+	"       enf-keygen [-H DIR] token add NAME --module LIB.so --label LABEL [--serial S]\n"
+	"                              [--timeout SECONDS] --pin-file F\n"
+	"       enf-keygen [-H DIR] token list [--json] | token remove NAME\n"
 	"       enf-keygen [-H DIR] list [--json]\n"
 	"       enf-keygen [-H DIR] pubkey [--format ssh|pem] NAME\n"
 	"       enf-keygen [-H DIR] instance\n"
-	"       enf-keygen [-H DIR] state NAME active|deactivated|compromised|destroyed\n"
+	"       enf-keygen [-H DIR] state [--pin-file F] NAME active|deactivated|compromised|destroyed\n"
 	"       enf-keygen [-H DIR] passwd --role officer|operator [--new-passphrase-file F]\n"
 	"       enf-keygen [-H DIR] reset-lockout\n"
 	"       enf-keygen [-H DIR] allowed-signers [NAME...]\n"
@@ -35,13 +41,15 @@ static const char usage[] =
 	"ALG: ed25519 (default), ecdsa-p256, ecdsa-p384, rsa3072, rsa4096\n";
 
 enum { O_LOCKOUT = 1, O_BIND, O_ARGON2, O_TPM_PCRS, O_TCTI, O_JSON, O_FORMAT, O_ROLE, O_NEWPASS,
-       O_OFFPASS, O_OPPASS, O_ALG, O_PURPOSE, O_OUTPUT };
+       O_OFFPASS, O_OPPASS, O_ALG, O_PURPOSE, O_OUTPUT, O_TOKEN, O_ID, O_MODULE, O_LABEL,
+       O_SERIAL, O_PINFILE, O_TIMEOUT };
 
 struct opts {
 	const char *home, *alg, *purposes, *format, *role, *newpass, *offpass, *oppass;
 	const char *bind, *argon2, *tpm_pcrs, *tcti;
 	const char *output;
-	unsigned lockout;
+	const char *token, *id, *module, *label, *serial, *pinfile;
+	unsigned lockout, timeout;
 	int json;
 	unsigned seen;	/* bit per option, to refuse one a command does not take */
 	char **args;	/* the command's operands */
@@ -146,7 +154,9 @@ static int split_purposes(char *s, char **out, size_t *n)
 	return 0;
 }
 
-static int cmd_new(const struct opts *o, struct keystore *ks)
+/* new and adopt: a key made in the keystore or in a token, or one adopted
+ * from a token. */
+static int new_key(const struct opts *o, struct keystore *ks, int adopt)
 {
 	const char *name = o->args[0];
 	char *purposes[PURPOSES_MAX], *copy;
@@ -158,12 +168,22 @@ static int cmd_new(const struct opts *o, struct keystore *ks)
 	if (alg < 0)
 		return enf_err(ENF_USAGE, "unknown algorithm (ed25519, ecdsa-p256, ecdsa-p384, rsa3072, rsa4096)");
 	if (!o->purposes)
-		return enf_err(ENF_USAGE, "new needs -p PURPOSE[,PURPOSE...]");
+		return enf_err(ENF_USAGE, "%s needs -p PURPOSE[,PURPOSE...]", adopt ? "adopt" : "new");
+	if (adopt && (!o->token || !o->id))
+		return enf_err(ENF_USAGE, "adopt needs --token TOKEN and --id HEX");
+	if (o->pinfile && !o->token)
+		return enf_err(ENF_USAGE, "--pin-file goes with --token");
 	if (!(copy = strdup(o->purposes)))
 		return enf_err(ENF_FAIL, "out of memory");
 	if (split_purposes(copy, purposes, &n) < 0) {
 		free(copy);
 		return enf_err(ENF_USAGE, "too many purposes");
+	}
+	if (o->token || o->id) {
+		struct token_key_args ta = { o->token, name, o->id, alg, purposes, n, o->pinfile };
+		rc = o->id ? token_key_adopt(ks, &ta, o->offpass) : token_key_new(ks, &ta, o->offpass);
+		free(copy);
+		return rc;
 	}
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "new")) != ENF_OK) {
 		free(copy);
@@ -181,6 +201,9 @@ static int cmd_new(const struct opts *o, struct keystore *ks)
 	return ENF_OK;
 }
 
+static int cmd_new(const struct opts *o, struct keystore *ks) { return new_key(o, ks, 0); }
+static int cmd_adopt(const struct opts *o, struct keystore *ks) { return new_key(o, ks, 1); }
+
 /* The form the text list and the audit log use. */
 static void iso8601(int64_t secs, char when[32])
 {
@@ -188,6 +211,20 @@ static void iso8601(int64_t secs, char when[32])
 	struct tm tm;
 
 	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
+/* "keystore", or the token and the object's id. */
+static void list_backend_json(struct wbuf *w, const struct ks_key *k)
+{
+	if (!k->token[0]) {
+		wbuf_printf(w, "\"keystore\"");
+		return;
+	}
+	wbuf_printf(w, "{\"token\":");
+	json_string(w, k->token, strlen(k->token));
+	wbuf_printf(w, ",\"id\":\"");
+	hex_encode(w, k->id, k->idlen);
+	wbuf_printf(w, "\"}");
 }
 
 static void list_json(const struct ks_key *k, const char *fp)
@@ -206,7 +243,9 @@ static void list_json(const struct ks_key *k, const char *fp)
 		json_string(&w, k->purposes[j], strlen(k->purposes[j]));
 	}
 	iso8601(k->created, when);
-	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\"}\n", fp, when);
+	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\",\"backend\":", fp, when);
+	list_backend_json(&w, k);
+	wbuf_printf(&w, "}\n");
 	if (!w.failed)
 		fwrite(w.p, 1, w.len, stdout);
 	wbuf_free(&w);
@@ -221,7 +260,7 @@ static void list_human(const struct ks_key *k, const char *fp)
 	       when, fp);
 	for (size_t j = 0; j < k->npurposes; j++)
 		printf("%s%s", j ? "," : "", k->purposes[j]);
-	putchar('\n');
+	printf(" %s%s\n", k->token[0] ? "token:" : "keystore", k->token);
 }
 
 static int cmd_list(const struct opts *o, struct keystore *ks)
@@ -290,7 +329,9 @@ static int cmd_state(const struct opts *o, struct keystore *ks)
 		return enf_err(ENF_NO, "no key named '%s'", name);
 	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "state")) != ENF_OK)
 		return rc;
-	rc = ks_key_set_state(ks, name, state);
+	rc = token_before_state(ks, name, state, o->pinfile);
+	if (rc == ENF_OK)
+		rc = ks_key_set_state(ks, name, state);
 	snprintf(reason, sizeof reason, "%s%s", rc == ENF_OK ? "to-" : "refused-to-",
 		 key_state_name(state));
 	record(ks, "state", rc == ENF_OK ? "ok" : "fail", reason, name);
@@ -366,6 +407,22 @@ static int cmd_krl(const struct opts *o, struct keystore *ks)
 	return rc;
 }
 
+static int cmd_token(const struct opts *o, struct keystore *ks)
+{
+	char **args = o->args;
+	size_t n = o->nargs;
+	struct token_def_args a = { n > 1 ? args[1] : NULL, o->module, o->label, o->serial,
+				    o->timeout, o->pinfile };
+
+	if (n == 1 && strcmp(args[0], "list") == 0)
+		return token_list(ks, o->json);
+	if (n == 2 && strcmp(args[0], "add") == 0)
+		return token_add(ks, &a, o->offpass);
+	if (n == 2 && strcmp(args[0], "remove") == 0)
+		return token_remove(ks, args[1], o->offpass);
+	return enf_err(ENF_USAGE, "token takes add NAME, list or remove NAME");
+}
+
 /* ---- dispatch ---- */
 
 #define BIT(o) (1u << (o))
@@ -378,11 +435,16 @@ static const struct verb {
 } verbs[] = {
 	{ "init", cmd_init, 0, BIT(O_LOCKOUT) | BIT(O_BIND) | BIT(O_ARGON2) | BIT(O_TPM_PCRS) |
 		BIT(O_TCTI) | BIT(O_OFFPASS) | BIT(O_OPPASS), 1 },
-	{ "new", cmd_new, 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS), 0 },
+	{ "new", cmd_new, 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) | BIT(O_TOKEN) |
+		BIT(O_PINFILE), 0 },
+	{ "adopt", cmd_adopt, 1, BIT(O_ALG) | BIT(O_PURPOSE) | BIT(O_OFFPASS) | BIT(O_TOKEN) |
+		BIT(O_ID) | BIT(O_PINFILE), 0 },
+	{ "token", cmd_token, -1, BIT(O_MODULE) | BIT(O_LABEL) | BIT(O_SERIAL) | BIT(O_PINFILE) |
+		BIT(O_TIMEOUT) | BIT(O_JSON) | BIT(O_OFFPASS), 0 },
 	{ "list", cmd_list, 0, BIT(O_JSON), 0 },
 	{ "pubkey", cmd_pubkey, 1, BIT(O_FORMAT), 0 },
 	{ "instance", cmd_instance, 0, 0, 0 },
-	{ "state", cmd_state, 2, BIT(O_OFFPASS), 0 },
+	{ "state", cmd_state, 2, BIT(O_OFFPASS) | BIT(O_PINFILE), 0 },
 	{ "passwd", cmd_passwd, 0, BIT(O_ROLE) | BIT(O_NEWPASS) | BIT(O_OFFPASS) | BIT(O_OPPASS), 0 },
 	{ "reset-lockout", cmd_reset, 0, BIT(O_OFFPASS), 0 },
 	{ "allowed-signers", cmd_allowed_signers, -1, 0, 0 },
@@ -433,6 +495,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "algorithm", required_argument, NULL, 'a' },
 		{ "purpose", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "token", required_argument, NULL, O_TOKEN },
+		{ "id", required_argument, NULL, O_ID },
+		{ "module", required_argument, NULL, O_MODULE },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "serial", required_argument, NULL, O_SERIAL },
+		{ "pin-file", required_argument, NULL, O_PINFILE },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		CLI_LONGOPTS_END
 	};
 	int c;
@@ -457,9 +526,19 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_NEWPASS: o->newpass = optarg; break;
 		case O_OFFPASS: o->offpass = optarg; break;
 		case O_OPPASS: o->oppass = optarg; break;
+		case O_TOKEN: o->token = optarg; break;
+		case O_ID: o->id = optarg; break;
+		case O_MODULE: o->module = optarg; break;
+		case O_LABEL: o->label = optarg; break;
+		case O_SERIAL: o->serial = optarg; break;
+		case O_PINFILE: o->pinfile = optarg; break;
+		case O_TIMEOUT:
+			if (parse_uint(optarg, 1, 3600, &o->timeout) < 0)
+				return enf_err(ENF_USAGE, "--timeout takes seconds from 1 to 3600");
+			break;
 		default: return ENF_USAGE;
 		}
-		if (c >= O_LOCKOUT && c <= O_OPPASS)
+		if ((c >= O_LOCKOUT && c <= O_OPPASS) || (c >= O_TOKEN && c <= O_TIMEOUT))
 			o->seen |= BIT(c);
 	}
 	return ENF_OK;

@@ -17,6 +17,7 @@
  * Built as $(BUILD)/t/p11/libfaulty.so (see the Makefile), without the
  * sanitizers, so that any program can load it. */
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +92,20 @@ static CK_RV pin_locked(CK_SESSION_HANDLE s, CK_USER_TYPE who, CK_UTF8CHAR_PTR p
 	return CKR_PIN_LOCKED;
 }
 
+/* ENF_P11_LOGINS=FILE: one line per C_Login, so that a test can count
+ * the attempts (a wrong PIN must be tried once, never again). */
+static CK_RV counted_login(CK_SESSION_HANDLE s, CK_USER_TYPE who, CK_UTF8CHAR_PTR pin, CK_ULONG n)
+{
+	const char *path = getenv("ENF_P11_LOGINS");
+	FILE *f = path ? fopen(path, "a") : NULL;
+
+	if (f) {
+		fputs("C_Login\n", f);
+		fclose(f);
+	}
+	return real->C_Login(s, who, pin, n);
+}
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
 	const char *path = getenv("ENF_P11_REAL");
@@ -109,6 +124,8 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 	list.C_Sign = faulty_sign;
 	if (fault("no-token"))
 		list.C_GetSlotList = no_slots;
+	if (getenv("ENF_P11_LOGINS"))
+		list.C_Login = counted_login;
 	if (fault("pin-locked"))
 		list.C_Login = pin_locked;
 	if (fault("no-sign-fn"))

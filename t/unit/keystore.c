@@ -226,6 +226,60 @@ int main(void)
 		ks_close(ks);
 	}
 
+	/* Tokens: governed like keys; the PIN sealed so that only the
+	 * operator opens it. */
+	{
+		struct ks_token t = { "hsm", "/usr/lib/softhsm/libsofthsm2.so", "enf-test", "abc",
+				      30000 };
+		struct secret pin = pass("1234"), got = { 0 };
+		struct pubkey pk = { 0 };
+		const unsigned char id[] = { 1, 2 };
+		const char *np = "release";
+		const struct ks_key *k;
+
+		a = open_as(home, ROLE_OFFICER, &off);
+		ok(a && ks_token_add(a, &t, &pin) == ENF_OK, "the officer adds a token: %s",
+		   enf_errmsg());
+		ok(a && ks_token_add(a, &t, &pin) == ENF_NO, "not twice under one name");
+		ok(a && ks_token_pin(a, "hsm", &got) == ENF_FAIL, "the officer cannot read the PIN");
+		k = a ? ks_key_find(a, "k8") : NULL;
+		ok(k && pubkey_copy(&pk, &k->pub) == ENF_OK, "a public key to adopt");
+		ok(a && ks_key_adopt(a, "tk", ALG_ECDSA_P256, "hsm", id, 2, &pk,
+				     (char *const *)&np, 1) == ENF_USAGE &&
+		   strstr(enf_errmsg(), "non-deterministic"), "ECDSA is refused with the reason");
+		ok(a && ks_key_adopt(a, "tk", ALG_ED25519, "nosuch", id, 2, &pk,
+				     (char *const *)&np, 1) == ENF_NO, "an unknown token is refused");
+		ok(a && ks_key_adopt(a, "tk", ALG_ED25519, "hsm", id, 2, &pk, (char *const *)&np, 1) ==
+			ENF_OK, "a token key is recorded: %s", enf_errmsg());
+		ok(a && ks_key_adopt(a, "tk2", ALG_ED25519, "hsm", id, 2, &pk, (char *const *)&np,
+				     1) == ENF_NO, "the same object twice is refused");
+		ok(a && ks_token_remove(a, "hsm") == ENF_NO, "a token in use is not removed");
+		ks_close(a);
+		b = open_as(home, ROLE_OPERATOR, &op);
+		k = b ? ks_key_find(b, "tk") : NULL;
+		ok(k && strcmp(k->token, "hsm") == 0 && k->idlen == 2 && memcmp(k->id, id, 2) == 0,
+		   "the back end reads back under the governance signature");
+		ok(b && ks_token_find(b, "hsm") &&
+		   strcmp(ks_token_find(b, "hsm")->serial, "abc") == 0, "so does the token");
+		ok(b && ks_token_pin(b, "hsm", &got) == ENF_OK && got.n == 4 &&
+		   memcmp(got.p, "1234", 4) == 0, "the operator opens the PIN");
+		ok(b && ks_key_private(b, "tk", &priv) == ENF_FAIL, "a token key has no private record");
+		secret_free(&got);
+		ks_close(b);
+		a = open_as(home, ROLE_OFFICER, &off);
+		ok(a && ks_key_set_state(a, "tk", KS_DESTROYED) == ENF_OK &&
+		   ks_token_remove(a, "hsm") == ENF_OK && !ks_token_find(a, "hsm"),
+		   "once its key is destroyed, the token goes: %s", enf_errmsg());
+		ks_close(a);
+		b = open_as(home, ROLE_OPERATOR, &op);
+		ok(b && ks_token_pin(b, "hsm", &got) == ENF_NO, "and its PIN with it");
+		k = b ? ks_key_find(b, "tk") : NULL;
+		ok(k && strcmp(k->token, "hsm") == 0, "the destroyed key still says where it was");
+		ks_close(b);
+		pubkey_free(&pk);
+		secret_free(&pin);
+	}
+
 	secret_free(&off);
 	secret_free(&op);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
