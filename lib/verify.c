@@ -54,14 +54,21 @@ static int read_input(const char *path, size_t max, const char *what, unsigned c
 	return rc;
 }
 
+/* ks emptied, then the file that names its keys read. */
+static int read_keys_file(struct verify_keys *ks, const char *path, size_t max, const char *what,
+			  unsigned char **text, size_t *n)
+{
+	memset(ks, 0, sizeof *ks);
+	return read_input(path, max, what, text, n);
+}
+
 int verify_keys_from_file(struct verify_keys *ks, const char *path)
 {
 	unsigned char *text;
 	size_t n;
 	int rc;
 
-	memset(ks, 0, sizeof *ks);
-	if ((rc = read_input(path, VERIFY_KEY_MAX, "public key", &text, &n)) != ENF_OK)
+	if ((rc = read_keys_file(ks, path, VERIFY_KEY_MAX, "public key", &text, &n)) != ENF_OK)
 		return rc;
 	if (!(ks->k = calloc(1, sizeof *ks->k)))
 		rc = enf_err(ENF_FAIL, "out of memory");
@@ -81,8 +88,8 @@ int verify_keys_from_signers(struct verify_keys *ks, const char *path, const cha
 	size_t n;
 	int rc;
 
-	memset(ks, 0, sizeof *ks);
-	if ((rc = read_input(path, VERIFY_SIGNERS_MAX, "allowed signers", &text, &n)) != ENF_OK)
+	if ((rc = read_keys_file(ks, path, VERIFY_SIGNERS_MAX, "allowed signers", &text, &n)) !=
+	    ENF_OK)
 		return rc;
 	rc = allowed_signers_find((char *)text, n, name, ns, &ks->k, &ks->n);
 	free(text);
