@@ -7,8 +7,7 @@
 #include "sshsig.h"
 #include "verify.h"
 
-/* rc with "prefix: " before the recorded message (copied first: enf_err
- * formats into the buffer enf_errmsg returns). */
+/* rc with "prefix: " before the recorded message. */
 static int prefixed(int rc, const char *prefix)
 {
 	return enf_err(rc, "%s: %s", prefix, enf_errmsg());
@@ -53,14 +52,21 @@ static int read_input(const char *path, size_t max, const char *what, int too_la
 	return rc;
 }
 
+/* ks emptied, then the file that names its keys read. */
+static int read_keys_file(struct verify_keys *ks, const char *path, size_t max, const char *what,
+			  unsigned char **text, size_t *n)
+{
+	memset(ks, 0, sizeof *ks);
+	return read_input(path, max, what, ENF_FAIL, text, n);
+}
+
 int verify_keys_from_file(struct verify_keys *ks, const char *path)
 {
 	unsigned char *text;
 	size_t n;
 	int rc;
 
-	memset(ks, 0, sizeof *ks);
-	if ((rc = read_input(path, VERIFY_KEY_MAX, "public key", ENF_FAIL, &text, &n)) != ENF_OK)
+	if ((rc = read_keys_file(ks, path, VERIFY_KEY_MAX, "public key", &text, &n)) != ENF_OK)
 		return rc;
 	if (!(ks->k = calloc(1, sizeof *ks->k)))
 		rc = enf_err(ENF_FAIL, "out of memory");
@@ -80,8 +86,8 @@ int verify_keys_from_signers(struct verify_keys *ks, const char *path, const cha
 	size_t n;
 	int rc;
 
-	memset(ks, 0, sizeof *ks);
-	if ((rc = read_input(path, VERIFY_SIGNERS_MAX, "allowed signers", ENF_FAIL, &text, &n)) != ENF_OK)
+	if ((rc = read_keys_file(ks, path, VERIFY_SIGNERS_MAX, "allowed signers", &text, &n)) !=
+	    ENF_OK)
 		return rc;
 	rc = allowed_signers_find((char *)text, n, name, ns, &ks->k, &ks->n);
 	free(text);
