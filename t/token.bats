@@ -522,7 +522,7 @@ shim_key() { # ALG
 	enf-keygen new -p release ks >/dev/null
 	start_agent
 	# No token at the start: no broker process beside the agent.
-	[ "$(pgrep -P "$AGENT_PID" | wc -l)" -eq 0 ]
+	[ -z "$(pgrep -P "$AGENT_PID" -x enf-token-broke)" ]
 	token_add
 	token_key tk ed25519
 	before=$(audit_count)
