@@ -207,6 +207,14 @@ $(FUZZ_BUILD)/fuzz-%: t/fuzz/%.c t/fuzz/fuzz.h t/fuzz/fixed.h $(FUZZ_BUILD)/libe
 	$(FUZZ_CC) -O1 -g -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(GCRYPT_CFLAGS) \
 	    -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_BUILD)/libenf.a $(LDLIBS)
 
+# The p11 target's fake module (t/p11/fuzzmod.c), beside the target: a
+# shared object p11_open can dlopen.  Sanitized, but without coverage.
+$(FUZZ_BUILD)/fuzz-p11: $(FUZZ_BUILD)/p11mod.so
+$(FUZZ_BUILD)/p11mod.so: t/p11/fuzzmod.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared $(FUZZ_SAN) \
+	    $(P11_CFLAGS) -o $@ $<
+
 fuzz: fuzz-build
 	@FUZZ_RUNS=$(FUZZ_RUNS) t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
