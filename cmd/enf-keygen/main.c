@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "audit.h"
 #include "cli.h"
 #include "crypto.h"
@@ -10,6 +9,7 @@
 #include "enf.h"
 #include "io.h"
 #include "keyfmt.h"
+#include "keylist.h"
 #include "keystore.h"
 #include "proc.h"
 #include "token.h"
@@ -204,78 +204,11 @@ static int new_key(const struct opts *o, struct keystore *ks, int adopt)
 static int cmd_new(const struct opts *o, struct keystore *ks) { return new_key(o, ks, 0); }
 static int cmd_adopt(const struct opts *o, struct keystore *ks) { return new_key(o, ks, 1); }
 
-/* The form the text list and the audit log use. */
-static void iso8601(int64_t secs, char when[32])
-{
-	time_t t = (time_t)secs;
-	struct tm tm;
-
-	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-}
-
-/* "keystore", or the token and the object's id. */
-static void list_backend_json(struct wbuf *w, const struct ks_key *k)
-{
-	if (!k->token[0]) {
-		wbuf_printf(w, "\"keystore\"");
-		return;
-	}
-	wbuf_printf(w, "{\"token\":");
-	json_string(w, k->token, strlen(k->token));
-	wbuf_printf(w, ",\"id\":\"");
-	hex_encode(w, k->id, k->idlen);
-	wbuf_printf(w, "\"}");
-}
-
-static void list_json(const struct ks_key *k, const char *fp)
-{
-	char when[32];
-	struct wbuf w;
-
-	wbuf_init(&w, 0);
-	wbuf_printf(&w, "{\"name\":");
-	json_string(&w, k->name, strlen(k->name));
-	wbuf_printf(&w, ",\"algorithm\":\"%s\",\"state\":\"%s\",\"purposes\":[",
-		    alg_name(k->alg), key_state_name(k->state));
-	for (size_t j = 0; j < k->npurposes; j++) {
-		if (j)
-			wbuf_put(&w, ",", 1);
-		json_string(&w, k->purposes[j], strlen(k->purposes[j]));
-	}
-	iso8601(k->created, when);
-	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\",\"backend\":", fp, when);
-	list_backend_json(&w, k);
-	wbuf_printf(&w, "}\n");
-	if (!w.failed)
-		fwrite(w.p, 1, w.len, stdout);
-	wbuf_free(&w);
-}
-
-static void list_human(const struct ks_key *k, const char *fp)
-{
-	char when[32];
-
-	iso8601(k->created, when);
-	printf("%-24s %-11s %-12s %s %s ", k->name, alg_name(k->alg), key_state_name(k->state),
-	       when, fp);
-	for (size_t j = 0; j < k->npurposes; j++)
-		printf("%s%s", j ? "," : "", k->purposes[j]);
-	printf(" %s%s\n", k->token[0] ? "token:" : "keystore", k->token);
-}
-
 static int cmd_list(const struct opts *o, struct keystore *ks)
 {
-	char fp[FINGERPRINT_MAX];
+	int rc = keylist_print(ks, o->json, stdout);
 
-	for (size_t i = 0; i < ks_key_count(ks); i++) {
-		const struct ks_key *k = ks_key_at(ks, i);
-		pubkey_fingerprint(&k->pub, fp);
-		if (o->json)
-			list_json(k, fp);
-		else
-			list_human(k, fp);
-	}
-	return cli_flush_stdout();
+	return rc == ENF_OK ? cli_flush_stdout() : rc;
 }
 
 static int write_stdout(const struct wbuf *w)
