@@ -208,8 +208,12 @@ int main(void)
 	test_fields();
 	test_files();
 	test_policy();
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		ok(0, "remove %s", dir);
+	unlink(reqf);
+	unlink(polf);
+	unlink(dataf);
+	unlink(key);
+	strcat(key, ".pub");
+	unlink(key);
+	ok(rmdir(dir) == 0, "nothing else was left in %s", dir);
 	return done_testing();
 }
