@@ -2,22 +2,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include "audit.h"
 #include "cli.h"
 #include "crypto.h"
-#include "encode.h"
 #include "enf.h"
-#include "io.h"
 #include "keyfmt.h"
+#include "keygen_cmd.h"
+#include "keylist.h"
 #include "keystore.h"
-#include "proc.h"
 #include "token.h"
 #include "trust.h"
-#include "tpm.h"
-#include "unlock.h"
-
-#define PROG "enf-keygen"
 
 static const char usage[] =
 	"usage: enf-keygen [-H DIR] init [--lockout N] [--bind tpm|host|none] [--argon2 T:M:P]\n"
@@ -67,105 +60,23 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	return 0;
 }
 
-static void record(struct keystore *ks, const char *op, const char *outcome, const char *reason,
-		   const char *key)
-{
-	struct audit_event ev = audit_event_make(PROG, op, outcome, reason);
-
-	ev.key = key;
-	audit_append(ks, &ev);
-}
-
-static void record_new(struct keystore *ks, const char *name, const char *purposes, int alg,
-		       int rc)
-{
-	struct audit_event ev = audit_event_result(PROG, "new", rc, "created", "refused");
-
-	ev.key = name;
-	ev.purpose = purposes;
-	ev.detail = alg_name(alg);
-	audit_append(ks, &ev);
-}
-
-/* ---- commands ---- */
-
-static int init(const struct opts *o, const char *home)
-{
-	struct ks_init_opts io = { .lockout = o->lockout, .binding = BIND_NONE };
-	struct kdf_params kp;
-	struct secret off = { 0 }, op = { 0 };
-	struct keystore *ks = NULL;
-	int rc;
-
-	if (o->bind && strcmp(o->bind, "host") == 0)
-		io.binding = BIND_HOST;
-	else if (o->bind && strcmp(o->bind, "tpm") == 0)
-		io.binding = BIND_TPM;
-	else if (o->bind && strcmp(o->bind, "none") != 0)
-		return enf_err(ENF_USAGE, "--bind takes tpm, host or none");
-	if ((o->tpm_pcrs || o->tcti) && io.binding != BIND_TPM)
-		return enf_err(ENF_USAGE, "--tpm-pcrs and --tcti go with --bind tpm");
-	if (o->tpm_pcrs && tpm_parse_pcrs(o->tpm_pcrs, &io.tpm_pcrs) < 0)
-		return enf_err(ENF_USAGE, "--tpm-pcrs takes PCR numbers 0-23 separated by commas");
-	io.tcti = o->tcti;
-	if (o->argon2) {
-		if (kdf_params_parse(o->argon2, &kp) < 0)
-			return enf_err(ENF_USAGE, "--argon2 takes T:M:P (1-64 passes, 8192+ KiB, 1-16 lanes)");
-		io.kdf = &kp;
-	}
-	if ((rc = cred_read(ROLE_OFFICER, o->offpass, 1, "new officer passphrase", &off)) != ENF_OK ||
-	    (rc = cred_read_distinct(ROLE_OPERATOR, o->oppass, "new operator passphrase", &off,
-				     &op)) != ENF_OK)
-		goto out;
-	if ((rc = ks_init(home, &io, &off, &op, &ks)) == ENF_OK) {
-		record(ks, "init", "ok", io.binding == BIND_TPM ? "bind-tpm" :
-		       io.binding == BIND_HOST ? "bind-host" : "bind-none", NULL);
-		printf("%s\n", ks_instance_id(ks));
-	}
-out:
-	secret_free(&off);
-	secret_free(&op);
-	ks_close(ks);
-	return rc;
-}
-
 /* The instance does not exist yet: init has no keystore to open. */
 static int cmd_init(const struct opts *o, struct keystore *unused)
 {
-	char *home = NULL;
-	int rc;
+	struct keygen_init a = { o->lockout, o->bind, o->argon2, o->tpm_pcrs, o->tcti, o->offpass,
+				 o->oppass };
 
 	(void)unused;
-	if ((rc = home_resolve(o->home, &home)) == ENF_OK)
-		rc = init(o, home);
-	free(home);
-	return rc;
+	return keygen_init(o->home, &a, stdout);
 }
 
-static int split_purposes(char *s, char **out, size_t *n)
-{
-	char *tok;
-
-	for (*n = 0, tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-		if (*n == PURPOSES_MAX)
-			return -1;
-		out[(*n)++] = tok;
-	}
-	return 0;
-}
-
-/* new and adopt: a key made in the keystore or in a token, or one adopted
- * from a token. */
+/* new and adopt: what the options must say before anything is read. */
 static int new_key(const struct opts *o, struct keystore *ks, int adopt)
 {
-	const char *name = o->args[0];
-	char *purposes[PURPOSES_MAX], *copy;
-	const struct ks_key *k;
-	struct wbuf line;
-	size_t n;
-	int alg = o->alg ? alg_parse(o->alg) : ALG_ED25519, rc;
+	struct keygen_new a = { o->args[0], o->purposes, o->alg ? alg_parse(o->alg) : ALG_ED25519,
+				o->token, o->id, o->pinfile, o->offpass };
 
-	if (alg < 0)
+	if (a.alg < 0)
 		return enf_err(ENF_USAGE, "unknown algorithm (ed25519, ecdsa-p256, ecdsa-p384, rsa3072, rsa4096)");
 	if (!o->purposes)
 		return enf_err(ENF_USAGE, "%s needs -p PURPOSE[,PURPOSE...]", adopt ? "adopt" : "new");
@@ -173,109 +84,17 @@ static int new_key(const struct opts *o, struct keystore *ks, int adopt)
 		return enf_err(ENF_USAGE, "adopt needs --token TOKEN and --id HEX");
 	if (o->pinfile && !o->token)
 		return enf_err(ENF_USAGE, "--pin-file goes with --token");
-	if (!(copy = strdup(o->purposes)))
-		return enf_err(ENF_FAIL, "out of memory");
-	if (split_purposes(copy, purposes, &n) < 0) {
-		free(copy);
-		return enf_err(ENF_USAGE, "too many purposes");
-	}
-	if (o->token || o->id) {
-		struct token_key_args ta = { o->token, name, o->id, alg, purposes, n, o->pinfile };
-		rc = o->id ? token_key_adopt(ks, &ta, o->offpass) : token_key_new(ks, &ta, o->offpass);
-		free(copy);
-		return rc;
-	}
-	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "new")) != ENF_OK) {
-		free(copy);
-		return rc;
-	}
-	rc = ks_key_new(ks, name, alg, purposes, n, &k);
-	free(copy);
-	record_new(ks, name, o->purposes, alg, rc);
-	if (rc != ENF_OK)
-		return rc;
-	wbuf_init(&line, 0);
-	if (pubkey_to_line(&k->pub, k->name, &line) == ENF_OK)
-		printf("%s\n", (char *)line.p);
-	wbuf_free(&line);
-	return ENF_OK;
+	return keygen_new(ks, &a, stdout);
 }
 
 static int cmd_new(const struct opts *o, struct keystore *ks) { return new_key(o, ks, 0); }
 static int cmd_adopt(const struct opts *o, struct keystore *ks) { return new_key(o, ks, 1); }
 
-/* The form the text list and the audit log use. */
-static void iso8601(int64_t secs, char when[32])
-{
-	time_t t = (time_t)secs;
-	struct tm tm;
-
-	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-}
-
-/* "keystore", or the token and the object's id. */
-static void list_backend_json(struct wbuf *w, const struct ks_key *k)
-{
-	if (!k->token[0]) {
-		wbuf_printf(w, "\"keystore\"");
-		return;
-	}
-	wbuf_printf(w, "{\"token\":");
-	json_string(w, k->token, strlen(k->token));
-	wbuf_printf(w, ",\"id\":\"");
-	hex_encode(w, k->id, k->idlen);
-	wbuf_printf(w, "\"}");
-}
-
-static void list_json(const struct ks_key *k, const char *fp)
-{
-	char when[32];
-	struct wbuf w;
-
-	wbuf_init(&w, 0);
-	wbuf_printf(&w, "{\"name\":");
-	json_string(&w, k->name, strlen(k->name));
-	wbuf_printf(&w, ",\"algorithm\":\"%s\",\"state\":\"%s\",\"purposes\":[",
-		    alg_name(k->alg), key_state_name(k->state));
-	for (size_t j = 0; j < k->npurposes; j++) {
-		if (j)
-			wbuf_put(&w, ",", 1);
-		json_string(&w, k->purposes[j], strlen(k->purposes[j]));
-	}
-	iso8601(k->created, when);
-	wbuf_printf(&w, "],\"fingerprint\":\"%s\",\"created\":\"%s\",\"backend\":", fp, when);
-	list_backend_json(&w, k);
-	wbuf_printf(&w, "}\n");
-	if (!w.failed)
-		fwrite(w.p, 1, w.len, stdout);
-	wbuf_free(&w);
-}
-
-static void list_human(const struct ks_key *k, const char *fp)
-{
-	char when[32];
-
-	iso8601(k->created, when);
-	printf("%-24s %-11s %-12s %s %s ", k->name, alg_name(k->alg), key_state_name(k->state),
-	       when, fp);
-	for (size_t j = 0; j < k->npurposes; j++)
-		printf("%s%s", j ? "," : "", k->purposes[j]);
-	printf(" %s%s\n", k->token[0] ? "token:" : "keystore", k->token);
-}
-
 static int cmd_list(const struct opts *o, struct keystore *ks)
 {
-	char fp[FINGERPRINT_MAX];
+	int rc = keylist_print(ks, o->json, stdout);
 
-	for (size_t i = 0; i < ks_key_count(ks); i++) {
-		const struct ks_key *k = ks_key_at(ks, i);
-		pubkey_fingerprint(&k->pub, fp);
-		if (o->json)
-			list_json(k, fp);
-		else
-			list_human(k, fp);
-	}
-	return cli_flush_stdout();
+	return rc == ENF_OK ? cli_flush_stdout() : rc;
 }
 
 static int write_stdout(const struct wbuf *w)
@@ -285,20 +104,13 @@ static int write_stdout(const struct wbuf *w)
 
 static int cmd_pubkey(const struct opts *o, struct keystore *ks)
 {
-	const char *name = o->args[0];
-	const struct ks_key *k = ks_key_find(ks, name);
 	struct wbuf out;
 	int rc, pem = o->format && strcmp(o->format, "pem") == 0;
 
 	if (o->format && !pem && strcmp(o->format, "ssh") != 0)
 		return enf_err(ENF_USAGE, "--format takes ssh or pem");
-	if (!k)
-		return enf_err(ENF_NO, "no key named '%s'", name);
 	wbuf_init(&out, 0);
-	rc = pem ? pubkey_to_pem(&k->pub, &out) : pubkey_to_line(&k->pub, k->name, &out);
-	if (rc == ENF_OK && !pem)
-		wbuf_put(&out, "\n", 1);
-	if (rc == ENF_OK)
+	if ((rc = keygen_pubkey(ks, o->args[0], pem, &out)) == ENF_OK)
 		rc = write_stdout(&out);
 	wbuf_free(&out);
 	return rc;
@@ -319,56 +131,25 @@ static int cmd_instance(const struct opts *o, struct keystore *ks)
 
 static int cmd_state(const struct opts *o, struct keystore *ks)
 {
-	const char *name = o->args[0];
-	int state = key_state_parse(o->args[1]), rc;
-	char reason[32];
+	int state = key_state_parse(o->args[1]);
 
 	if (state < 0)
 		return enf_err(ENF_USAGE, "STATE is active, deactivated, compromised or destroyed");
-	if (!ks_key_find(ks, name))
-		return enf_err(ENF_NO, "no key named '%s'", name);
-	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "state")) != ENF_OK)
-		return rc;
-	rc = token_before_state(ks, name, state, o->pinfile);
-	if (rc == ENF_OK)
-		rc = ks_key_set_state(ks, name, state);
-	snprintf(reason, sizeof reason, "%s%s", rc == ENF_OK ? "to-" : "refused-to-",
-		 key_state_name(state));
-	record(ks, "state", rc == ENF_OK ? "ok" : "fail", reason, name);
-	return rc;
+	return keygen_state(ks, o->args[0], state, o->offpass, o->pinfile);
 }
 
 static int cmd_passwd(const struct opts *o, struct keystore *ks)
 {
-	struct secret cur = { 0 }, next = { 0 };
-	char what[64];
-	int role = o->role ? role_parse(o->role) : -1, rc;
+	int role = o->role ? role_parse(o->role) : -1;
 
 	if (role < 0)
 		return enf_err(ENF_USAGE, "passwd needs --role officer|operator");
-	if ((rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "passwd")) != ENF_OK)
-		return rc;
-	if (role == ROLE_OPERATOR &&
-	    (rc = cred_read(ROLE_OPERATOR, o->oppass, 0, "current operator passphrase", &cur)) != ENF_OK)
-		return rc;
-	snprintf(what, sizeof what, "new %s passphrase", role_name(role));
-	if ((rc = cred_read_new(o->newpass, what, &next)) == ENF_OK)
-		rc = ks_passwd(ks, role, &cur, &next);
-	record(ks, "passwd", rc == ENF_OK ? "ok" : "fail", role_name(role), NULL);
-	secret_free(&cur);
-	secret_free(&next);
-	return rc;
+	return keygen_passwd(ks, role, o->offpass, o->oppass, o->newpass);
 }
 
 static int cmd_reset(const struct opts *o, struct keystore *ks)
 {
-	int rc = unlock_role(ks, ROLE_OFFICER, o->offpass, PROG, "reset-lockout");
-
-	if (rc != ENF_OK)
-		return rc;
-	rc = ks_reset_lockout(ks);
-	record(ks, "reset-lockout", rc == ENF_OK ? "ok" : "fail", "operator", NULL);
-	return rc;
+	return keygen_reset_lockout(ks, o->offpass);
 }
 
 /* Needs no credential: public keys, states and purposes only. */
@@ -390,21 +171,7 @@ static int cmd_allowed_signers(const struct opts *o, struct keystore *ks)
 
 static int cmd_krl(const struct opts *o, struct keystore *ks)
 {
-	struct wbuf out;
-	size_t count = 0;
-	int rc;
-
-	if (!o->output)
-		return enf_err(ENF_USAGE, "krl needs -o FILE");
-	wbuf_init(&out, 0);
-	rc = trust_krl(ks, &out, &count);
-	if (rc == ENF_OK)
-		rc = io_write_atomic(o->output, out.p, out.len, 0644);
-	wbuf_free(&out);
-	if (rc == ENF_OK && strcmp(o->output, "-") != 0)
-		fprintf(stderr, PROG ": %s: %zu revoked key%s\n", o->output, count,
-			count == 1 ? "" : "s");
-	return rc;
+	return o->output ? keygen_krl(ks, o->output) : enf_err(ENF_USAGE, "krl needs -o FILE");
 }
 
 static int cmd_token(const struct opts *o, struct keystore *ks)
