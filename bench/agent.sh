@@ -49,7 +49,8 @@ enf-request -k rel -i ci-bot -p release -s artifact:bench -r rel --ssh-key "$dir
 	"$dir/data" >"$dir/req"
 
 cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" $(libgcrypt-config --cflags) \
-	-o "$dir/floor" "$here/floor.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm
+	-o "$dir/floor" "$here/floor.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm \
+	$(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 
 mkdir -m 0700 "$dir/run"
 sock="$dir/run/agent.sock"
