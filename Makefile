@@ -44,10 +44,15 @@ CMDS     := $(sort $(notdir $(wildcard cmd/enf-*)))
 PROGS    := $(CMDS:%=$(BIN)/%)
 UNIT_SRC := $(sort $(wildcard t/unit/*.c))
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/unit/%)
+# The bench's C helpers (the libgcrypt floor, a log generator, ...) are built
+# with everything else, so that a change to lib/ that breaks them fails the
+# build instead of the next bench run.
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_PROGS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 MAN      := $(sort $(wildcard man/*.[157]))
 
 .PHONY: all deps bench-deps check test sanitize demo bench install uninstall deb clean lint-man lint-tests
-all: $(PROGS) $(UNITS)
+all: $(PROGS) $(UNITS) $(BENCH_PROGS)
 
 # Objects are kept: as intermediates of the pattern rules below, make would
 # delete every main.o and unit test .o after a clean build, and rebuild them
@@ -74,6 +79,9 @@ $(LAZY_TSS2): $(BUILD)/lib/lazy/tss2.o
 $(LAZY_TSS2): LDLIBS := $(BUILD)/lib/lazy/tss2.o $(GCRYPT_LIBS) -lgpg-error -lgdbm
 
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(LIBENF)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBENF) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBENF)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBENF) $(LDLIBS)
 
 # Test-only PKCS#11 modules (t/p11/), beside the unit tests so that a test
@@ -259,4 +267,4 @@ clean:
 
 # This build's dependency files only: build/san's and build/fuzz's, under
 # the default BUILD, name other objects.
--include $(LIB_OBJ:.o=.d) $(CMDS:%=$(BUILD)/cmd/%/main.d) $(UNITS:=.d)
+-include $(LIB_OBJ:.o=.d) $(CMDS:%=$(BUILD)/cmd/%/main.d) $(UNITS:=.d) $(BENCH_PROGS:=.d)

@@ -48,9 +48,8 @@ enf-policy install "$dir/policy" >/dev/null
 enf-request -k rel -i ci-bot -p release -s artifact:bench -r rel --ssh-key "$dir/ci" \
 	"$dir/data" >"$dir/req"
 
-cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" $(libgcrypt-config --cflags) \
-	-o "$dir/floor" "$here/floor.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm \
-	$(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
+floor_prog=$ENF_BUILD/bench/floor
+[ -x "$floor_prog" ] || { echo "bench/agent.sh: $floor_prog is not built (run make)" >&2; exit 1; }
 
 mkdir -m 0700 "$dir/run"
 sock="$dir/run/agent.sock"
@@ -140,8 +139,8 @@ elapsed() {
 	t1=$(date +%s.%N)
 	awk "BEGIN{print $t1 - $t0}"
 }
-f1=$("$dir/floor" 2000 | awk '{print $6}')
-c1=$("$dir/floor" 2000 cpu | awk '{print $6}')
+f1=$("$floor_prog" 2000 | awk '{print $6}')
+c1=$("$floor_prog" 2000 cpu | awk '{print $6}')
 mkdir "$dir/out1" "$dir/out2"
 t_local=$(ENF_AGENT_SOCK='' elapsed /usr/bin/time -f '%U %S' -o "$dir/cpu1" \
 	enf-sign -d "$dir/out1" "$dir"/reqs/*.req)
@@ -151,8 +150,8 @@ t_agent=$(elapsed /usr/bin/time -f '%U %S' -o "$dir/cpu2" enf-sign -d "$dir/out2
 sleep 0.2
 a1=$(cpu_ticks "$agent_pid")
 cpu_agent=$(awk -v a="$a0" -v b="$a1" -v hz="$hz" 'NR==1{print $1 + $2 + (b - a) / hz}' "$dir/cpu2")
-f2=$("$dir/floor" 2000 | awk '{print $6}')
-c2=$("$dir/floor" 2000 cpu | awk '{print $6}')
+f2=$("$floor_prog" 2000 | awk '{print $6}')
+c2=$("$floor_prog" 2000 cpu | awk '{print $6}')
 floor=$(awk "BEGIN{print ($f1 + $f2) / 2}")
 cfloor=$(awk "BEGIN{print ($c1 + $c2) / 2}")
 printf '%-36s %12s %9s %14s %9s\n' "" "wall dec/s" "of floor" "CPU-time dec/s" "of floor"

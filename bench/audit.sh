@@ -17,10 +17,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 umask 077
 
-cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" $(libgcrypt-config --cflags) \
-	-o "$tmp/audit-gen" "$here/audit-gen.c" "$ENF_BUILD/libenf.a" \
-	$(libgcrypt-config --libs) -lgpg-error -lgdbm $(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
-gen="$tmp/audit-gen"
+gen=$ENF_BUILD/bench/audit-gen
+[ -x "$gen" ] || { echo "bench/audit.sh: $gen is not built (run make)" >&2; exit 1; }
 "$gen" pub >"$tmp/inst.pub"
 
 now() { date +%s.%N; }

@@ -35,11 +35,10 @@ for alg in ed25519 ecdsa-p256 ecdsa-p384 rsa3072 rsa4096; do
 		"$(printf '%s\n' "${t[@]}" | sort -n | sed -n 2p)" "${t[*]}"
 done
 
-cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" -o "$tmp/mkstore" \
-	"$here/mkstore.c" "$ENF_BUILD/libenf.a" $(libgcrypt-config --libs) -lgpg-error -lgdbm \
-	$(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
+mkstore=$ENF_BUILD/bench/mkstore
+[ -x "$mkstore" ] || { echo "bench/keygen.sh: $mkstore is not built (run make)" >&2; exit 1; }
 enf-keygen -H "$tmp/b" init --argon2 1:8192:1 >/dev/null
-s=$(date +%s%N); "$tmp/mkstore" "$tmp/b" "$BENCH_KEYS"
+s=$(date +%s%N); "$mkstore" "$tmp/b" "$BENCH_KEYS"
 echo "provisioning $BENCH_KEYS ed25519 keys in one change:  $(ms "$s") ms (key generation dominates)"
 echo "keystore size:                    $(du -k "$tmp/b/keystore" | cut -f1) KiB"
 echo "list, $BENCH_KEYS keys:               $(median 5 enf-keygen -H "$tmp/b" list) ms (median of 5)"

@@ -10,10 +10,9 @@ N=${SELFTEST_RUNS:-101}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cc -O2 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$here/../lib" $(libgcrypt-config --cflags) \
-	-o "$tmp/selftest" "$here/selftest.c" "$ENF_BUILD/libenf.a" \
-	$(libgcrypt-config --libs) -lgpg-error -lgdbm $(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
-median() { for _ in $(seq "$N"); do "$tmp/selftest" "$1"; done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+selftest=$ENF_BUILD/bench/selftest
+[ -x "$selftest" ] || { echo "bench/selftest.sh: $selftest is not built (run make)" >&2; exit 1; }
+median() { for _ in $(seq "$N"); do "$selftest" "$1"; done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "== enf self-tests ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), median of $N processes)"
 init=$(median init); bare=$(median bare); signing=$(median signing)
