@@ -69,8 +69,28 @@ static int ed25519_canonical(const unsigned char *p)
 	return 0;
 }
 
-/* The point q of an ECC public key: decodes, is on the curve, is not the
- * neutral element, and (NIST) has coordinates below p. */
+/* Whether [8]q is the neutral element (0, 1): q is one of Ed25519's eight
+ * points of small order, which a verifier without the cofactor lets "sign"
+ * messages that no private key signed. */
+static int edwards_small_order(gcry_mpi_point_t q, gcry_ctx_t ctx)
+{
+	gcry_mpi_t eight = gcry_mpi_set_ui(NULL, 8), x = gcry_mpi_new(0), y = gcry_mpi_new(0);
+	gcry_mpi_point_t r = gcry_mpi_point_new(0);
+	int small;
+
+	gcry_mpi_ec_mul(r, eight, q, ctx);
+	small = gcry_mpi_ec_get_affine(x, y, r, ctx) != 0 ||
+		(gcry_mpi_cmp_ui(x, 0) == 0 && gcry_mpi_cmp_ui(y, 1) == 0);
+	gcry_mpi_point_release(r);
+	gcry_mpi_release(eight);
+	gcry_mpi_release(x);
+	gcry_mpi_release(y);
+	return small;
+}
+
+/* The point q of an ECC public key: decodes, is on the curve, is not of
+ * small order (Edwards; NIST curves have cofactor 1, so only the neutral
+ * element, which does not decode), and (NIST) has coordinates below p. */
 static int ec_point_valid(gcry_sexp_t pub, const unsigned char *x, size_t flen, int edwards)
 {
 	gcry_ctx_t ctx = NULL;
@@ -86,8 +106,7 @@ static int ec_point_valid(gcry_sexp_t pub, const unsigned char *x, size_t flen, 
 	if (!q || !gcry_mpi_ec_curve_point(q, ctx) || gcry_mpi_ec_get_affine(ax, ay, q, ctx))
 		goto out;
 	if (edwards) {
-		/* Reject the neutral element (0, 1) as a key. */
-		ok = !(gcry_mpi_cmp_ui(ax, 0) == 0 && gcry_mpi_cmp_ui(ay, 1) == 0);
+		ok = !edwards_small_order(q, ctx);
 		goto out;
 	}
 	p = gcry_mpi_ec_get_mpi("p", ctx, 1);

@@ -298,6 +298,22 @@ installed_digest_is_recorded() {
 	run -0 enf-policy eval "$REQ"
 }
 
+@test "an identity whose Ed25519 key has small order is an error, and install writes nothing" {
+	# A point of order 8: OpenSSH accepts it as a key, but every signature
+	# it "verifies" can be made without any private key.
+	weak='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICbolY/CsiewRcP0ifLvmPDV36wF08YzObE4AohtU/wF weak'
+	printf 'identity weak %s\nrule weak key=rel-key identity=weak purpose=release scope=artifact:*\n' \
+		"$weak" >"$BATS_TEST_TMPDIR/tail"
+	cat "$POL" "$BATS_TEST_TMPDIR/tail" >"$BATS_TEST_TMPDIR/weak.policy"
+	run -1 --separate-stderr enf-policy check "$BATS_TEST_TMPDIR/weak.policy"
+	[[ "$stderr" == *"weak.policy:11: error: identity 'weak': not a valid OpenSSH public key: public key: malformed or unsupported key"* ]]
+	instance_with_key
+	enf-policy install "$POL"
+	run -1 --separate-stderr enf-policy install "$BATS_TEST_TMPDIR/weak.policy"
+	[[ "$stderr" == *"nothing installed"* ]]
+	cmp "$POL" "$ENF_HOME/policy"
+}
+
 @test "install of a policy with errors on a fresh instance leaves no policy" {
 	instance_with_key
 	printf 'version 1\nbogus\n' >"$BATS_TEST_TMPDIR/bad.policy"

@@ -258,6 +258,21 @@ static void test_bad_points(void)
 	bn = unhex(blob, "0000000b7373682d65643235353139000000"
 		   "200100000000000000000000000000000000000000000000000000000000000000");
 	ok(bn == 51 && from_blob(blob, bn) == ENF_NO, "Ed25519 neutral element is refused");
+	/* The four points of order 8 (the others of small order have x = 0
+	 * or y = 0, refused above as short coordinates): a key of small order
+	 * verifies signatures that no private key made. */
+	static const char *const order8[] = {
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+	};
+	for (size_t i = 0; i < sizeof order8 / sizeof *order8; i++) {
+		bn = unhex(blob, "0000000b7373682d6564323535313900000020");
+		bn += unhex(blob + bn, order8[i]);
+		ok(bn == 51 && from_blob(blob, bn) == ENF_NO,
+		   "Ed25519 point of order 8 (%zu of 4) is refused", i + 1);
+	}
 	/* Valid points with x = 2 and with y = 3: libgcrypt 1.10.1 aborts the
 	 * process when verifying with them, so they must not get that far. */
 	bn = unhex(blob, "0000000b7373682d65643235353139000000"
