@@ -331,51 +331,69 @@ static void record_key(struct keystore *ks, const char *op, const struct token_k
 	audit_append(ks, &ev);
 }
 
+/* What creating or adopting a token key holds until it ends. */
+struct key_work {
+	struct secret pin;
+	struct pubkey pub;
+	struct p11 *t;
+};
+
+/* The end both share: the outcome is recorded, the new key printed, and
+ * the session, the PIN and the public key released. */
+static int key_done(struct keystore *ks, const char *op, const struct token_key_args *a,
+		    const char *idhex, int rc)
+{
+	record_key(ks, op, a, idhex, rc);
+	if (rc == ENF_OK)
+		print_key(ks, a->name);
+	return rc;
+}
+
+static void key_work_free(struct key_work *w)
+{
+	pubkey_free(&w->pub);
+	if (w->t)
+		p11_close(w->t);
+	secret_free(&w->pin);
+}
+
 int token_key_new(struct keystore *ks, const struct token_key_args *a, const char *offpass)
 {
 	const struct ks_token *def;
-	struct secret pin = { 0 };
-	struct pubkey pub = { 0 };
-	struct p11 *t = NULL;
+	struct key_work w = { 0 };
 	unsigned char id[NEW_ID_LEN];
 	char idhex[2 * NEW_ID_LEN + 1];
 	int rc;
 
-	if ((rc = key_args_ok(ks, a, &def)) != ENF_OK || (rc = read_pin(a->pinfile, &pin)) != ENF_OK)
+	if ((rc = key_args_ok(ks, a, &def)) != ENF_OK || (rc = read_pin(a->pinfile, &w.pin)) != ENF_OK)
 		return rc;
 	if ((rc = unlock_role(ks, ROLE_OFFICER, offpass, PROG, "new")) != ENF_OK)
 		goto out;
 	random_nonce(id, sizeof id);
 	token_id_hex(id, sizeof id, idhex, sizeof idhex);
-	if ((rc = officer_session(def, &pin, &t)) == ENF_OK &&
-	    (rc = p11_generate(t, a->alg, id, sizeof id, a->name, &pub)) == ENF_OK) {
-		rc = ks_key_adopt(ks, a->name, a->alg, a->token, id, sizeof id, &pub, a->purposes,
+	if ((rc = officer_session(def, &w.pin, &w.t)) == ENF_OK &&
+	    (rc = p11_generate(w.t, a->alg, id, sizeof id, a->name, &w.pub)) == ENF_OK) {
+		rc = ks_key_adopt(ks, a->name, a->alg, a->token, id, sizeof id, &w.pub, a->purposes,
 				  a->npurposes);
-		/* A key the keystore does not record must not stay in the token. */
+		/* A key the keystore does not record must not stay in the token
+		 * (p11_destroy overwrites the error, so it is kept first). */
 		if (rc != ENF_OK) {
 			char why[512];
 			snprintf(why, sizeof why, "%s", enf_errmsg());
-			p11_destroy(t, id, sizeof id);
+			p11_destroy(w.t, id, sizeof id);
 			enf_err(rc, "%s", why);
 		}
 	}
-	record_key(ks, "new", a, idhex, rc);
-	if (rc == ENF_OK)
-		print_key(ks, a->name);
+	rc = key_done(ks, "new", a, idhex, rc);
 out:
-	pubkey_free(&pub);
-	if (t)
-		p11_close(t);
-	secret_free(&pin);
+	key_work_free(&w);
 	return rc;
 }
 
 int token_key_adopt(struct keystore *ks, const struct token_key_args *a, const char *offpass)
 {
 	const struct ks_token *def;
-	struct secret pin = { 0 };
-	struct pubkey pub = { 0 };
-	struct p11 *t = NULL;
+	struct key_work w = { 0 };
 	unsigned char id[KS_TOKEN_ID_MAX];
 	size_t idlen = a->id_hex ? strlen(a->id_hex) / 2 : 0;
 	unsigned long handle;
@@ -385,24 +403,19 @@ int token_key_adopt(struct keystore *ks, const struct token_key_args *a, const c
 	    hex_decode(a->id_hex, strlen(a->id_hex), id, idlen) != ENF_OK)
 		return enf_err(ENF_USAGE, "--id takes the object's CKA_ID in lowercase hex "
 			       "(1 to %d bytes)", KS_TOKEN_ID_MAX);
-	if ((rc = key_args_ok(ks, a, &def)) != ENF_OK || (rc = read_pin(a->pinfile, &pin)) != ENF_OK)
+	if ((rc = key_args_ok(ks, a, &def)) != ENF_OK || (rc = read_pin(a->pinfile, &w.pin)) != ENF_OK)
 		return rc;
 	if ((rc = unlock_role(ks, ROLE_OFFICER, offpass, PROG, "adopt")) != ENF_OK)
 		goto out;
 	/* p11_find checks the object: key type, private, sensitive, never
 	 * extractable, may sign. */
-	if ((rc = officer_session(def, &pin, &t)) == ENF_OK &&
-	    (rc = p11_find(t, a->alg, id, idlen, &handle, &pub)) == ENF_OK)
-		rc = ks_key_adopt(ks, a->name, a->alg, a->token, id, idlen, &pub, a->purposes,
+	if ((rc = officer_session(def, &w.pin, &w.t)) == ENF_OK &&
+	    (rc = p11_find(w.t, a->alg, id, idlen, &handle, &w.pub)) == ENF_OK)
+		rc = ks_key_adopt(ks, a->name, a->alg, a->token, id, idlen, &w.pub, a->purposes,
 				  a->npurposes);
-	record_key(ks, "adopt", a, a->id_hex, rc);
-	if (rc == ENF_OK)
-		print_key(ks, a->name);
+	rc = key_done(ks, "adopt", a, a->id_hex, rc);
 out:
-	pubkey_free(&pub);
-	if (t)
-		p11_close(t);
-	secret_free(&pin);
+	key_work_free(&w);
 	return rc;
 }
 
