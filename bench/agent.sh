@@ -19,22 +19,9 @@ PATH="$ENF_BIN:$PATH"
 MANY=${AGENT_BENCH_MANY:-100000}
 P11=${P11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 
-for t in hyperfine jq ssh-keygen softhsm2-util pkcs11-tool /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "bench/agent.sh: needs $t (make bench-deps)" >&2; exit 1; }
-done
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/enf-agent-bench.XXXXXX")
-[ -d "$dir" ] || exit 1
-agent_pid=
-cleanup() { if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }
-trap cleanup EXIT
-umask 077
-printf 'bench officer passphrase\n' >"$dir/off"
-printf 'bench operator passphrase\n' >"$dir/op"
-export ENF_OFFICER_PASSPHRASE_FILE="$dir/off" ENF_PASSPHRASE_FILE="$dir/op"
-export ENF_HOME="$dir/enf"
-head -c 1024 /dev/urandom >"$dir/data"
-ssh-keygen -q -t ed25519 -N '' -C ci -f "$dir/ci"
+. "$here/lib.bash"
+bench_needs bench/agent.sh hyperfine jq ssh-keygen softhsm2-util pkcs11-tool /usr/bin/time
+bench_instance agent
 enf-keygen init >/dev/null			# default Argon2id: paid once by the agent
 enf-keygen new -a ed25519 -p release rel >/dev/null
 {

@@ -17,27 +17,14 @@ PATH="$ENF_BIN:$PATH"
 P11=${P11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 N=${TOKEN_BENCH_N:-1000}
 
-for t in hyperfine jq ssh-keygen softhsm2-util pkcs11-tool; do
-	command -v "$t" >/dev/null || { echo "bench/token.sh: needs $t (make bench-deps)" >&2; exit 1; }
-done
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/enf-token-bench.XXXXXX")
-[ -d "$dir" ] || exit 1
-agent_pid=
-cleanup() { if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }
-trap cleanup EXIT
-umask 077
-printf 'bench officer passphrase\n' >"$dir/off"
-printf 'bench operator passphrase\n' >"$dir/op"
+. "$here/lib.bash"
+bench_needs bench/token.sh hyperfine jq ssh-keygen softhsm2-util pkcs11-tool
+bench_instance token
 printf '123456\n' >"$dir/pin"
-export ENF_OFFICER_PASSPHRASE_FILE="$dir/off" ENF_PASSPHRASE_FILE="$dir/op"
-export ENF_HOME="$dir/enf"
 export SOFTHSM2_CONF="$dir/softhsm2.conf"
 mkdir "$dir/tokens"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$dir/tokens" >"$SOFTHSM2_CONF"
 softhsm2-util --init-token --free --label bench --pin 123456 --so-pin 654321 >/dev/null
-head -c 1024 /dev/urandom >"$dir/data"
-ssh-keygen -q -t ed25519 -N '' -C ci -f "$dir/ci"
 # Cheap Argon2id: each in-process enf-sign pays one unlock, and this bench
 # is about the token, not the KDF (bench/agent.sh measures that).
 enf-keygen init --argon2 1:8192:1 >/dev/null
