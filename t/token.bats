@@ -195,6 +195,19 @@ check_new() { # ALG
 	check_new rsa3072
 }
 
+@test "new --token rsa4096: generated inside; its sshsig and its raw PKCS#1 (512 bytes) verify" {
+	check_new rsa4096
+	install_policy tk
+	req "$BATS_TEST_TMPDIR/ssh.req" tk
+	enf-sign -o "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/ssh.req"
+	verify_sshsig tk "$BATS_TEST_TMPDIR/s1"
+	req "$BATS_TEST_TMPDIR/raw.req" tk -f raw -a sha256
+	enf-sign -o "$BATS_TEST_TMPDIR/s2" "$BATS_TEST_TMPDIR/raw.req"
+	[ "$(wc -c <"$BATS_TEST_TMPDIR/s2")" -eq 512 ]
+	enf-keygen pubkey --format pem tk >"$BATS_TEST_TMPDIR/key.pem"
+	openssl dgst -sha256 -verify "$BATS_TEST_TMPDIR/key.pem" -signature "$BATS_TEST_TMPDIR/s2" "$DATA"
+}
+
 @test "new --token refuses ECDSA with the reason, and needs the PIN" {
 	token_add
 	before=$(audit_count)
@@ -434,6 +447,11 @@ shim_key() { # ALG
 @test "fault: the module hangs in C_Sign: the deadline ends it" {
 	shim_key ed25519
 	ENF_P11_FAULT=hang-sign expect_fail "$REQ" "timed out"
+}
+
+@test "fault: the module hangs in C_Initialize: the deadline ends it" {
+	shim_key ed25519
+	ENF_P11_FAULT=hang-init expect_fail "$REQ" "timed out"
 }
 
 @test "fault: a signature of the wrong length" {
