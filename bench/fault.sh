@@ -3,7 +3,7 @@
 # 1000) kill -9 trials over every writing command, then the disk-full and
 # read-only trials at every free size.  As root (the disk-full trials mount
 # a tmpfs inside their own mount namespace).
-set -u
+set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${ENF_BIN:=$here/../bin}"
 export ENF_BIN

@@ -3,8 +3,9 @@
 # Becomes the agent (exec, so that kill.sh's kill -9 hits the agent) on
 # ./agent.sock, after starting in the background the client that signs
 # the batch into DIR through it, writes its exit code to RCFILE (outside
-# the trial's directory, which may be a full disk), and then stops the agent.  The client waits for the socket only while the
-# agent lives.
+# the trial's directory, which may be a full disk), and then stops the
+# agent; the client's pid goes to RCFILE.pid.  The client waits for the
+# socket only while the agent lives.
 rcfile=$1 h=$2 pass=$3 dir=$4
 shift 4
 sock=$PWD/agent.sock
@@ -19,4 +20,8 @@ agent=$$
 	echo $? >"$rcfile"
 	ENF_AGENT_SOCK=$sock enf-agent -k >/dev/null 2>&1
 ) &
+# The client exists: check_batch must see it finish.  A kill before this
+# line (before the script even ran, at a delay of 0 ms on a busy machine)
+# leaves no client to wait for.
+echo $! >"$rcfile.pid"
 exec enf-agent -D -H "$h" -a "$sock" --passphrase-file "$pass"

@@ -65,7 +65,7 @@ setup() {
 }
 
 fresh() { # DIR: a copy of the template
-	rm -rf "$1" "$work/client.rc"
+	rm -rf "$1" "$work/client.rc" "$work/client.rc.pid"
 	mkdir -p "$1"
 	cp -a "$work/tpl/h" "$1/h"
 	mkdir "$1/outd"
@@ -75,7 +75,8 @@ fresh() { # DIR: a copy of the template
 body_digest() { head -n 8 "$1" | sha256sum | cut -d' ' -f1; }
 
 # After a batch: every signature in outd/ has its permit record and
-# verifies; through the agent, the client exited 0 (all signed) or 3 (the
+# verifies; through the agent, the client (unless the kill came before
+# agent-batch.sh started one) exited 0 (all signed) or 3 (the
 # agent went away), and said so; then a next batch into outd/ (which
 # removes what a killed one staged) signs.
 check_batch() { # NAME DIR
@@ -88,7 +89,7 @@ check_batch() { # NAME DIR
 		enf-verify -p release -k "$work/rel.pub" -s "$s" "$work/data" >/dev/null 2>&1 ||
 			echo "$(basename "$s"): does not verify"
 	done
-	if [ "$name" = agent-batch ]; then
+	if [ "$name" = agent-batch ] && [ -s "$work/client.rc.pid" ]; then
 		for ((i = 0; i < 500; i++)); do [ -s "$work/client.rc" ] && break; sleep 0.02; done
 		rc=$(cat "$work/client.rc" 2>/dev/null)
 		case $rc in
