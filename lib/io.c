@@ -356,6 +356,16 @@ int atomic_write(struct atomic_file *f, const void *p, size_t n)
 	return ENF_OK;
 }
 
+int atomic_sync(struct atomic_file *f)
+{
+	if (f->to_stdout || f->direct || f->synced)
+		return ENF_OK;
+	if (fsync(f->fd) < 0)
+		return enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
+	f->synced = 1;
+	return ENF_OK;
+}
+
 int atomic_commit(struct atomic_file *f)
 {
 	char *dir;
@@ -374,7 +384,8 @@ int atomic_commit(struct atomic_file *f)
 		atomic_abort(f);
 		return rc;
 	}
-	if (fsync(f->fd) < 0 || (!f->tmp && commit_unnamed(f) < 0) || close(f->fd) < 0) {
+	if ((!f->synced && fsync(f->fd) < 0) || (!f->tmp && commit_unnamed(f) < 0) ||
+	    close(f->fd) < 0) {
 		f->fd = -1;
 		rc = enf_err(ENF_FAIL, "%s: %s", f->path, strerror(errno));
 		atomic_abort(f);

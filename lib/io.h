@@ -34,12 +34,17 @@ struct atomic_file {
 	unsigned char *held;	/* not yet written */
 	size_t held_len;
 	int streaming;	/* more than ATOMIC_HOLD: written as it comes */
+	int synced;	/* atomic_sync flushed it: commit does not again */
 };
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode);
 /* The mode an output the user named gets: `mode` less the umask (atomic_open,
  * and enf-sign -d's staged files, so that both follow one rule). */
 mode_t io_output_mode(mode_t mode);
 int atomic_write(struct atomic_file *f, const void *p, size_t n);
+/* Flushes a file's data to the disk before its commit, so that a full disk
+ * or an I/O error shows before the caller records an outcome; a no-op for
+ * stdout and devices. */
+int atomic_sync(struct atomic_file *f);
 int atomic_commit(struct atomic_file *f);
 void atomic_abort(struct atomic_file *f);	/* unlinks the temp file */
 int io_write_atomic(const char *path, const void *p, size_t n, mode_t mode);

@@ -115,28 +115,15 @@ static void describe(const struct seal_self *me, const struct seal_header *h,
 		seal_id_string(h->instance, peer);
 }
 
-static int run_stream(const struct seal_cmd *c, int verb, const struct seal_self *me,
-		      const struct seal_peer *to, int in, struct seal_header *h,
-		      struct seal_header *made, struct seal_status *st)
+static int run_stream(int verb, const struct seal_self *me, const struct seal_peer *to, int in,
+		      struct atomic_file *out, struct seal_header *h, struct seal_header *made,
+		      struct seal_status *st)
 {
-	struct atomic_file out;
-	int rc;
-
-	/* Sealed data is ciphertext meant to travel; plaintext stays private. */
-	if ((rc = atomic_open(&out, c->out, verb == V_OPEN ? 0600 : 0644)) != ENF_OK) {
-		st->reason = "io-error";
-		return rc;
-	}
 	if (verb == V_SEAL)
-		rc = seal_stream_seal(me, in, &out, made, st);
-	else if (verb == V_OPEN)
-		rc = seal_stream_open(me, to ? to->id : NULL, in, &out, h, st);
-	else
-		rc = seal_stream_transfer(me, to, in, &out, h, made, st);
-	rc = finish(&out, rc, st);
-	if (rc != ENF_OK && verb == V_OPEN && is_stdio(c->out) && st->released)
-		warn_partial(rc);
-	return rc;
+		return seal_stream_seal(me, in, out, made, st);
+	if (verb == V_OPEN)
+		return seal_stream_open(me, to ? to->id : NULL, in, out, h, st);
+	return seal_stream_transfer(me, to, in, out, h, made, st);
 }
 
 static int run(const struct seal_cmd *c, int verb, const struct seal_peer *to)
@@ -145,8 +132,9 @@ static int run(const struct seal_cmd *c, int verb, const struct seal_peer *to)
 	struct seal_self *me = NULL;
 	struct seal_header h, made;
 	struct seal_status st;
+	struct atomic_file out;
 	char peer[SEAL_ID_STR] = "", detail[160] = "";
-	int in = -1, rc;
+	int in = -1, opened = 0, rc;
 
 	memset(&h, 0, sizeof h);
 	memset(&made, 0, sizeof made);
@@ -157,13 +145,28 @@ static int run(const struct seal_cmd *c, int verb, const struct seal_peer *to)
 	if (rc != ENF_OK)
 		goto done;
 	rc = seal_self_load(ks, &me, &st);
+	/* Sealed data is ciphertext meant to travel; plaintext stays private. */
+	if (rc == ENF_OK && (rc = atomic_open(&out, c->out, verb == V_OPEN ? 0600 : 0644)) != ENF_OK)
+		st.reason = "io-error";
 	if (rc == ENF_OK) {
-		rc = run_stream(c, verb, me, to, in, &h, &made, &st);
+		opened = 1;
+		rc = run_stream(verb, me, to, in, &out, &h, &made, &st);
+		if (rc == ENF_OK && (rc = atomic_sync(&out)) != ENF_OK)
+			st.reason = "io-error";
 		describe(me, &h, &made, detail, sizeof detail, peer);
 		if (verb == V_TRANSFER)
 			seal_id_string(to->id, peer);
 	}
+	/* The record comes before the output is committed, as a signature's
+	 * does: a crash between them leaves a record and no file, never a file
+	 * without its record.  (To standard output an open streams each chunk
+	 * as it authenticates, before any record can be written.) */
 	record(ks, verb_op[verb], rc, &st, peer[0] ? peer : NULL, detail);
+	if (opened) {
+		rc = finish(&out, rc, &st);
+		if (rc != ENF_OK && verb == V_OPEN && is_stdio(c->out) && st.released)
+			warn_partial(rc);
+	}
 done:
 	seal_self_free(me);
 	if (ks)

@@ -165,14 +165,17 @@ check() { # NAME DIR [ERRFILE]
 			enf-verify -p release -k "$work/rel.pub" -s out "$work/data" >/dev/null 2>&1 ||
 				echo "the signature that exists does not verify" ;;
 		seal)
-			grep -q ' op=seal ' "$h/audit.log" || echo "note: a sealed file exists before its record" >&4
+			grep -q ' op=seal ' "$h/audit.log" || grep -qi 'audit' "$errf" ||
+				echo "a sealed file exists without its record"
 			enf-seal -H "$h" open "$d/out" 2>/dev/null | cmp -s - "$work/data" ||
 				echo "the sealed file that exists does not open to the data" ;;
 		open)
-			grep -q ' op=open ' "$h/audit.log" || echo "note: an opened file exists before its record" >&4
+			grep -q ' op=open ' "$h/audit.log" || grep -qi 'audit' "$errf" ||
+				echo "an opened file exists without its record"
 			cmp -s out "$work/data" || echo "the opened file that exists is not the data" ;;
 		transfer)
-			grep -q ' op=transfer ' "$h/audit.log" || echo "note: a transferred file exists before its record" >&4
+			grep -q ' op=transfer ' "$h/audit.log" || grep -qi 'audit' "$errf" ||
+				echo "a transferred file exists without its record"
 			enf-seal -H "$work/peer" open "$d/out" 2>/dev/null | cmp -s - "$work/data" ||
 				echo "the transferred file does not open at the peer" ;;
 		esac
