@@ -45,10 +45,11 @@ struct session {
 	unsigned gen;			/* bumped whenever ks or cache changes */
 };
 
-static volatile sig_atomic_t stop_requested, child_exited;
+static volatile sig_atomic_t stop_requested;
 
 static void on_stop(int sig) { (void)sig; stop_requested = 1; }
-static void on_child(int sig) { (void)sig; child_exited = 1; }
+/* Caught (not ignored) only so that a handler's end interrupts ppoll. */
+static void on_child(int sig) { (void)sig; }
 
 /* ---- start-up ---- */
 
@@ -884,10 +885,13 @@ static void loop(struct server *v, unsigned long lifetime)
 		if (end && end - time(NULL) < 1)
 			ts.tv_sec = 0, ts.tv_nsec = 100000000;
 		int r = ppoll(&p, 1, &ts, &orig);
-		if (child_exited) {
-			child_exited = 0;
-			reap(v);
-		}
+		/* Reap on every turn, not only when SIGCHLD was handled: when a
+		 * connection is waiting, ppoll returns it and restores the mask
+		 * without running the handler, so under a steady queue (an
+		 * accept slowed by a keystore change) finished handlers piled up
+		 * as zombies until they filled the cap and every client was
+		 * told "busy".  SIGCHLD only ends a wait early. */
+		reap(v);
 		if (r > 0 && (p.revents & POLLIN))
 			accept_one(v);
 	}

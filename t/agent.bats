@@ -284,6 +284,39 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	through enf-sign -o "$BATS_TEST_TMPDIR/after" "$BATS_TEST_TMPDIR/r"
 }
 
+@test "under a steady queue (keystore changes meanwhile) finished handlers are reaped: no client is told busy" {
+	# 60 keys to load make each re-read of the keystore take a while.
+	for k in $(seq 60); do enf-keygen new -p release "k$k" >/dev/null; done
+	start_agent
+	req "$BATS_TEST_TMPDIR/r"
+	# 40 idle connections leave 24 of the cap: the 8 clients below, the
+	# handlers still exiting and a margin.  Handlers that finished but were
+	# not reaped (when a connection is always waiting) would fill it.
+	coproc HOLD { python3 "$RAW" "$AGENT_SOCK" idle 40; }
+	read -r line <&"${HOLD[0]}"
+	[ "$line" = "open 40" ]
+	err=$BATS_TEST_TMPDIR/err
+	pids=()
+	# Officers changing the keystore make each accept re-read it: slower
+	# accepts, so connections queue.
+	for o in 1 2; do
+		(for k in $(seq 8); do enf-keygen new -p release "o$o-$k" >/dev/null 2>&1 || true; done) &
+		pids+=($!)
+	done
+	for c in $(seq 8); do
+		(for i in $(seq 20); do
+			through enf-sign -o "$BATS_TEST_TMPDIR/s$c-$i" "$BATS_TEST_TMPDIR/r" 2>>"$err" ||
+				echo "client $c request $i: exit $?" >>"$err"
+		done) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	eval "exec ${HOLD[1]}>&-"
+	wait "$HOLD_PID" || true
+	if [ -s "$err" ]; then sort "$err" | uniq -c | head -n 5; false; fi
+	[ "$(ls "$BATS_TEST_TMPDIR" | grep -c '^s[0-9]*-[0-9]*$')" -eq 160 ]
+}
+
 @test "an audit.head altered under the agent is verified again, and refused, by the next append" {
 	start_agent
 	req "$BATS_TEST_TMPDIR/r"
