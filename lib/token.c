@@ -338,8 +338,9 @@ struct key_work {
 	struct p11 *t;
 };
 
-/* The end both share: the outcome is recorded, the new key printed, and
- * the session, the PIN and the public key released. */
+/* The end both share once the officer is unlocked: the outcome is
+ * recorded and the new key printed (key_work_free then releases the
+ * session, the PIN and the public key). */
 static int key_done(struct keystore *ks, const char *op, const struct token_key_args *a,
 		    const char *idhex, int rc)
 {

@@ -115,6 +115,13 @@ ms() { date +%s%3N; }
 # left without a record by a kill in between is reported on fd 4 as a
 # note, not a failure, since SPEC orders record-then-publish for signatures
 # only.
+# recorded OP WHAT: the output that exists has its OP record, unless the
+# command said on stderr that the record could not be written (SPEC: a gap).
+recorded() {
+	grep -q " op=$1 " "$h/audit.log" || grep -qi 'audit' "$errf" ||
+		echo "$2 exists without its record"
+}
+
 check() { # NAME DIR [ERRFILE]
 	local name=$1 d=$2 h=$2/h errf=${3:-/dev/null} permits0 v1 v1out unlocked=0 left
 	cd "$d" || return
@@ -165,17 +172,14 @@ check() { # NAME DIR [ERRFILE]
 			enf-verify -p release -k "$work/rel.pub" -s out "$work/data" >/dev/null 2>&1 ||
 				echo "the signature that exists does not verify" ;;
 		seal)
-			grep -q ' op=seal ' "$h/audit.log" || grep -qi 'audit' "$errf" ||
-				echo "a sealed file exists without its record"
+			recorded seal "a sealed file"
 			enf-seal -H "$h" open "$d/out" 2>/dev/null | cmp -s - "$work/data" ||
 				echo "the sealed file that exists does not open to the data" ;;
 		open)
-			grep -q ' op=open ' "$h/audit.log" || grep -qi 'audit' "$errf" ||
-				echo "an opened file exists without its record"
+			recorded open "an opened file"
 			cmp -s out "$work/data" || echo "the opened file that exists is not the data" ;;
 		transfer)
-			grep -q ' op=transfer ' "$h/audit.log" || grep -qi 'audit' "$errf" ||
-				echo "a transferred file exists without its record"
+			recorded transfer "a transferred file"
 			enf-seal -H "$work/peer" open "$d/out" 2>/dev/null | cmp -s - "$work/data" ||
 				echo "the transferred file does not open at the peer" ;;
 		esac
