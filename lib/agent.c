@@ -623,6 +623,9 @@ static const char *child_start(struct session *s, int lfd, int spare_fd)
 	 * without populating, so it costs next to nothing. */
 	if (s->locked_memory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
 		return "the agent cannot lock its memory";
+	/* Handlers read keys the cache does not hold, all at once. */
+	if (s->ks && ks_own_view(s->ks) != ENF_OK)
+		return "the agent cannot read its keystore";
 	return NULL;
 }
 

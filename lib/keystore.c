@@ -661,6 +661,8 @@ int ks_open(const char *home, struct keystore **out)
 	return ENF_OK;
 }
 
+int ks_own_view(struct keystore *ks) { return store_own_view(&ks->st); }
+
 int ks_open_home(const char *opt, struct keystore **out)
 {
 	char *home = NULL;

@@ -78,6 +78,8 @@ int ks_open(const char *home, struct keystore **out);
 /* ks_open on the home -H gives (opt), else $ENF_HOME, else ~/.enf. */
 int ks_open_home(const char *opt, struct keystore **out);
 void ks_close(struct keystore *ks);
+/* In a forked process, before it reads the keystore: see store_own_view. */
+int ks_own_view(struct keystore *ks);
 
 /* Unlock a role.  The attempt is counted first, durably, in the lockout
  * file beside the keystore (lockout.h), under the keystore's lock; only then

@@ -47,6 +47,37 @@ static int open_read(const char *path, GDBM_FILE *db)
 	return ENF_OK;
 }
 
+/* A forked process shares its parent's open file description, and with
+ * it the file offset that GDBM's seek-then-read uses: two processes
+ * reading the one view at once read each other's records.  Reopening the
+ * descriptor through /proc gives this process a description of its own
+ * for the same file, even one renamed over since (checked by inode), and
+ * dup3 puts it under the number GDBM reads from: GDBM seeks before every
+ * read, so nothing it holds depends on the old offset. */
+int store_own_view(struct store *s)
+{
+	char proc[64];
+	struct stat was, now;
+	int old, fd, rc;
+
+	if (!s->db)
+		return ENF_OK;
+	old = gdbm_fdesc(s->db);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", old);
+	if (fstat(old, &was) < 0 || (fd = open(proc, O_RDONLY | O_CLOEXEC)) < 0)
+		return enf_err(ENF_FAIL, "%s: cannot reopen the keystore (%s)", s->path,
+			       strerror(errno));
+	if (fstat(fd, &now) < 0 || now.st_dev != was.st_dev || now.st_ino != was.st_ino)
+		rc = enf_err(ENF_FAIL, "%s: cannot reopen the keystore (not the same file)", s->path);
+	else if (dup3(fd, old, O_CLOEXEC) < 0)
+		rc = enf_err(ENF_FAIL, "%s: cannot reopen the keystore (%s)", s->path,
+			     strerror(errno));
+	else
+		rc = ENF_OK;
+	close(fd);
+	return rc;
+}
+
 static char *path_with(const char *dir, const char *name, const char *suffix)
 {
 	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;

@@ -21,6 +21,9 @@ struct store {
  * read-only if it exists.  ENF_FAIL (message set) when it does not open. */
 int store_open(struct store *s, const char *dir, const char *name);
 int store_exists(const struct store *s);
+/* After fork: the view reads through a file description of this process's
+ * own (the same file), so that reads in parent and child cannot interleave. */
+int store_own_view(struct store *s);
 void store_close(struct store *s);
 /* A record of db (the store's view or a mutator's current file):
  * 0 and a malloc'd copy, or -1 when absent. */

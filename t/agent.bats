@@ -317,6 +317,39 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	[ "$(ls "$BATS_TEST_TMPDIR" | grep -c '^s[0-9]*-[0-9]*$')" -eq 160 ]
 }
 
+@test "handlers reading keys the cache does not hold, all at once, each read them right" {
+	# The agent caches 64 keys; the 30 z keys sort after these 66, so
+	# every handler reads them from the keystore the handlers share.
+	for k in $(seq 66); do enf-keygen new -p release "a$k" >/dev/null; done
+	for k in $(seq 30); do
+		enf-keygen new -p release "z$k" >/dev/null
+		echo "rule z$k key=z$k identity=ci-bot purpose=release scope=artifact:*"
+	done >>"$BATS_TEST_TMPDIR/policy.txt"
+	enf-policy install "$BATS_TEST_TMPDIR/policy.txt" >/dev/null 2>&1
+	for k in $(seq 30); do
+		enf-request -k "z$k" -i ci-bot -p release -s artifact:x -r "z$k" \
+			--ssh-key "$BATS_TEST_TMPDIR/ssh/ci" "$DATA" >"$BATS_TEST_TMPDIR/z$k.req"
+	done
+	start_agent
+	before=$(audit_count)
+	err=$BATS_TEST_TMPDIR/err
+	pids=()
+	for c in $(seq 8); do
+		(for i in $(seq 8); do
+			mkdir "$BATS_TEST_TMPDIR/d$c-$i"
+			through enf-sign -d "$BATS_TEST_TMPDIR/d$c-$i" "$BATS_TEST_TMPDIR"/z*.req 2>>"$err" ||
+				echo "client $c batch $i: exit $?" >>"$err"
+		done) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	if [ -s "$err" ]; then sort "$err" | uniq -c | head -n 5; false; fi
+	[ "$(ls "$BATS_TEST_TMPDIR"/d*/ | grep -c '\.sig$')" -eq 1920 ]
+	enf-audit verify -q
+	[ "$(enf-audit show --json "$((before + 1))-$(audit_count)" | jq -r .outcome | sort | uniq -c |
+		awk '{print $2, $1}')" = "permit 1920" ]
+}
+
 @test "an audit.head altered under the agent is verified again, and refused, by the next append" {
 	start_agent
 	req "$BATS_TEST_TMPDIR/r"
