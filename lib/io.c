@@ -271,6 +271,7 @@ static int open_as(struct atomic_file *f, const char *path, mode_t mode, int out
 		return open_special(f, path, &st);
 	/* A symlink is not replaced either: the file it names is (so that
 	 * -o /dev/stdout onto a redirected stdout does not replace /dev/stdout). */
+	f->sync_dir = !output;
 	if (!output)
 		f->path = strdup(path);
 	else if ((rc = resolve_link(path, &f->path)) != ENF_OK)
@@ -399,10 +400,12 @@ int atomic_commit(struct atomic_file *f)
 		atomic_abort(f);
 		return rc;
 	}
-	dir = io_dirname(f->path);
-	if (!dir || io_fsync_dir(dir) < 0)
-		rc = enf_err(ENF_FAIL, "%s: cannot sync its directory", f->path);
-	free(dir);
+	if (f->sync_dir) {
+		dir = io_dirname(f->path);
+		if (!dir || io_fsync_dir(dir) < 0)
+			rc = enf_err(ENF_FAIL, "%s: cannot sync its directory", f->path);
+		free(dir);
+	}
 	free(f->tmp);
 	free(f->path);
 	f->tmp = f->path = NULL;

@@ -17,8 +17,11 @@
 int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
 
 /* Atomic output to a path the user named (-o): a temp file beside the
- * target, created with `mode` less the umask, fsync, rename, fsync the
- * directory.  Path "-" or NULL means stdout.  A target that is not a
+ * target, created with `mode` less the umask, fsync, rename.  The
+ * directory is not synced: after a crash the new file may be missing,
+ * never torn, and what enf writes there can be made again (its record was
+ * made durable first).  Files of the instance (io_write_home_file) sync
+ * the directory as well.  Path "-" or NULL means stdout.  A target that is not a
  * regular file is never replaced: a character device or a FIFO is written
  * into directly, a symlink's regular file is replaced (not the link), and
  * anything else (a directory, a block device, a socket, a dangling link) is
@@ -35,6 +38,7 @@ struct atomic_file {
 	size_t held_len;
 	int streaming;	/* more than ATOMIC_HOLD: written as it comes */
 	int synced;	/* atomic_sync flushed it: commit does not again */
+	int sync_dir;	/* a file of the instance: commit syncs its directory */
 };
 int atomic_open(struct atomic_file *f, const char *path, mode_t mode);
 /* The mode an output the user named gets: `mode` less the umask (atomic_open,

@@ -109,7 +109,9 @@ int lockout_save(const char *home, const char *instance_id, const struct lockout
 	 * kill the process with the attempt half-counted. */
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGXFSZ, &ign, &old);
-	rc = io_write_atomic(path, buf, (size_t)n, 0600);
+	/* A file of the instance: replaced, never followed, and durable
+	 * (its directory synced), so that no count is lost to a crash. */
+	rc = io_write_home_file(path, buf, (size_t)n, 0600);
 	sigaction(SIGXFSZ, &old, NULL);
 	free(path);
 	return rc;
