@@ -144,22 +144,18 @@ static void dest_discard(struct dest *d)
 	d->open_ok = 0;
 }
 
-static int send_request(int fd, const char *path, struct dest *d)
+static int send_request(int fd, struct request_text *r, struct dest *d)
 {
-	struct request_text r = { 0 };
 	struct wbuf w;
 	unsigned flags = 0;
 	int rc;
 
-	if ((rc = request_read(path, &r)) != ENF_OK)
-		return rc;
-	if (r.oversize)
+	if (r->oversize)
 		flags |= AP_F_OVERSIZE;
 	if (!d->open_ok)
 		flags |= AP_F_NO_OUTPUT;
 	wbuf_init(&w, 0);
-	rc = ap_put_sign(&w, flags, d->why, r.p, r.oversize ? 0 : r.n);
-	request_free(&r);
+	rc = ap_put_sign(&w, flags, d->why, r->p, r->oversize ? 0 : r->n);
 	if (rc == ENF_OK && (rc = ap_write(fd, &w)) != ENF_OK)
 		rc = send_failed(fd);
 	else if (rc != ENF_OK)
@@ -219,22 +215,36 @@ static void publish(struct dest *d, size_t n, struct sign_outcome *o, const char
 		io_fsync_dir(dir);
 }
 
+/* Sends the requests and COMMIT, and takes the results.  A request that
+ * cannot be read ends the batch there, as in process: what was sent is
+ * still decided and carried out (*n becomes its count), and *stopped
+ * says why (message saved in why). */
 static int exchange(int fd, const struct sign_job *j, struct dest *d, struct sign_outcome *o,
-		    size_t n)
+		    size_t *n, int *stopped, char *why, size_t whylen)
 {
 	struct ap_buf b = { 0 };
 	struct ap_frame f;
 	size_t got = 0;
 	int rc = ENF_OK;
 
-	for (size_t i = 0; rc == ENF_OK && i < n; i++) {
+	*stopped = ENF_OK;
+	for (size_t i = 0; rc == ENF_OK && i < *n; i++) {
+		struct request_text r = { 0 };
+		if ((*stopped = request_read(j->dir ? j->requests[i] :
+					     (j->requests ? j->requests[0] : NULL), &r)) != ENF_OK) {
+			snprintf(why, whylen, "%s", enf_errmsg());
+			*n = i;
+			break;
+		}
 		dest_open(&d[i], j->out);
-		rc = send_request(fd, j->dir ? j->requests[i] : (j->requests ? j->requests[0] : NULL),
-				  &d[i]);
+		rc = send_request(fd, &r, &d[i]);
+		request_free(&r);
 	}
+	if (*stopped != ENF_OK && *n == 0)
+		return *stopped;	/* nothing sent: nothing to commit */
 	if (rc == ENF_OK && ap_send(fd, AP_COMMIT, NULL, 0) != ENF_OK)
 		rc = send_failed(fd);
-	while (rc == ENF_OK && got < n) {
+	while (rc == ENF_OK && got < *n) {
 		if ((rc = next_frame(fd, &b, &f)) != ENF_OK)
 			break;
 		if (f.type == AP_DONE)
@@ -255,7 +265,9 @@ int agent_sign(const char *socket, const struct sign_job *j)
 	struct dest *d = calloc(n, sizeof *d);
 	struct sign_outcome *o = calloc(n, sizeof *o);
 	const struct sign_outcome **po = calloc(n, sizeof *po);
-	int fd = -1, rc = ENF_OK;
+	int fd = -1, rc = ENF_OK, stopped = ENF_OK;
+	size_t sent = n;
+	char why[512] = "";
 
 	if (!d || !o || !po)
 		rc = enf_err(ENF_FAIL, "out of memory");
@@ -268,14 +280,16 @@ int agent_sign(const char *socket, const struct sign_job *j)
 	if (rc == ENF_OK)
 		rc = agent_connect(socket, &fd);
 	if (rc == ENF_OK)
-		rc = exchange(fd, j, d, o, n);
+		rc = exchange(fd, j, d, o, &sent, &stopped, why, sizeof why);
 	if (rc == ENF_OK) {
-		publish(d, n, o, j->dir);
-		for (size_t i = 0; i < n; i++) {
+		publish(d, sent, o, j->dir);
+		for (size_t i = 0; i < sent; i++) {
 			po[i] = &o[i];
 			sign_report(j->dir ? j->requests[i] : NULL, &o[i]);
 		}
-		rc = sign_exit_code(po, n);
+		rc = sign_exit_code(po, sent);
+		if (stopped != ENF_OK)
+			rc = enf_report(enf_err(stopped, "%s", why));
 	} else {
 		rc = enf_report(rc);
 	}

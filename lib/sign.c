@@ -681,14 +681,17 @@ int sign_local(const struct sign_job *j)
 	}
 	if (b) {
 		/* What was decided is recorded and carried out even when a later
-		 * request of the batch could not be read. */
+		 * request of the batch could not be read; why it stopped is said
+		 * last (the commit has messages of its own). */
 		int stopped = rc;
+		char why[512];
+		snprintf(why, sizeof why, "%s", enf_errmsg());
 		sign_batch_commit(b);
 		if (j->dir)
 			io_fsync_dir(j->dir);
 		rc = report_all(b, j);
 		if (stopped != ENF_OK)
-			rc = enf_report(stopped);
+			rc = enf_report(enf_err(stopped, "%s", why));
 	} else {
 		rc = enf_report(rc);
 	}

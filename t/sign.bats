@@ -688,6 +688,18 @@ check_raw() { # ALG HASH
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/sigs")" ]
 }
 
+@test "batch: stopped by a request that cannot be read, it leaves only what it decided" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR/r03.req"
+	for i in $(seq -w 1 40); do [ "$i" = 03 ] || req "$BATS_TEST_TMPDIR/r$i.req"; done
+	before=$(audit_count)
+	run --separate-stderr enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR"/r??.req
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *r03.req* ]]
+	[ "$(audit_count)" -eq $((before + 2)) ]
+	[ "$(ls -A "$BATS_TEST_TMPDIR/sigs")" = "$(printf 'r01.sig\nr02.sig')" ]
+}
+
 @test "batch: a directory that cannot be written fails each permit, recorded as output-failed" {
 	install_policy
 	req "$BATS_TEST_TMPDIR/a.req"
