@@ -697,6 +697,8 @@ check_raw() { # ALG HASH
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *r03.req* ]]
 	[ "$(audit_count)" -eq $((before + 2)) ]
+	# The files of the requests after it, made ahead of their decisions,
+	# are gone with it.
 	[ "$(ls -A "$BATS_TEST_TMPDIR/sigs")" = "$(printf 'r01.sig\nr02.sig')" ]
 }
 
