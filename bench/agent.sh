@@ -58,8 +58,10 @@ ratio() { awk "BEGIN{printf \"%6.2f\", $1 / ($2 > 0 ? $2 : 0.001)}"; }
 
 echo "== one Ed25519 signature of a 1 KiB artifact, whole client process"
 cd "$dir"
+# ssh-keygen will not write over FILE.sig (it asks), so every run of every
+# command writes a new file: the outputs are removed before each.
 hyperfine -N --warmup 5 --min-runs 40 --style none --export-json "$dir/one.json" \
-	--prepare "rm -f $dir/data.sig" \
+	--prepare "rm -f $dir/data.sig $dir/o.sig" \
 	-n 'ssh-keygen -Y sign' "ssh-keygen -q -Y sign -n release -f $dir/ci $dir/data" \
 	-n 'enf-sign via enf-agent -o' "enf-sign -o $dir/o.sig $dir/req" \
 	-n 'enf-sign via enf-agent >' "enf-sign $dir/req" \
@@ -68,7 +70,8 @@ hyperfine -N --warmup 5 --min-runs 40 --style none --export-json "$dir/one.json"
 base=$(mean_ms "$dir/one.json" 0)
 printf '%-28s %9s %9s %14s\n' command "mean ms" "min ms" "vs ssh-keygen"
 # ssh-keygen writes FILE.sig without fsync; enf-sign -o syncs the output
-# and its directory (atomic), "> file" does not: both fsync the audit record.
+# before renaming it into place, "> file" does not: both fsync the audit
+# record.
 for i in 0 1 2 3; do
 	printf '%-28s %9s %9s %14s\n' "$(jq -r ".results[$i].command" "$dir/one.json")" \
 		"$(fmt "$(mean_ms "$dir/one.json" $i)")" "$(fmt "$(min_ms "$dir/one.json" $i)")" \
@@ -144,11 +147,12 @@ f1=$("$floor_prog" 2000 | awk '{print $6}')
 c1=$("$floor_prog" 2000 cpu | awk '{print $6}')
 batch "enf-sign -d in process (1 unlock)" "$dir/out1"
 batch "enf-sign -d via enf-agent" "$dir/out2" agent
-# This disk's cost of creating 1,000 files, apart: the same batch with its
-# outputs on a tmpfs (the log, and its fsyncs, stay where they were).
+# This disk's cost of creating 1,000 files, apart: the same batches with
+# their outputs on a tmpfs (the log, and its fsyncs, stay where they were).
 shm=
 if [ -d /dev/shm ] && shm=$(mktemp -d /dev/shm/enf-agent-bench.XXXXXX); then
-	batch "  the same, outputs on tmpfs" "$shm/out" agent
+	batch "  in process, outputs on tmpfs" "$shm/out1"
+	batch "  via enf-agent, outputs on tmpfs" "$shm/out2" agent
 	rm -rf "$shm"
 fi
 f2=$("$floor_prog" 2000 | awk '{print $6}')
