@@ -37,7 +37,8 @@ start_agent() {
 	mkdir -p "$BATS_TEST_TMPDIR/agent"
 	chmod 0700 "$BATS_TEST_TMPDIR/agent"
 	AGENT_SOCK="$BATS_TEST_TMPDIR/agent/sock"
-	line=$(enf-agent -a "$AGENT_SOCK" "$@") || return 1
+	# AGENT_RUN: a command (function) to start it through, e.g. with limits.
+	line=$(${AGENT_RUN:-} enf-agent -a "$AGENT_SOCK" "$@") || return 1
 	[[ $line =~ Agent\ pid\ ([0-9]+) ]] || return 1
 	AGENT_PID=${BASH_REMATCH[1]}
 	[ -S "$AGENT_SOCK" ]
