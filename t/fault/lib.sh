@@ -106,22 +106,21 @@ check_batch() { # NAME DIR
 
 ms() { date +%s%3N; }
 
-# Whatever a failure left must satisfy what SPEC promises (kill.sh's header);
-# prints one reason per problem, nothing when all is well.  ERRFILE, when
-# given, is the command's stderr: a signature without its record is allowed
-# only when the command said the record could not be written (SPEC, Audit:
-# failing to write a record never changes a decision).  enf-seal publishes
-# its output before it appends the record (lib/seal.c run()): an output
-# left without a record by a kill in between is reported on fd 4 as a
-# note, not a failure, since SPEC orders record-then-publish for signatures
-# only.
-# recorded OP WHAT: the output that exists has its OP record, unless the
-# command said on stderr that the record could not be written (SPEC: a gap).
+# recorded OP WHAT (inside check, whose $h and $errf it reads): the output
+# that exists has its OP record, unless the command said on stderr that the
+# record could not be written (SPEC: a gap).
 recorded() {
 	grep -q " op=$1 " "$h/audit.log" || grep -qi 'audit' "$errf" ||
 		echo "$2 exists without its record"
 }
 
+# Whatever a failure left must satisfy what SPEC promises (kill.sh's header);
+# prints one reason per problem, nothing when all is well.  ERRFILE, when
+# given, is the command's stderr: an output without its record is allowed
+# only when the command said the record could not be written (SPEC, Audit:
+# failing to write a record never changes a decision).  Signatures and
+# enf-seal's outputs alike are recorded before they are published, so an
+# output left without its record is a failure.
 check() { # NAME DIR [ERRFILE]
 	local name=$1 d=$2 h=$2/h errf=${3:-/dev/null} permits0 v1 v1out unlocked=0 left
 	cd "$d" || return
