@@ -605,7 +605,7 @@ struct ahead {
 	struct dir_output *outs;
 	size_t n, made, deciding;
 	mode_t mode;
-	int stop;
+	int stop, running;	/* running: the thread was started */
 };
 
 static void *ahead_run(void *arg)
@@ -630,29 +630,32 @@ static void *ahead_run(void *arg)
 	return NULL;
 }
 
-static int ahead_start(struct ahead *a, struct dir_output *outs, size_t n)
+/* Without a thread (one request, or none could be started) each file is
+ * created when it is staged. */
+static void ahead_start(struct ahead *a, struct dir_output *outs, size_t n)
 {
-	memset(a, 0, sizeof *a);
 	a->outs = outs;
 	a->n = n;
 	a->mode = io_output_mode(0644);	/* umask() is not for threads */
-	if (pthread_mutex_init(&a->mu, NULL) != 0)
-		return -1;
+	if (n < 2 || pthread_mutex_init(&a->mu, NULL) != 0)
+		return;
 	if (pthread_cond_init(&a->cv, NULL) != 0) {
 		pthread_mutex_destroy(&a->mu);
-		return -1;
+		return;
 	}
 	if (pthread_create(&a->thread, NULL, ahead_run, a) != 0) {
 		pthread_cond_destroy(&a->cv);
 		pthread_mutex_destroy(&a->mu);
-		return -1;
+		return;
 	}
-	return 0;
+	a->running = 1;
 }
 
 /* Request i is being decided: its file is made (or given up on). */
 static void ahead_deciding(struct ahead *a, size_t i)
 {
+	if (!a->running)
+		return;
 	pthread_mutex_lock(&a->mu);
 	a->deciding = i;
 	pthread_cond_broadcast(&a->cv);
@@ -663,6 +666,9 @@ static void ahead_deciding(struct ahead *a, size_t i)
 
 static void ahead_stop(struct ahead *a)
 {
+	if (!a->running)
+		return;
+	a->running = 0;
 	pthread_mutex_lock(&a->mu);
 	a->stop = 1;
 	pthread_cond_broadcast(&a->cv);
@@ -700,8 +706,7 @@ static int add_all(struct sign_batch *b, const struct sign_job *j, struct dir_ou
 		memset(&req, 0, sizeof req);
 		if ((rc = request_read(j->requests[i], &req)) != ENF_OK)
 			return rc;
-		if (ahead)
-			ahead_deciding(ahead, i);
+		ahead_deciding(ahead, i);
 		o = (struct sign_output){ dir_stage, dir_publish, dir_discard, &outs[i] };
 		rc = sign_batch_add(b, &req, &o);
 		request_free(&req);
@@ -716,14 +721,11 @@ static int add_all(struct sign_batch *b, const struct sign_job *j, struct dir_ou
 	return ENF_OK;
 }
 
-/* The outputs' paths, and a thread that creates their files ahead
- * (ahead is NULL when it cannot be started: each is created when staged). */
-static struct dir_output *dir_outputs(const struct sign_job *j, struct ahead *a,
-				      struct ahead **ahead)
+/* The outputs' paths, and the thread that creates their files ahead. */
+static struct dir_output *dir_outputs(const struct sign_job *j, struct ahead *ahead)
 {
 	struct dir_output *outs = calloc(j->nrequests, sizeof *outs);
 
-	*ahead = NULL;
 	if (!outs)
 		return NULL;
 	for (size_t i = 0; i < j->nrequests; i++) {
@@ -732,8 +734,7 @@ static struct dir_output *dir_outputs(const struct sign_job *j, struct ahead *a,
 	}
 	if (outs[0].path)
 		sweep_stale(outs[0].path);
-	if (j->nrequests > 1 && ahead_start(a, outs, j->nrequests) == 0)
-		*ahead = a;
+	ahead_start(ahead, outs, j->nrequests);
 	return outs;
 }
 
@@ -769,7 +770,7 @@ int sign_local(const struct sign_job *j)
 	struct sign_batch *b = NULL;
 	struct atomic_file single = { .path = (char *)j->out, .fd = -1 };
 	struct dir_output *outs = NULL;
-	struct ahead a, *ahead = NULL;
+	struct ahead ahead = { 0 };
 	struct request_text first = { 0 };
 	int rc;
 
@@ -786,17 +787,16 @@ int sign_local(const struct sign_job *j)
 		rc = unlock_role(ks, ROLE_OPERATOR, j->passfile, SIGN_PROGRAM, "sign");
 	if (rc == ENF_OK)
 		rc = sign_batch_new(ks, NULL, NULL, &b);
-	if (rc == ENF_OK && j->dir && !(outs = dir_outputs(j, &a, &ahead)))
+	if (rc == ENF_OK && j->dir && !(outs = dir_outputs(j, &ahead)))
 		rc = enf_err(ENF_FAIL, "out of memory");
 	if (rc == ENF_OK && !j->dir) {
 		struct sign_output o = { atomic_stage, atomic_publish, atomic_discard, &single };
 		rc = sign_batch_add(b, &first, &o);
 	} else if (rc == ENF_OK) {
 		sign_batch_before_publish(b, dir_sync, (void *)j->dir);
-		rc = add_all(b, j, outs, ahead);
+		rc = add_all(b, j, outs, &ahead);
 	}
-	if (ahead)
-		ahead_stop(ahead);
+	ahead_stop(&ahead);
 	if (b) {
 		/* What was decided is recorded and carried out even when a later
 		 * request of the batch could not be read; why it stopped is said
