@@ -41,6 +41,20 @@ through() { ENF_AGENT_SOCK=$AGENT_SOCK "$@"; }
 handlers() { pgrep -x -P "$AGENT_PID" enf-agent | wc -l; }
 spare() { pgrep -x -P "$AGENT_PID" enf-agent-spare || true; }
 
+# clients N ROUNDS STEP: N clients at once, each running `STEP CLIENT ROUND`
+# ROUNDS times; fails, showing the first, when any step failed.
+clients() {
+	local err=$BATS_TEST_TMPDIR/err c i pids=()
+	for ((c = 1; c <= $1; c++)); do
+		(for ((i = 1; i <= $2; i++)); do
+			"$3" "$c" "$i" 2>>"$err" || echo "client $c round $i: exit $?" >>"$err"
+		done) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	if [ -s "$err" ]; then sort "$err" | uniq -c | head -n 5; return 1; fi
+}
+
 # ASan builds (make sanitize) map terabytes of shadow memory: nothing there
 # can be locked, and peak RSS means nothing.
 sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
@@ -314,25 +328,20 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	coproc HOLD { python3 "$RAW" "$AGENT_SOCK" idle 40; }
 	read -r line <&"${HOLD[0]}"
 	[ "$line" = "open 40" ]
-	err=$BATS_TEST_TMPDIR/err
-	pids=()
+	officers=()
 	# Officers changing the keystore make each accept re-read it: slower
 	# accepts, so connections queue.
 	for o in 1 2; do
 		(for k in $(seq 8); do enf-keygen new -p release "o$o-$k" >/dev/null 2>&1 || true; done) &
-		pids+=($!)
+		officers+=($!)
 	done
-	for c in $(seq 8); do
-		(for i in $(seq 20); do
-			through enf-sign -o "$BATS_TEST_TMPDIR/s$c-$i" "$BATS_TEST_TMPDIR/r" 2>>"$err" ||
-				echo "client $c request $i: exit $?" >>"$err"
-		done) &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
+	sign_one() { through enf-sign -o "$BATS_TEST_TMPDIR/s$1-$2" "$BATS_TEST_TMPDIR/r"; }
+	ok=0
+	clients 8 20 sign_one && ok=1
+	wait "${officers[@]}"
 	eval "exec ${HOLD[1]}>&-"
 	wait "$HOLD_PID" || true
-	if [ -s "$err" ]; then sort "$err" | uniq -c | head -n 5; false; fi
+	[ "$ok" -eq 1 ]
 	[ "$(ls "$BATS_TEST_TMPDIR" | grep -c '^s[0-9]*-[0-9]*$')" -eq 160 ]
 }
 
@@ -351,18 +360,11 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	done
 	start_agent
 	before=$(audit_count)
-	err=$BATS_TEST_TMPDIR/err
-	pids=()
-	for c in $(seq 8); do
-		(for i in $(seq 8); do
-			mkdir "$BATS_TEST_TMPDIR/d$c-$i"
-			through enf-sign -d "$BATS_TEST_TMPDIR/d$c-$i" "$BATS_TEST_TMPDIR"/z*.req 2>>"$err" ||
-				echo "client $c batch $i: exit $?" >>"$err"
-		done) &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-	if [ -s "$err" ]; then sort "$err" | uniq -c | head -n 5; false; fi
+	batch_one() {
+		mkdir "$BATS_TEST_TMPDIR/d$1-$2"
+		through enf-sign -d "$BATS_TEST_TMPDIR/d$1-$2" "$BATS_TEST_TMPDIR"/z*.req
+	}
+	clients 8 8 batch_one
 	[ "$(ls "$BATS_TEST_TMPDIR"/d*/ | grep -c '\.sig$')" -eq 1920 ]
 	enf-audit verify -q
 	[ "$(enf-audit show --json "$((before + 1))-$(audit_count)" | jq -r .outcome | sort | uniq -c |

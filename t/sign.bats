@@ -702,6 +702,18 @@ check_raw() { # ALG HASH
 	[ "$(ls -A "$BATS_TEST_TMPDIR/sigs")" = "$(printf 'r01.sig\nr02.sig')" ]
 }
 
+@test "batch: a first request that cannot be read stops it before anything is decided" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR/r1.req"
+	req "$BATS_TEST_TMPDIR/r2.req"
+	before=$(audit_count)
+	run --separate-stderr enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR"/r?.req
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *r1.req* ]]
+	[ "$(audit_count)" -eq "$before" ]
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/sigs")" ]
+}
+
 @test "batch: a directory that cannot be written fails each permit, recorded as output-failed" {
 	install_policy
 	req "$BATS_TEST_TMPDIR/a.req"
