@@ -21,8 +21,8 @@ int io_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
  * directory is not synced: after a crash the new file may be missing,
  * never torn, and what enf writes there can be made again (its record was
  * made durable first).  Files of the instance (io_write_home_file) sync
- * the directory as well.  Path "-" or NULL means stdout.  A target that is not a
- * regular file is never replaced: a character device or a FIFO is written
+ * the directory as well.  Path "-" or NULL means stdout.  A target that is
+ * not a regular file is never replaced: a character device or a FIFO is written
  * into directly, a symlink's regular file is replaced (not the link), and
  * anything else (a directory, a block device, a socket, a dangling link) is
  * refused.  What goes to stdout or a device is held until commit (abort
