@@ -1,8 +1,10 @@
 /* Files: bounded reads, atomic writes, permission checks, the home. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,40 @@ static int unnamed_beside(const char *path, mode_t mode)
 	return fd;
 }
 
+/* 1 when name is a temporary file's, STEM MARK PID "." SUFFIX (SUFFIX
+ * letters and digits: a counter or mkstemp's), whose process no longer
+ * exists (kill(pid, 0) says ESRCH).  Never a live writer's; a reused pid
+ * only keeps a stale file a while longer. */
+static int dead_temp(const char *name, const char *mark)
+{
+	const char *t = strstr(name, mark), *suffix;
+	char *end;
+	long pid;
+
+	if (!t || t[strlen(mark)] < '1' || t[strlen(mark)] > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(t + strlen(mark), &end, 10);
+	suffix = end + 1;
+	if (errno || *end != '.' || !*suffix || suffix[strspn(suffix, "0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+void io_sweep_dead(const char *dir, const char *mark)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (dead_temp(e->d_name, mark))
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 /* Name the unnamed file: straight as the target when there is none, else
  * under a fresh temporary name for the instant of the rename over it. */
 static int commit_unnamed(struct atomic_file *f)
@@ -276,15 +312,24 @@ static int open_as(struct atomic_file *f, const char *path, mode_t mode, int out
 		f->path = strdup(path);
 	else if ((rc = resolve_link(path, &f->path)) != ENF_OK)
 		return rc;
-	n = strlen(f->path ? f->path : "") + 16;
+	n = strlen(f->path ? f->path : "") + 40;
 	f->tmp = malloc(n);
 	if (!f->path || !f->tmp) {
 		atomic_abort(f);
 		return enf_err(ENF_FAIL, "out of memory");
 	}
-	snprintf(f->tmp, n, "%s.tmpXXXXXX", f->path);
+	snprintf(f->tmp, n, "%s.tmp%ld.XXXXXX", f->path, (long)getpid());
 	/* Unnamed until commit where the system allows (tmp NULL then): a
-	 * kill -9 meanwhile leaves no temporary file behind. */
+	 * kill -9 meanwhile leaves no temporary file behind, except in the
+	 * instant commit_unnamed names it to rename it over path.  What such
+	 * an instant left in the home, its next writer removes; in a caller's
+	 * directory nothing is removed. */
+	if (!output) {
+		char *dir = io_dirname(f->path);
+		if (dir)
+			io_sweep_dead(dir, ".tmp");
+		free(dir);
+	}
 	if ((f->fd = unnamed_beside(f->path, 0600)) >= 0) {
 		free(f->tmp);
 		f->tmp = NULL;

@@ -85,6 +85,11 @@ int home_check(const char *home);
 /* home + "/" + name, malloc'd (NULL on failure). */
 char *home_path(const char *home, const char *name);
 
+/* Removes from dir the temporary files of processes that are gone: names
+ * with mark followed by PID "." and a suffix of letters and digits, as
+ * enf's writers make them (NAME.tmpPID.N, NAME.sig.tmpPID.XXXXXX). */
+void io_sweep_dead(const char *dir, const char *mark);
+
 /* A file with no name yet (O_TMPFILE) in dir, opened read-write with mode:
  * a kill -9 before io_link_unnamed leaves nothing behind.  -1 (errno set)
  * where the file system or the absence of /proc rules it out: callers then

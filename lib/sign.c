@@ -1,9 +1,7 @@
 /* The signing transaction (sign.h) and enf-sign's in-process flow. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,41 +457,17 @@ char *sign_batch_path(const char *dir, const char *request)
 /* A batch's staged files are named (a batch may stage more files than it
  * may hold open), NAME.sig.tmpPID.XXXXXX: a kill -9 between staging and
  * publishing leaves them.  The first staging into a directory removes
- * those of processes that no longer exist (kill(pid, 0) says ESRCH), never
- * a live batch's; a reused pid only keeps a stale file a while longer. */
-static int stale_temp(const char *name)
-{
-	const char *t = strstr(name, ".sig.tmp");
-	char *end;
-	long pid;
-
-	if (!t || t[8] < '1' || t[8] > '9')
-		return 0;
-	errno = 0;
-	pid = strtol(t + 8, &end, 10);
-	if (errno || *end != '.' || strlen(end + 1) != 6 || pid == (long)getpid())
-		return 0;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-}
-
+ * those of processes that no longer exist. */
 static void sweep_stale(const char *path)
 {
 	static char *swept;
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-	struct dirent *e;
-	DIR *d;
+	char *dir = io_dirname(path);
 
 	if (!dir || (swept && strcmp(swept, dir) == 0)) {
 		free(dir);
 		return;
 	}
-	if ((d = opendir(dir))) {
-		while ((e = readdir(d)))
-			if (stale_temp(e->d_name))
-				(void)unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
+	io_sweep_dead(dir, ".sig.tmp");
 	free(swept);
 	swept = dir;
 }

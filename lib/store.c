@@ -215,7 +215,6 @@ static int write_new(const char *dir, const char *tmp, GDBM_FILE cur, const stru
 	GDBM_FILE out;
 	int rc, fd;
 
-	unlink(tmp);
 	/* Built unnamed where the system allows (io.h), and named only for the
 	 * rename: a kill -9 while it is written leaves no keystore.new. */
 	fd = io_open_unnamed(dir, 0600);
@@ -250,6 +249,9 @@ int store_lock(const struct store *s)
 			return enf_err(ENF_FAIL, "%s: %s", s->lockpath, strerror(errno)), -1;
 		}
 	}
+	/* keystore.new has a name only under this lock, from write_new to the
+	 * rename: one that exists now was left by a writer killed between. */
+	unlink(s->tmppath);
 	return fd;
 }
 

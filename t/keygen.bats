@@ -529,6 +529,20 @@ slices_in_keystore() { # FILE
 	enf-keygen list | grep -q '^final '
 }
 
+@test "what a writer killed between naming and renaming left in the home, the next writer removes" {
+	make_instance
+	dead=$(sh -c 'echo $$')
+	# A dead writer's names (commit_unnamed's and the named fallback's) and
+	# keystore.new go; a live writer's, and files enf did not name so, stay.
+	gone=("lockout.tmp$dead.0" "policy.tmp$dead.3" "policy.tmp$dead.Ab12Cd" keystore.new)
+	kept=("lockout.tmp$$.0" notes.tmp "lockout.tmp$dead." "lockout.tmp$dead.0.x")
+	for f in "${gone[@]}" "${kept[@]}"; do printf 'stale\n' >"$ENF_HOME/$f"; done
+	enf-keygen new -p release k1 >/dev/null
+	for f in "${gone[@]}"; do [ ! -e "$ENF_HOME/$f" ]; done
+	for f in "${kept[@]}"; do [ -e "$ENF_HOME/$f" ]; done
+	enf-keygen list | grep -q '^k1 '
+}
+
 @test "parallel readers all succeed while a writer works" {
 	make_instance
 	enf-keygen new -p release k0 >/dev/null

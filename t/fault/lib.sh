@@ -151,8 +151,10 @@ check() { # NAME DIR [ERRFILE]
 		fi
 	done
 	[ "$unlocked" -eq 1 ] || echo "the operator unlocks with neither the old nor the new passphrase"
-	# The next keystore writer, under the lock, removes what an instant
-	# between naming and renaming may have left (lib/store.c).
+	# The next writers remove what an instant between naming and renaming
+	# may have left: the next holder of the keystore's lock keystore.new
+	# (lib/store.c), the next writer of a file of the instance a dead
+	# process's NAME.tmpPID.N (lib/io.c).
 	enf-keygen -H "$h" reset-lockout >/dev/null 2>&1 || echo "the officer cannot write the keystore"
 	enf-audit -H "$h" verify -q >/dev/null 2>&1 || echo "the log does not verify after the next append"
 	# Otherwise, right after the failure the log may not verify for two
