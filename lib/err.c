@@ -5,7 +5,10 @@
 #include <string.h>
 #include "enf.h"
 
-static char errbuf[512];
+/* Per thread: a helper thread's message must not replace the one its
+ * caller is about to print (the caller says what the helper's failure
+ * means). */
+static _Thread_local char errbuf[512];
 static const char *progname = "enf";
 static int warned;	/* a message went to stderr */
 
