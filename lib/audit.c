@@ -5,6 +5,8 @@
  * audit_gap.c, verification in audit_verify.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,10 +244,69 @@ static int open_log(const char *path, int *fdp)
 	return ENF_OK;
 }
 
-static int build_records(struct wbuf *w, const struct tail *t, struct audit_gap *g,
-			 const char *instance_id, const struct privkey *key,
-			 const struct audit_event *evs, size_t n, uint64_t *seqs,
-			 unsigned char hash[32])
+/* The signatures of an append: one per record, over its hash, and the
+ * new head's, over the last hash.  The chain is in the hashes, made first;
+ * the signatures are independent, and each costs a fifth of an agent
+ * request's work, made under the log's lock.  So they are made at once,
+ * by up to SIGN_THREADS threads taking them in turn.  Without the key
+ * nothing is signed (the head keeps its signed part): no thread then. */
+#define SIGN_THREADS 4
+#define EXTRA_RECORDS 2		/* a repair and a gap, before the events */
+
+struct signing {
+	const struct privkey *key;
+	struct wbuf *recs;		/* nrec records, each up to its hash */
+	unsigned char (*hash)[32];
+	size_t nrec;
+	struct wbuf *head;		/* the new head, of the last record */
+	uint64_t tip;
+	const struct audit_headfile *old;
+	atomic_size_t next;
+	atomic_int failed;
+};
+
+/* Job i < nrec: record i's signature and newline; job nrec: the head. */
+static void *sign_jobs(void *arg)
+{
+	struct signing *s = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&s->next, 1)) <= s->nrec) {
+		int rc = i < s->nrec ?
+			audit_rec_encode_signed(&s->recs[i], 0, s->key, s->hash[i]) :
+			audit_headfile_encode(s->head, s->tip, s->hash[s->nrec - 1], s->key, s->old);
+		if (rc != ENF_OK)
+			atomic_store(&s->failed, 1);
+	}
+	return NULL;
+}
+
+static int sign_all(struct signing *s)
+{
+	pthread_t th[SIGN_THREADS - 1];
+	size_t want = 1, nt = 0;	/* threads, this one included */
+
+	if (s->key) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		want = cpus < 1 ? 1 : cpus > SIGN_THREADS ? SIGN_THREADS : (size_t)cpus;
+		if (want > s->nrec + 1)
+			want = s->nrec + 1;
+	}
+	while (nt + 1 < want && pthread_create(&th[nt], NULL, sign_jobs, s) == 0)
+		nt++;
+	sign_jobs(s);
+	for (size_t i = 0; i < nt; i++)
+		pthread_join(th[i], NULL);
+	/* A message made on a helper thread stays on it: hence this one. */
+	if (atomic_load(&s->failed))
+		return nt ? enf_err(ENF_FAIL, "cannot sign the audit records or their head") : ENF_FAIL;
+	return ENF_OK;
+}
+
+/* The records up to their hashes, each chained to the one before. */
+static int build_records(struct signing *s, const struct tail *t, struct audit_gap *g,
+			 const char *instance_id, const struct audit_event *evs, size_t n,
+			 uint64_t *seqs)
 {
 	static const unsigned char zero[32];
 	int64_t now = (int64_t)time(NULL);
@@ -263,9 +324,10 @@ static int build_records(struct wbuf *w, const struct tail *t, struct audit_gap 
 			snprintf(hex + 2 * i, 3, "%02x", t->dropped_sha[i]);
 		snprintf(detail, sizeof detail, "dropped %zu bytes (%s), sha256 %s",
 			 t->dropped, t->why, hex);
-		if ((rc = audit_rec_encode(w, seq++, now, instance_id, &rep, prev, key, hash)))
+		if ((rc = audit_rec_encode_hashed(&s->recs[s->nrec], seq++, now, instance_id, &rep,
+						  prev, s->hash[s->nrec])))
 			return rc;
-		prev = hash;
+		prev = s->hash[s->nrec++];
 	}
 	if (g->fd >= 0) {
 		char detail[AUDIT_VALUE_MAX + 1];
@@ -274,18 +336,65 @@ static int build_records(struct wbuf *w, const struct tail *t, struct audit_gap 
 			.reason = "unrecorded", .detail = detail,
 		};
 		audit_gap_detail(g, seq, detail, sizeof detail);
-		if ((rc = audit_rec_encode(w, seq, now, instance_id, &gr, prev, key, hash)))
+		if ((rc = audit_rec_encode_hashed(&s->recs[s->nrec], seq, now, instance_id, &gr,
+						  prev, s->hash[s->nrec])))
 			return rc;
-		prev = hash;
+		prev = s->hash[s->nrec++];
 		g->seq = seq++;
 	}
 	/* Each event chained to the one before: one write, one fsync for all. */
 	for (size_t i = 0; i < n; i++) {
 		seqs[i] = seq++;
-		if ((rc = audit_rec_encode(w, seqs[i], now, instance_id, &evs[i], prev, key, hash)))
+		if ((rc = audit_rec_encode_hashed(&s->recs[s->nrec], seqs[i], now, instance_id,
+						  &evs[i], prev, s->hash[s->nrec])))
 			return rc;
-		prev = hash;
+		prev = s->hash[s->nrec++];
 	}
+	s->tip = seqs[n - 1];
+	return ENF_OK;
+}
+
+/* The records of the append and its head, signed, in w and hw. */
+static int make_records(struct wbuf *w, struct wbuf *hw, const struct tail *t,
+			struct audit_gap *g, const struct audit_headfile *old,
+			const char *instance_id, const struct privkey *key,
+			const struct audit_event *evs, size_t n, uint64_t *seqs)
+{
+	struct signing s = { .key = key, .head = hw, .old = old };
+	size_t max = n + EXTRA_RECORDS;
+	int rc;
+
+	s.recs = calloc(max, sizeof *s.recs);
+	s.hash = calloc(max, sizeof *s.hash);
+	if (!s.recs || !s.hash)
+		rc = enf_err(ENF_FAIL, "out of memory");
+	else if ((rc = build_records(&s, t, g, instance_id, evs, n, seqs)) == ENF_OK &&
+		 (rc = sign_all(&s)) == ENF_OK) {
+		for (size_t i = 0; i < s.nrec; i++)
+			wbuf_put(w, s.recs[i].p, s.recs[i].len);
+		if (w->failed)
+			rc = enf_err(ENF_FAIL, "out of memory");
+	}
+	for (size_t i = 0; s.recs && i < max; i++)
+		wbuf_free(&s.recs[i]);
+	free(s.recs);
+	free(s.hash);
+	return rc;
+}
+
+/* The records, then the head, each made durable before the next. */
+static int write_locked(int fd, const char *path, const char *home, const struct tail *t,
+			const struct wbuf *w, const struct wbuf *hw, uint64_t last)
+{
+	if (t->dropped && ftruncate(fd, t->keep) < 0)
+		return enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
+	if (io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0)
+		return enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
+	/* The record is in the log: say so, not that it was lost.  The next
+	 * append finds it after the old head and catches up. */
+	if (audit_headfile_write(home, hw) != ENF_OK)
+		enf_warn("audit: record %llu written, but %s; the next append updates it",
+			 (unsigned long long)last, enf_errmsg());
 	return ENF_OK;
 }
 
@@ -298,7 +407,6 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 	struct audit_gap g = { .fd = -1 };
 	struct wbuf w, hw;
 	struct stat st;
-	unsigned char hash[32];
 	char *hpath = home_path(home, AUDIT_HEAD_FILE);
 	int present = 0, rc, written = 0;
 
@@ -314,21 +422,8 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 		 (rc = tail_vs_head(fd, &t, &h, present, id, key != NULL, path)) == ENF_OK &&
 		 (rc = present || !key ? ENF_OK : audit_headfile_genesis(home, key)) == ENF_OK &&
 		 (rc = key ? audit_gap_take(home, &g) : ENF_OK) == ENF_OK &&
-		 (rc = build_records(&w, &t, &g, instance_id, key, evs, n, seqs, hash)) == ENF_OK &&
-		 (rc = audit_headfile_encode(&hw, seqs[n - 1], hash, key, &h)) == ENF_OK) {
-		if (t.dropped && ftruncate(fd, t.keep) < 0)
-			rc = enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
-		else if (io_write_all(fd, w.p, w.len) < 0 || fsync(fd) < 0)
-			rc = enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
-		else {
-			written = 1;
-			/* The record is in the log: say so, not that it was lost.  The
-			 * next append finds it after the old head and catches up. */
-			if (audit_headfile_write(home, &hw) != ENF_OK)
-				enf_warn("audit: record %llu written, but %s; the next append "
-					 "updates it", (unsigned long long)seqs[n - 1], enf_errmsg());
-		}
-	}
+		 (rc = make_records(&w, &hw, &t, &g, &h, instance_id, key, evs, n, seqs)) == ENF_OK)
+		written = (rc = write_locked(fd, path, home, &t, &w, &hw, seqs[n - 1])) == ENF_OK;
 	if (rc != ENF_OK && rc != ENF_FAIL)
 		rc = ENF_FAIL;
 	if (written && g.fd >= 0)

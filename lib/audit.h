@@ -106,6 +106,14 @@ int audit_rec_sig_ok(const struct audit_rec *r, const struct pubkey *id);
 int audit_rec_encode(struct wbuf *out, uint64_t seq, int64_t when, const char *instance_id,
 		     const struct audit_event *ev, const unsigned char prev[32],
 		     const struct privkey *key, unsigned char hash_out[32]);
+/* The same in two steps, so that an append can make its records' and
+ * its head's signatures at once (audit.c): the line up to and including
+ * its hash, then, from start, its signature and newline. */
+int audit_rec_encode_hashed(struct wbuf *out, uint64_t seq, int64_t when,
+			    const char *instance_id, const struct audit_event *ev,
+			    const unsigned char prev[32], unsigned char hash_out[32]);
+int audit_rec_encode_signed(struct wbuf *out, size_t start, const struct privkey *key,
+			    const unsigned char hash[32]);
 
 /* --- Verification (enf-audit verify) --- */
 

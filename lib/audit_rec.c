@@ -128,9 +128,9 @@ static int put_sig(struct wbuf *w, const struct privkey *key, const unsigned cha
 	return rc == ENF_OK ? 0 : -1;
 }
 
-int audit_rec_encode(struct wbuf *out, uint64_t seq, int64_t when, const char *instance_id,
-		     const struct audit_event *ev, const unsigned char prev[32],
-		     const struct privkey *key, unsigned char hash_out[32])
+int audit_rec_encode_hashed(struct wbuf *out, uint64_t seq, int64_t when,
+			    const char *instance_id, const struct audit_event *ev,
+			    const unsigned char prev[32], unsigned char hash_out[32])
 {
 	const char *text[AF_COUNT] = { 0 };
 	char tbuf[32];
@@ -164,14 +164,32 @@ int audit_rec_encode(struct wbuf *out, uint64_t seq, int64_t when, const char *i
 		return enf_err(ENF_FAIL, "cannot hash the record");
 	bad |= put_field(out, AF_HASH);
 	bad |= audit_put_hex(out, hash_out);
+	return bad || out->failed ? enf_err(ENF_FAIL, "out of memory") : ENF_OK;
+}
+
+int audit_rec_encode_signed(struct wbuf *out, size_t start, const struct privkey *key,
+			    const unsigned char hash[32])
+{
+	int bad = 0;
+
 	bad |= put_field(out, AF_SIG);
-	bad |= put_sig(out, key, hash_out);
+	bad |= put_sig(out, key, hash);
 	bad |= wbuf_put(out, "\n", 1);
 	if (bad || out->failed)
 		return enf_err(ENF_FAIL, "cannot encode or sign the record");
 	if (out->len - start > AUDIT_LINE_MAX)
 		return enf_err(ENF_FAIL, "record too long");
 	return ENF_OK;
+}
+
+int audit_rec_encode(struct wbuf *out, uint64_t seq, int64_t when, const char *instance_id,
+		     const struct audit_event *ev, const unsigned char prev[32],
+		     const struct privkey *key, unsigned char hash_out[32])
+{
+	size_t start = out->len;
+	int rc = audit_rec_encode_hashed(out, seq, when, instance_id, ev, prev, hash_out);
+
+	return rc != ENF_OK ? rc : audit_rec_encode_signed(out, start, key, hash_out);
 }
 
 /* ----------------------------------------------------------------- parse */
