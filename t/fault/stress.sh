@@ -75,6 +75,9 @@ signer() { # SIGNER-COMMAND INDEX
 # A governance change made on a view another officer has changed since is
 # refused ("changed by another process; try again", exit 3) rather than
 # merged: the officer tries again, as a script would; each retry is counted.
+# Officers who retried in lockstep could keep invalidating one another's
+# views (each change spans a KDF), so, as a script should, each waits a
+# random 0-199 ms first.
 officer() { # INDEX COUNT
 	local k t
 	for ((k = 0; k < $2; k++)); do
@@ -82,6 +85,7 @@ officer() { # INDEX COUNT
 			enf-keygen new -p release "o$1-$k" >/dev/null 2>"$work/o$1.err" && break
 			grep -q 'changed by another process' "$work/o$1.err" || break
 			echo retry >>"$work/retries"
+			sleep "0.$(printf %03d $((RANDOM % 200)))"
 		done
 		[ "$t" -lt 50 ] && [ ! -s "$work/o$1.err" ] ||
 			echo "new o$1-$k: $(cat "$work/o$1.err")" >>"$work/errors"
