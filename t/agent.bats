@@ -72,8 +72,9 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	unset ENF_PASSPHRASE_FILE
 	enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
 	[ -s "$BATS_TEST_TMPDIR/sig" ]
-	run enf-agent -k
+	run --separate-stderr enf-agent -k
 	[ "$status" -eq 0 ]
+	[ "$output" = "unset ENF_AGENT_SOCK;"$'\n'"echo Agent stopped;" ]
 	for _ in $(seq 100); do [ -e "$sock" ] || break; sleep 0.05; done
 	[ ! -e "$sock" ]
 	[ ! -e "$(dirname "$sock")" ]
@@ -81,6 +82,26 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"cannot reach the agent at $sock"* ]]
 	[ ! -e "$BATS_TEST_TMPDIR/sig2" ]
+}
+
+@test "eval \"\$(enf-agent -k)\" forgets the agent it stopped, and only that one" {
+	eval "$(enf-agent)" >/dev/null
+	first=$ENF_AGENT_SOCK
+	other=$(enf-agent | sed -n 's/^ENF_AGENT_SOCK=\([^;]*\);.*/\1/p')
+	# Stopping another agent by -a leaves the shell's agent named.
+	run --separate-stderr enf-agent -a "$other" -k
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	eval "$(enf-agent -k)" >/dev/null
+	[ -z "${ENF_AGENT_SOCK+set}" ]
+	for _ in $(seq 100); do [ -e "$first" ] || break; sleep 0.05; done
+	[ ! -e "$first" ]
+	# An agent that is not there: exit 3, and the variable is kept.
+	export ENF_AGENT_SOCK=$first
+	run --separate-stderr enf-agent -k
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"cannot reach the agent at $first"* ]]
 }
 
 @test "a wrong passphrase at start is exit 3, audited, and no socket" {

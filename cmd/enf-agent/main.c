@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "enf.h"
 #include "agent.h"
 #include "cli.h"
@@ -10,7 +11,7 @@
 static const char usage[] =
 	"usage: enf-agent [-H DIR] [--passphrase-file F] [-a SOCKET] [-t LIFETIME]\n"
 	"                 [--group G] [--timeout SECONDS] [-D]\n"
-	"       enf-agent -k\n"
+	"       enf-agent [-a SOCKET] -k\n"
 	"       enf-agent -h | --version\n";
 
 enum { OPT_PASSFILE = 256, OPT_GROUP, OPT_TIMEOUT };
@@ -19,6 +20,18 @@ enum { OPT_PASSFILE = 256, OPT_GROUP, OPT_TIMEOUT };
 static int parse_duration(const char *s, long max, long *out)
 {
 	return (*out = agent_parse_lifetime(s)) >= 0 && *out <= max ? ENF_OK : ENF_USAGE;
+}
+
+/* -k.  For eval "$(enf-agent -k)", as with ssh-agent -k: the shell
+ * forgets the agent just stopped (not another one it names). */
+static int stop_agent(const char *socket)
+{
+	const char *env = getenv(AGENT_ENV);
+	int rc = agent_stop(socket ? socket : env);
+
+	if (rc == ENF_OK && env && (!socket || strcmp(socket, env) == 0))
+		printf("unset %s;\necho Agent stopped;\n", AGENT_ENV);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -66,6 +79,6 @@ int main(int argc, char **argv)
 					o.foreground)))
 		return cli_exit(ENF_USAGE);
 	if (stop)
-		return agent_stop(o.socket ? o.socket : getenv(AGENT_ENV));
+		return stop_agent(o.socket);
 	return agent_run(&o);
 }
