@@ -367,6 +367,20 @@ expect_permitted() { # REQUEST
 	[ "$(cat "$OUT")" = previous ]
 }
 
+@test "-o replaces the output but removes nothing else from the caller's directory" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/r"
+	echo previous >"$OUT"
+	dead=$(sh -c 'echo $$')
+	# Names a killed writer of the home would leave; here they are the caller's.
+	printf 'mine\n' >"$OUT.tmp$dead.0"
+	printf 'mine\n' >"$BATS_TEST_TMPDIR/notes.tmp$dead.Ab12Cd"
+	enf-sign -o "$OUT" "$BATS_TEST_TMPDIR/r"
+	[ "$(head -c 29 "$OUT")" = "-----BEGIN SSH SIGNATURE-----" ]
+	[ "$(cat "$OUT.tmp$dead.0")" = mine ]
+	[ "$(cat "$BATS_TEST_TMPDIR/notes.tmp$dead.Ab12Cd")" = mine ]
+}
+
 @test "a wrong operator passphrase exits 3, signs nothing and audits the failure" {
 	install_policy
 	req "$BATS_TEST_TMPDIR/r"
