@@ -15,7 +15,7 @@ CC      ?= cc
 PKGS = gcc make pkg-config libgcrypt20-dev libgpg-error-dev libgdbm-dev gdbmtool \
        libtss2-dev bats openssh-client openssl jq groff-base util-linux procps python3 \
        python3-cryptography git tmux bash-completion man-db dpkg-dev fakeroot lintian \
-       swtpm swtpm-tools tpm2-tools iproute2 strace \
+       swtpm swtpm-tools tpm2-tools iproute2 strace systemd \
        clang libclang-rt-14-dev time softhsm2 opensc libp11-kit-dev
 BENCH_PKGS = softhsm2 opensc age hyperfine
 

@@ -686,7 +686,6 @@ request() { # OUT RULE [APPROVER...]
 # record after a signed head, which the next append checks and catches up
 # with; a head that is missing was deleted, and is still refused.
 @test "init killed between its first record and audit.head: the next append catches up, a deleted head is still refused" {
-	command -v strace >/dev/null || skip "strace is not installed (make deps)"
 	local trace=(-f -qq -e trace=rename,renameat,renameat2)
 	# LeakSanitizer cannot run under ptrace (make sanitize).
 	local asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
