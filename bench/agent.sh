@@ -20,7 +20,7 @@ MANY=${AGENT_BENCH_MANY:-100000}
 P11=${P11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 
 . "$here/lib.bash"
-bench_needs bench/agent.sh hyperfine jq ssh-keygen softhsm2-util pkcs11-tool /usr/bin/time
+bench_needs bench/agent.sh jq ssh-keygen softhsm2-util pkcs11-tool /usr/bin/time
 bench_instance agent
 enf-keygen init >/dev/null			# default Argon2id: paid once by the agent
 enf-keygen new -a ed25519 -p release rel >/dev/null
@@ -36,7 +36,10 @@ enf-request -k rel -i ci-bot -p release -s artifact:bench -r rel --ssh-key "$dir
 	"$dir/data" >"$dir/req"
 
 floor_prog=$ENF_BUILD/bench/floor
-[ -x "$floor_prog" ] || { echo "bench/agent.sh: $floor_prog is not built (run make)" >&2; exit 1; }
+rounds=$ENF_BUILD/bench/rounds
+for p in "$floor_prog" "$rounds"; do
+	[ -x "$p" ] || { echo "bench/agent.sh: $p is not built (run make)" >&2; exit 1; }
+done
 
 mkdir -m 0700 "$dir/run"
 sock="$dir/run/agent.sock"
@@ -51,32 +54,24 @@ softhsm2-util --init-token --free --label bench --pin 123456 --so-pin 654321 >/d
 pkcs11-tool --module "$P11" --login --pin 123456 --keypairgen --key-type EC:edwards25519 \
 	--id 01 --label ed >/dev/null 2>&1
 
-mean_ms() { jq -r ".results[$2].mean * 1000" "$1"; }
-min_ms() { jq -r ".results[$2].min * 1000" "$1"; }
 fmt() { awk "BEGIN{printf \"%8.2f\", $1}"; }
 ratio() { awk "BEGIN{printf \"%6.2f\", $1 / ($2 > 0 ? $2 : 0.001)}"; }
 
 echo "== one Ed25519 signature of a 1 KiB artifact, whole client process"
 cd "$dir"
-# ssh-keygen will not write over FILE.sig (it asks), so every run of every
-# command writes a new file: the outputs are removed before each.
-hyperfine -N --warmup 5 --min-runs 40 --style none --export-json "$dir/one.json" \
-	--prepare "rm -f $dir/data.sig $dir/o.sig" \
-	-n 'ssh-keygen -Y sign' "ssh-keygen -q -Y sign -n release -f $dir/ci $dir/data" \
-	-n 'enf-sign via enf-agent -o' "enf-sign -o $dir/o.sig $dir/req" \
-	-n 'enf-sign via enf-agent >' "enf-sign $dir/req" \
-	-n 'pkcs11-tool (SoftHSMv2)' "pkcs11-tool --module $P11 --login --pin 123456 --sign -m EDDSA --id 01 -i $dir/data -o $dir/o5.sig" \
-	>/dev/null 2>&1
-base=$(mean_ms "$dir/one.json" 0)
-printf '%-28s %9s %9s %14s\n' command "mean ms" "min ms" "vs ssh-keygen"
-# ssh-keygen writes FILE.sig without fsync; enf-sign -o syncs the output
-# before renaming it into place, "> file" does not: both fsync the audit
-# record.
-for i in 0 1 2 3; do
-	printf '%-28s %9s %9s %14s\n' "$(jq -r ".results[$i].command" "$dir/one.json")" \
-		"$(fmt "$(mean_ms "$dir/one.json" $i)")" "$(fmt "$(min_ms "$dir/one.json" $i)")" \
-		"$(ratio "$(mean_ms "$dir/one.json" $i)" "$base")"
-done
+# In rounds (bench/rounds.c): each round runs every command once, so that
+# a slow moment of a shared machine falls on all of them alike.
+# ssh-keygen will not write over FILE.sig (it asks): the outputs are
+# removed before each run.  ssh-keygen writes FILE.sig without fsync;
+# enf-sign -o syncs the output before renaming it into place, "> file"
+# does not: both fsync the audit record.
+printf '%-28s %9s %9s %9s %8s %8s\n' command "median ms" "mean ms" "min ms" "median" "mean"
+printf '%-28s %9s %9s %9s %8s %8s\n' "" "" "" "" "vs ssh-keygen" ""
+"$rounds" -n "${AGENT_BENCH_ROUNDS:-200}" -u "$dir/data.sig" -u "$dir/o.sig" -u "$dir/o5.sig" \
+	"ssh-keygen -Y sign=ssh-keygen -q -Y sign -n release -f $dir/ci $dir/data" \
+	"enf-sign via enf-agent -o=enf-sign -o $dir/o.sig $dir/req" \
+	"enf-sign via enf-agent >=enf-sign $dir/req" \
+	"pkcs11-tool (SoftHSMv2)=pkcs11-tool --module $P11 --login --pin 123456 --sign -m EDDSA --id 01 -i $dir/data -o $dir/o5.sig"
 
 # The same, by CPU time (steadier on a shared machine, where the wall clock
 # is mostly other programs' fsyncs and run queue): N runs of each, the
