@@ -849,7 +849,13 @@ static void accept_one(struct server *v)
 			track(v, pid);
 	}
 	close(fd);
-	spare_fork(v);
+	/* A spare forked now would take the other CPU from the signature just
+	 * handed over.  It is forked now only when other handlers are busy,
+	 * that is when connections come in together (make -j) and the next
+	 * is likely to come before this one is answered; otherwise once the
+	 * agent is idle again (loop). */
+	if (v->live > 1)
+		spare_fork(v);
 }
 
 static void wait_children(struct server *v)
@@ -897,6 +903,8 @@ static void loop(struct server *v, unsigned long lifetime)
 		reap(v);
 		if (r > 0 && (p.revents & POLLIN))
 			accept_one(v);
+		if (!v->live)
+			spare_fork(v);
 	}
 	spare_drop(v);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
