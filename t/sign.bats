@@ -649,6 +649,19 @@ check_raw() { # ALG HASH
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/sigs" | grep tmp)" ]
 }
 
+@test "batch: twelve requests, their records signed on several threads, each verifies" {
+	install_policy
+	mkdir "$BATS_TEST_TMPDIR/sigs"
+	for i in $(seq 10 21); do req "$BATS_TEST_TMPDIR/r$i.req"; done
+	before=$(audit_count)
+	enf-sign -d "$BATS_TEST_TMPDIR/sigs" "$BATS_TEST_TMPDIR"/r??.req
+	[ "$(ls "$BATS_TEST_TMPDIR/sigs" | wc -l)" -eq 12 ]
+	[ "$(audit_count)" -eq $((before + 12)) ]
+	run enf-audit verify --all-signatures
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$((before + 12)) records"* ]]
+}
+
 @test "batch: the signatures in DIR get 0644 less the umask, as -o gives" {
 	install_policy
 	mkdir "$BATS_TEST_TMPDIR/sigs"
