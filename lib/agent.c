@@ -301,11 +301,12 @@ struct conn {
 	char observer[64];
 	uid_t peer_uid;
 	int errfd;			/* memfd that is our stderr: relayed to the client */
+	int logfd;			/* the agent's own stderr */
 	struct ap_buf in;
 };
 
-/* Send what the library wrote on stderr since the last call. */
-static void relay_stderr(struct conn *c)
+/* What the library wrote on stderr since the last call, as frames. */
+static void put_stderr(struct conn *c, struct wbuf *w)
 {
 	unsigned char buf[AP_CHUNK];
 	off_t end = lseek(c->errfd, 0, SEEK_CUR);
@@ -316,7 +317,7 @@ static void relay_stderr(struct conn *c)
 	fflush(stderr);
 	lseek(c->errfd, 0, SEEK_SET);
 	while ((r = read(c->errfd, buf, sizeof buf)) > 0)
-		ap_send(c->fd, AP_STDERR, buf, (size_t)r);
+		ap_put_frame(w, AP_STDERR, buf, (size_t)r);
 	if (ftruncate(c->errfd, 0) < 0)
 		return;
 	lseek(c->errfd, 0, SEEK_SET);
@@ -326,10 +327,10 @@ static void done(struct conn *c, int status, const char *msg)
 {
 	struct wbuf w;
 
-	relay_stderr(c);
 	wbuf_init(&w, 0);
-	if (ap_put_done(&w, status, msg) == ENF_OK)
-		ap_write(c->fd, &w);
+	put_stderr(c, &w);
+	ap_put_done(&w, status, msg);
+	ap_write(c->fd, &w);
 	wbuf_free(&w);
 }
 
@@ -385,31 +386,55 @@ static int add_request(struct conn *c, struct sign_batch *b, const struct ap_fra
 	return rc;
 }
 
-static void send_results(struct conn *c, const struct sign_batch *b, struct held **held, size_t n)
-{
+/* A batch's answer: its results, sent once its records are durable and
+ * before the audit head is written (sign_batch_on_recorded), so that the
+ * caller does not wait for the head.  The log is still locked then,
+ * so nothing may wait for the caller: what the socket does not take at
+ * once goes after the commit (answer_rest). */
+struct answer {
+	struct conn *c;
+	const struct sign_batch *b;
+	struct held **held;
+	size_t n, sent;
 	struct wbuf w;
+};
 
-	relay_stderr(c);
-	wbuf_init(&w, 0);
-	for (size_t i = 0; i < n; i++) {
-		const struct sign_outcome *o = sign_batch_outcome(b, i);
+static void answer_now(void *arg)
+{
+	struct answer *a = arg;
+	ssize_t r = 0;
+
+	put_stderr(a->c, &a->w);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct sign_outcome *o = sign_batch_outcome(a->b, i);
 		int ok = o->status == ENF_OK;
-		ap_put_result(&w, o->status, o->seq, o->status == ENF_FAIL ? o->msg : NULL,
-			      ok ? held[i]->sig.p : NULL, ok ? held[i]->sig.len : 0);
-		if (w.len > 256 * 1024 || i + 1 == n) {
-			if (ap_write(c->fd, &w) != ENF_OK)
-				break;
-			wbuf_reset(&w);
-		}
+		ap_put_result(&a->w, o->status, o->seq, o->status == ENF_FAIL ? o->msg : NULL,
+			      ok ? a->held[i]->sig.p : NULL, ok ? a->held[i]->sig.len : 0);
 	}
-	wbuf_free(&w);
+	while (!a->w.failed && a->sent < a->w.len &&
+	       ((r = send(a->c->fd, a->w.p + a->sent, a->w.len - a->sent,
+			  MSG_DONTWAIT | MSG_NOSIGNAL)) > 0 || (r < 0 && errno == EINTR)))
+		a->sent += r > 0 ? (size_t)r : 0;
+	/* The caller has its answer: what writing the head may still report
+	 * is the agent's to log. */
+	fflush(stderr);
+	if (a->c->logfd >= 0)
+		dup2(a->c->logfd, STDERR_FILENO);
 }
 
-/* SIGN... COMMIT: one batch, one group commit, then every result.  A
- * client that goes away before COMMIT gets nothing decided recorded and
- * nothing signed out of the agent. */
+static void answer_rest(struct answer *a)
+{
+	if (!a->w.failed && a->sent < a->w.len)
+		io_write_all(a->c->fd, a->w.p + a->sent, a->w.len - a->sent);
+}
+
+/* SIGN... COMMIT: one batch, one group commit, and every result as soon
+ * as the records are durable (struct answer).  A client that goes away
+ * before COMMIT gets nothing decided recorded and nothing signed out of
+ * the agent. */
 static int serve_sign(struct conn *c, struct ap_frame *f)
 {
+	struct answer a;
 	struct sign_batch *b = NULL;
 	struct held **held = NULL;
 	size_t n = 0;
@@ -430,8 +455,12 @@ static int serve_sign(struct conn *c, struct ap_frame *f)
 			goto out;
 		}
 	}
+	a = (struct answer){ .c = c, .b = b, .held = held, .n = n };
+	wbuf_init(&a.w, 0);
+	sign_batch_on_recorded(b, answer_now, &a);
 	sign_batch_commit(b);
-	send_results(c, b, held, n);
+	answer_rest(&a);
+	wbuf_free(&a.w);
 out:
 	if (rc != ENF_OK)
 		done(c, ENF_FAIL, rc == ENF_NO ? "the connection ended before the commit" :
@@ -631,7 +660,7 @@ static const char *child_start(struct session *s, int lfd, int spare_fd)
 
 static void child_serve(struct session *s, int fd, unsigned timeout, const char *refusal)
 {
-	struct conn c = { .fd = fd, .s = s, .errfd = -1 };
+	struct conn c = { .fd = fd, .s = s, .errfd = -1, .logfd = -1 };
 	struct timeval tv = { .tv_sec = timeout };
 	int rc;
 
@@ -640,6 +669,7 @@ static void child_serve(struct session *s, int fd, unsigned timeout, const char 
 	conn_setup(&c);
 	if ((c.errfd = memfd_create("enf-agent-stderr", MFD_CLOEXEC)) >= 0) {
 		fflush(stderr);
+		c.logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 		dup2(c.errfd, STDERR_FILENO);
 	}
 	rc = serve(&c, refusal);

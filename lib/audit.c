@@ -389,14 +389,31 @@ static int make_records(struct wbuf *w, struct wbuf *hw, const struct tail *t,
 	return rc;
 }
 
-/* The records, then the head, each made durable before the next. */
+/* What runs once an append's records are durable (audit_append_many). */
+struct then {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void then_run(struct then *t)
+{
+	if (t->fn)
+		t->fn(t->arg);
+	t->fn = NULL;
+}
+
+/* The records, then the head, each made durable before the next.  In
+ * between, with the log still locked, runs what waited for the records:
+ * whoever reads the log takes its lock, so none sees the head behind. */
 static int write_locked(int fd, const char *path, const char *home, const struct tail *t,
-			const struct wbuf *w, const struct wbuf *hw, uint64_t last)
+			const struct wbuf *w, const struct wbuf *hw, uint64_t last,
+			struct then *then)
 {
 	if (t->dropped && ftruncate(fd, t->keep) < 0)
 		return enf_err(ENF_FAIL, "cannot repair %s: %s", path, strerror(errno));
 	if (io_write_all(fd, w->p, w->len) < 0 || fsync(fd) < 0)
 		return enf_err(ENF_FAIL, "cannot write %s: %s", path, strerror(errno));
+	then_run(then);
 	/* The record is in the log: say so, not that it was lost.  The next
 	 * append finds it after the old head and catches up. */
 	if (audit_headfile_write(home, hw) != ENF_OK)
@@ -407,7 +424,7 @@ static int write_locked(int fd, const char *path, const char *home, const struct
 
 static int append_locked(int fd, const char *path, const char *home, const struct pubkey *id,
 			 const char *instance_id, const struct privkey *key,
-			 const struct audit_event *evs, size_t n, uint64_t *seqs)
+			 const struct audit_event *evs, size_t n, uint64_t *seqs, struct then *then)
 {
 	struct tail t;
 	struct audit_headfile h;
@@ -430,7 +447,8 @@ static int append_locked(int fd, const char *path, const char *home, const struc
 		 (rc = present || !key ? ENF_OK : audit_headfile_genesis(home, key)) == ENF_OK &&
 		 (rc = key ? audit_gap_take(home, &g) : ENF_OK) == ENF_OK &&
 		 (rc = make_records(&w, &hw, &t, &g, &h, instance_id, key, evs, n, seqs)) == ENF_OK)
-		written = (rc = write_locked(fd, path, home, &t, &w, &hw, seqs[n - 1])) == ENF_OK;
+		written = (rc = write_locked(fd, path, home, &t, &w, &hw, seqs[n - 1], then)) ==
+			ENF_OK;
 	if (rc != ENF_OK && rc != ENF_FAIL)
 		rc = ENF_FAIL;
 	if (written && g.fd >= 0)
@@ -473,9 +491,11 @@ static int event_ok(const struct audit_event *ev, const struct privkey *key)
 
 /* Append n events in one locked write (n = 1 for every program but a
  * batch).  seqs[i] is each record's sequence number, or 0 for all when
- * nothing could be written; the failure is reported and left as a gap. */
+ * nothing could be written; the failure is reported and left as a gap.
+ * then runs once, when the records are durable or have failed. */
 static int append_events(const char *home, const struct pubkey *id, const struct privkey *key,
-			 const struct audit_event *evs, size_t n, uint64_t *seqs)
+			 const struct audit_event *evs, size_t n, uint64_t *seqs,
+			 struct then then)
 {
 	char saved[512], instance_id[FINGERPRINT_MAX], *path = NULL;
 	int fd = -1, rc = ENF_OK;
@@ -495,7 +515,7 @@ static int append_events(const char *home, const struct pubkey *id, const struct
 		rc = enf_err(ENF_FAIL, "out of memory");
 	else if ((rc = open_log(path, &fd)) == ENF_OK) {
 		pubkey_fingerprint(id, instance_id);
-		rc = append_locked(fd, path, home, id, instance_id, key, evs, n, seqs);
+		rc = append_locked(fd, path, home, id, instance_id, key, evs, n, seqs, &then);
 	}
 	if (rc != ENF_OK) {
 		char why[256];
@@ -514,6 +534,7 @@ static int append_events(const char *home, const struct pubkey *id, const struct
 	}
 	if (fd >= 0)
 		close(fd);	/* releases the lock */
+	then_run(&then);
 	free(path);
 	enf_err(ENF_OK, "%s", saved);
 	return rc;
@@ -528,7 +549,7 @@ uint64_t audit_append_raw(const char *home, const struct pubkey *id,
 		enf_warn("audit: cannot write the record: incomplete audit event");
 		return 0;
 	}
-	append_events(home, id, key, ev, 1, &seq);
+	append_events(home, id, key, ev, 1, &seq, (struct then){ NULL, NULL });
 	return seq;
 }
 
@@ -547,16 +568,18 @@ uint64_t audit_append(struct keystore *ks, const struct audit_event *ev)
 }
 
 int audit_append_many(struct keystore *ks, const struct audit_event *evs, size_t n,
-		      uint64_t *seqs)
+		      uint64_t *seqs, void (*recorded)(void *), void *arg)
 {
-	if (n == 0)
-		return ENF_OK;
-	if (!ks) {
+	struct then then = { recorded, arg };
+
+	if (!ks || n == 0) {
 		memset(seqs, 0, n * sizeof *seqs);
-		enf_warn("audit: cannot write the records: no instance");
-		return ENF_FAIL;
+		if (n)
+			enf_warn("audit: cannot write the records: no instance");
+		then_run(&then);
+		return n ? ENF_FAIL : ENF_OK;
 	}
-	return append_events(ks_home(ks), ks_identity_pub(ks), writer_key(ks), evs, n, seqs);
+	return append_events(ks_home(ks), ks_identity_pub(ks), writer_key(ks), evs, n, seqs, then);
 }
 
 int audit_head(const char *log, uint64_t *seq, unsigned char hash[32])

@@ -201,8 +201,13 @@ int audit_cmd_head(const struct audit_cmd *c, uint64_t *seq, unsigned char hash[
 /* Group commit: append n records under one lock with one fsync (and one
  * signed head), in order.  seqs[i] receives each record's sequence number,
  * all 0 when the append failed (reported on stderr, as audit_append does).
+ * recorded(arg), when not NULL, runs exactly once: as soon as the records
+ * are durable, before the head is updated and with the log still locked
+ * (every reader takes the lock, so none sees the head behind the log), or
+ * once a failed append has been reported.  What waits only for the
+ * records (a signature going out) need not wait for the head's write.
  * Returns ENF_OK or ENF_FAIL. */
 int audit_append_many(struct keystore *ks, const struct audit_event *evs, size_t n,
-		      uint64_t *seqs);
+		      uint64_t *seqs, void (*recorded)(void *), void *arg);
 
 #endif

@@ -55,6 +55,9 @@ struct sign_batch {
 	size_t n, cap;
 	int (*before_publish)(void *);
 	void *before_arg;
+	void (*on_recorded)(void *);
+	void *recorded_arg;
+	uint64_t *seqs;			/* during the commit: the records' numbers */
 };
 
 struct sign_cache *sign_cache_new(void)
@@ -131,6 +134,12 @@ void sign_batch_before_publish(struct sign_batch *b, int (*fn)(void *), void *ar
 {
 	b->before_publish = fn;
 	b->before_arg = arg;
+}
+
+void sign_batch_on_recorded(struct sign_batch *b, void (*fn)(void *), void *arg)
+{
+	b->on_recorded = fn;
+	b->recorded_arg = arg;
 }
 
 static struct pending *pending_new(struct sign_batch *b)
@@ -297,33 +306,6 @@ static void event_of(const struct sign_batch *b, const struct pending *p, struct
 		a->policy_digest = p->policy_digest;
 }
 
-/* Every record of the batch in one append: one lock, one fsync. */
-static void record_all(struct sign_batch *b)
-{
-	struct audit_event *evs;
-	uint64_t *seqs;
-
-	if (b->n == 1) {
-		struct audit_event a;
-		event_of(b, &b->p[0], &a);
-		b->p[0].res.seq = audit_append(b->ks, &a);
-		return;
-	}
-	evs = calloc(b->n, sizeof *evs);
-	seqs = calloc(b->n, sizeof *seqs);
-	if (evs && seqs) {
-		for (size_t i = 0; i < b->n; i++)
-			event_of(b, &b->p[i], &evs[i]);
-		audit_append_many(b->ks, evs, b->n, seqs);
-		for (size_t i = 0; i < b->n; i++)
-			b->p[i].res.seq = seqs[i];
-	} else {
-		enf_warn("audit: cannot write the records: out of memory");
-	}
-	free(evs);
-	free(seqs);
-}
-
 static void publish_failed(struct pending *p)
 {
 	const char *msg = enf_errmsg();
@@ -332,13 +314,25 @@ static void publish_failed(struct pending *p)
 	snprintf(p->res.msg, sizeof p->res.msg, "%s", msg[0] ? msg : "cannot publish the output");
 }
 
-size_t sign_batch_commit(struct sign_batch *b)
+/* Once the records are durable (or could not be written: a failed append
+ * never changes a decision), before the audit head is written. */
+static void recorded(void *arg)
+{
+	struct sign_batch *b = arg;
+
+	for (size_t i = 0; b->seqs && i < b->n; i++)
+		b->p[i].res.seq = b->seqs[i];
+	if (b->on_recorded)
+		b->on_recorded(b->recorded_arg);
+}
+
+/* After the append, outside the log's lock: a caller's output may be slow
+ * to take (a full pipe, a stopped terminal) and must not hold up every
+ * other writer of the log. */
+static void publish_all(struct sign_batch *b)
 {
 	int ready = ENF_OK;
 
-	if (b->n == 0)
-		return 0;
-	record_all(b);
 	enf_err_clear();
 	if (b->before_publish)
 		ready = b->before_publish(b->before_arg);
@@ -356,6 +350,29 @@ size_t sign_batch_commit(struct sign_batch *b)
 		}
 		p->staged = 0;
 	}
+}
+
+/* Every record of the batch in one append: one lock, one fsync. */
+size_t sign_batch_commit(struct sign_batch *b)
+{
+	struct audit_event *evs;
+
+	if (b->n == 0)
+		return 0;
+	evs = calloc(b->n, sizeof *evs);
+	b->seqs = calloc(b->n, sizeof *b->seqs);
+	if (evs && b->seqs) {
+		for (size_t i = 0; i < b->n; i++)
+			event_of(b, &b->p[i], &evs[i]);
+		audit_append_many(b->ks, evs, b->n, b->seqs, recorded, b);
+	} else {
+		enf_warn("audit: cannot write the records: out of memory");
+		recorded(b);
+	}
+	free(evs);
+	free(b->seqs);
+	b->seqs = NULL;
+	publish_all(b);
 	return b->n;
 }
 

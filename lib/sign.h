@@ -3,7 +3,8 @@
  * enf-sign -d (batch), and enf-agent:
  *
  *   for each request:  evaluate -> sign -> stage the output
- *   once:              append every decision's record (one fsync)
+ *   once:              append every decision's record (one fsync),
+ *                      then the signed audit head
  *   then:              publish each staged output
  *
  * so that no signature is ever published before its record was written
@@ -63,6 +64,13 @@ int sign_batch_add(struct sign_batch *b, const struct request_text *r,
 /* Optional: runs once after the records are written and before the first
  * publish (a batch's outputs are synced together here). */
 void sign_batch_before_publish(struct sign_batch *b, int (*fn)(void *), void *arg);
+/* Optional: runs once, as soon as the records are durable (or could not
+ * be written), before the audit head is written and before any output is
+ * published, with the log still locked, so it must not wait on anyone.
+ * The outcomes and their records' numbers are final here for outputs that
+ * have no publish step: the agent, which holds its signatures, answers
+ * here, and its caller does not wait for the head. */
+void sign_batch_on_recorded(struct sign_batch *b, void (*fn)(void *), void *arg);
 /* Record every decision with one durable write, then publish each
  * permitted output.  Returns the number of requests added. */
 size_t sign_batch_commit(struct sign_batch *b);

@@ -468,6 +468,32 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	AGENT_PID=
 }
 
+@test "the caller is answered before the head is written; a head that cannot be written is the agent's to report" {
+	mkdir -m 0700 "$BATS_TEST_TMPDIR/agent"
+	AGENT_SOCK=$BATS_TEST_TMPDIR/agent/sock
+	enf-agent -D -a "$AGENT_SOCK" >/dev/null 2>"$BATS_TEST_TMPDIR/agent.err" 3>&- &
+	AGENT_PID=$!
+	for _ in $(seq 100); do [ -S "$AGENT_SOCK" ] && break; sleep 0.05; done
+	req "$BATS_TEST_TMPDIR/r"
+	before=$(audit_count)
+	mkdir "$ENF_HOME/audit.head.tmp"
+	run --separate-stderr through enf-sign "$BATS_TEST_TMPDIR/r"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == "-----BEGIN SSH SIGNATURE-----"* ]]
+	[ "$(enf-audit show --json "$((before + 1))" | jq -r .outcome)" = permit ]
+	grep -q "audit: record $((before + 1)) written, but cannot update .*audit.head" \
+		"$BATS_TEST_TMPDIR/agent.err"
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"audit.head names an earlier signed record"* ]]
+	rmdir "$ENF_HOME/audit.head.tmp"
+	through enf-sign "$BATS_TEST_TMPDIR/r" >/dev/null
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"earlier signed record"* ]]
+}
+
 @test "batch through the agent: same outcomes, lines and files as in process" {
 	start_agent
 	mkdir "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"

@@ -2,9 +2,13 @@
  * of a batch gets its own record and outcome; all records are written
  * before the first output is published; a denial or a failed output in
  * the middle changes nothing for the others. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include "tap.h"
 #include "audit.h"
 #include "crypto.h"
@@ -168,6 +172,86 @@ static void test_batch(struct keystore *ks)
 	sign_batch_free(b);
 }
 
+/* The tip of audit.head: its first number. */
+static unsigned long long head_tip(void)
+{
+	char path[128];
+	unsigned long long tip = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", home, AUDIT_HEAD_FILE);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "enf-audit-head-1 %llu ", &tip) != 1)
+			tip = 0;
+		fclose(f);
+	}
+	return tip;
+}
+
+/* Whether anyone may read the log now: a shared lock, as readers take. */
+static int log_readable(void)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof path, "%s/%s", home, AUDIT_FILE);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return -1;
+	ok = flock(fd, LOCK_SH | LOCK_NB) == 0 ? 1 : errno == EWOULDBLOCK ? 0 : -1;
+	close(fd);
+	return ok;
+}
+
+struct at_answer {
+	struct mem_out *m;
+	struct sign_batch *b;
+	int calls, published, readable;
+	size_t records;
+	unsigned long long tip, seq;
+};
+
+static void answer(void *arg)
+{
+	struct at_answer *a = arg;
+
+	a->calls++;
+	a->published = a->m->published;
+	a->records = log_records();
+	a->tip = head_tip();
+	a->readable = log_readable();
+	a->seq = sign_batch_outcome(a->b, 0)->seq;
+}
+
+/* The agent's answer (sign_batch_on_recorded) goes once the record is in
+ * the log, before the head names it, while no reader may look; outputs are
+ * published after, the log unlocked. */
+static void test_answer_before_head(struct keystore *ks)
+{
+	struct mem_out m;
+	struct at_answer a = { .m = &m };
+	struct sign_batch *b = NULL;
+	struct request_text r;
+	struct sign_output out = { mem_stage, mem_publish, mem_discard, &m };
+	size_t before = log_records();
+	unsigned long long tip = head_tip();
+
+	memset(&m, 0, sizeof m);
+	ok(sign_batch_new(ks, NULL, NULL, &b) == ENF_OK, "batch");
+	a.b = b;
+	sign_batch_on_recorded(b, answer, &a);
+	request("ok:answer", &r);
+	ok(sign_batch_add(b, &r, &out) == ENF_OK, "add");
+	free(r.p);
+	ok(sign_batch_commit(b) == 1 && a.calls == 1, "the answer runs once");
+	ok(a.records == before + 1 && !a.published, "after the record, before the publish");
+	ok(tip == before && a.tip == before, "before the head names the record (head %llu)", a.tip);
+	ok(a.readable == 0, "with the log still locked");
+	ok(head_tip() == before + 1 && log_readable() == 1 && m.published,
+	   "then the head, the lock goes, and the output is published");
+	ok(a.seq == before + 1, "and it knew the record's number");
+	sign_batch_free(b);
+}
+
 static void test_records(void)
 {
 	char path[128];
@@ -228,6 +312,7 @@ int main(void)
 	if (ks) {
 		test_batch(ks);
 		test_records();
+		test_answer_before_head(ks);
 	}
 	ks_close(ks);
 	privkey_free(&requester);
