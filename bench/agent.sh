@@ -62,12 +62,14 @@ cd "$dir"
 # In rounds (bench/rounds.c): each round runs every command once, so that
 # a slow moment of a shared machine falls on all of them alike.
 # ssh-keygen will not write over FILE.sig (it asks): the outputs are
-# removed before each run.  ssh-keygen writes FILE.sig without fsync;
-# enf-sign -o syncs the output before renaming it into place, "> file"
-# does not: both fsync the audit record.
+# removed before each run.  Every command's stdout goes to a file, as
+# "> file" (enf-sign's signature; nothing for the others).  ssh-keygen
+# writes FILE.sig without fsync; enf-sign -o syncs the output before
+# renaming it into place, "> file" does not: both fsync the audit record.
 printf '%-28s %9s %9s %9s %8s %8s\n' command "median ms" "mean ms" "min ms" "median" "mean"
 printf '%-28s %9s %9s %9s %8s %8s\n' "" "" "" "" "vs ssh-keygen" ""
-"$rounds" -n "${AGENT_BENCH_ROUNDS:-200}" -u "$dir/data.sig" -u "$dir/o.sig" -u "$dir/o5.sig" \
+"$rounds" -n "${AGENT_BENCH_ROUNDS:-200}" -s "$dir/stdout.sig" \
+	-u "$dir/data.sig" -u "$dir/o.sig" -u "$dir/o5.sig" \
 	"ssh-keygen -Y sign=ssh-keygen -q -Y sign -n release -f $dir/ci $dir/data" \
 	"enf-sign via enf-agent -o=enf-sign -o $dir/o.sig $dir/req" \
 	"enf-sign via enf-agent >=enf-sign $dir/req" \

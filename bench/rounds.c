@@ -5,11 +5,13 @@
  * lands on one command only, and the ratio between them swings by a
  * fifth from run to run.)
  *
- *   rounds [-n ROUNDS] [-w WARMUP] [-u PATH]... NAME=COMMAND...
+ *   rounds [-n ROUNDS] [-w WARMUP] [-s FILE] [-u PATH]... NAME=COMMAND...
  *
  * A COMMAND is split at spaces and run without a shell (fork, exec),
- * stdin, stdout and stderr on /dev/null.  Every -u PATH is removed before
- * each run (ssh-keygen will not write over its FILE.sig).  Prints one line
+ * stdin and stderr on /dev/null, stdout too or, with -s, on FILE as
+ * "> FILE" would put it (created or truncated for each run).  Every
+ * -u PATH is removed before each run (ssh-keygen will not write over its
+ * FILE.sig).  Prints one line
  * per command: NAME, median, mean and minimum in ms, and median and mean
  * relative to the first command's; exits 1, naming the command and how it
  * ended, when a run does not exit 0. */
@@ -60,7 +62,8 @@ static int parse(char *spec, struct cmd *c, int rounds)
 
 /* ms of wall time from fork to exit, or -1 (*st: its wait status) if it
  * did not exit 0. */
-static double run(const struct cmd *c, char *const *unlinks, int nunlink, int *st)
+static double run(const struct cmd *c, const char *out_path, char *const *unlinks, int nunlink,
+		  int *st)
 {
 	double t0;
 	pid_t pid;
@@ -69,8 +72,10 @@ static double run(const struct cmd *c, char *const *unlinks, int nunlink, int *s
 		unlink(unlinks[i]);
 	t0 = now_ms();
 	if ((pid = fork()) == 0) {
-		int in = open("/dev/null", O_RDONLY), out = open("/dev/null", O_WRONLY);
-		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		int in = open("/dev/null", O_RDONLY), null = open("/dev/null", O_WRONLY);
+		int out = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : null;
+		if (in < 0 || null < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+		    dup2(null, 2) < 0)
 			_exit(127);
 		execvp(c->argv[0], c->argv);
 		_exit(127);
@@ -101,22 +106,27 @@ static void summarise(struct cmd *c, int rounds, double *median, double *mean)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rounds [-n ROUNDS] [-w WARMUP] [-u PATH]... NAME=COMMAND...\n");
+	fprintf(stderr, "usage: rounds [-n ROUNDS] [-w WARMUP] [-s FILE] [-u PATH]... "
+		"NAME=COMMAND...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	struct cmd cmds[MAX_CMDS];
-	char *unlinks[MAX_UNLINK];
+	char *unlinks[MAX_UNLINK], *out_path = NULL;
 	double median[MAX_CMDS], mean[MAX_CMDS];
 	int rounds = 100, warmup = 3, nunlink = 0, ncmd = 0, opt;
 
-	while ((opt = getopt(argc, argv, "+n:w:u:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:w:s:u:")) != -1) {
 		if (opt == 'n' && (rounds = atoi(optarg)) > 0)
 			continue;
 		if (opt == 'w' && (warmup = atoi(optarg)) >= 0)
 			continue;
+		if (opt == 's') {
+			out_path = optarg;
+			continue;
+		}
 		if (opt == 'u' && nunlink < MAX_UNLINK) {
 			unlinks[nunlink++] = optarg;
 			continue;
@@ -132,7 +142,7 @@ int main(int argc, char **argv)
 		for (int k = 0; k < ncmd; k++) {
 			int i = (k + (r < 0 ? 0 : r)) % ncmd;
 			int st;
-			double ms = run(&cmds[i], unlinks, nunlink, &st);
+			double ms = run(&cmds[i], out_path, unlinks, nunlink, &st);
 			if (ms < 0) {
 				if (st != -1 && WIFEXITED(st))
 					fprintf(stderr, "rounds: %s: exit %d\n", cmds[i].name,
