@@ -381,6 +381,27 @@ expect_permitted() { # REQUEST
 	[ "$(cat "$BATS_TEST_TMPDIR/notes.tmp$dead.Ab12Cd")" = mine ]
 }
 
+# SPEC: -o writes atomically: temp file, fsync, rename.  The temp file is
+# unnamed (O_TMPFILE in the output's directory) until it is linked.
+@test "-o syncs the signature before it links it into place" {
+	install_policy
+	req "$BATS_TEST_TMPDIR/r"
+	local trace=$BATS_TEST_TMPDIR/trace fd synced linked
+	# LeakSanitizer cannot run under ptrace (make sanitize).
+	local asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	! agent_mode || export ENF_AGENT_SOCK=$AGENT_SOCK
+	ASAN_OPTIONS=$asan strace -qq -e trace=openat,fsync,fdatasync,linkat -o "$trace" \
+		"$ENF_BIN/enf-sign" -o "$OUT" "$BATS_TEST_TMPDIR/r"
+	[ "$(head -c 29 "$OUT")" = "-----BEGIN SSH SIGNATURE-----" ]
+	fd=$(sed -n "s|^openat(AT_FDCWD, \"$BATS_TEST_TMPDIR\", .*O_TMPFILE.*) = \([0-9]*\)\$|\1|p" "$trace")
+	[ -n "$fd" ]
+	synced=$(grep -n -m1 "^f\(data\)\?sync($fd)" "$trace" | cut -d: -f1)
+	linked=$(grep -n -m1 "^linkat(AT_FDCWD, \"/proc/self/fd/$fd\"" "$trace" | cut -d: -f1)
+	[ -n "$synced" ]
+	[ -n "$linked" ]
+	[ "$synced" -lt "$linked" ]
+}
+
 @test "a wrong operator passphrase exits 3, signs nothing and audits the failure" {
 	install_policy
 	req "$BATS_TEST_TMPDIR/r"
