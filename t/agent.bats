@@ -169,7 +169,8 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	grep -q "warning: cannot lock the agent's memory (.*); secrets stay in libgcrypt's locked pool" \
 		"$BATS_TEST_TMPDIR/agent.err"
 	locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$AGENT_PID/status")
-	[ "$locked" -gt 0 ] && [ "$locked" -le 2048 ]
+	[ "$locked" -gt 0 ]
+	[ "$locked" -le 2048 ]
 }
 
 @test "SIGTERM stops the agent and removes its socket" {
