@@ -495,6 +495,41 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	[[ "$output" != *"earlier signed record"* ]]
 }
 
+# A handler killed at the head's rename (strace sends SIGKILL), which comes
+# after its answer (enf-audit(5), APPENDING, step 7): the caller has its
+# signature, and the record after the head is caught up with.
+@test "a handler killed at the head's write after answering: the caller has its signature, the next append catches up" {
+	start_agent
+	req "$BATS_TEST_TMPDIR/r"
+	for _ in $(seq 100); do [ -n "$(spare)" ] && break; sleep 0.05; done
+	handler=$(spare)
+	[ -n "$handler" ]
+	strace -qq -f -p "$AGENT_PID" -p "$handler" -o /dev/null -P "$ENF_HOME/audit.head.tmp" \
+		-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:signal=KILL &
+	tracer=$!
+	for _ in $(seq 100); do
+		grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$handler/status" && break
+		sleep 0.05
+	done
+	before=$(audit_count)
+	run through enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	kill "$tracer"
+	wait "$tracer" || true
+	[ "$status" -eq 0 ]
+	[ ! -e "/proc/$handler" ]
+	echo "rel $(enf-keygen pubkey rel)" >"$BATS_TEST_TMPDIR/allowed"
+	ssh-keygen -Y verify -n release -f "$BATS_TEST_TMPDIR/allowed" -I rel \
+		-s "$BATS_TEST_TMPDIR/sig" <"$DATA"
+	[ "$(audit_count)" -eq $((before + 1)) ]
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"audit.head names an earlier signed record"* ]]
+	through enf-sign "$BATS_TEST_TMPDIR/r" >/dev/null
+	run enf-audit verify
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"earlier signed record"* ]]
+}
+
 @test "batch through the agent: same outcomes, lines and files as in process" {
 	start_agent
 	mkdir "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
