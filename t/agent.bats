@@ -522,6 +522,9 @@ sanitized() { grep -aq __asan_init "$ENF_BIN/enf-agent"; }
 	done
 	before=$(audit_count)
 	run through enf-sign -o "$BATS_TEST_TMPDIR/sig" "$BATS_TEST_TMPDIR/r"
+	# The caller is answered before the head is written: the tracer must
+	# stay until the handler has reached the rename and been killed there.
+	for _ in $(seq 100); do [ -e "/proc/$handler" ] || break; sleep 0.05; done
 	kill "$tracer"
 	wait "$tracer" || true
 	[ "$status" -eq 0 ]
