@@ -389,7 +389,7 @@ expect_permitted() { # REQUEST
 	local trace=$BATS_TEST_TMPDIR/trace fd synced linked
 	# LeakSanitizer cannot run under ptrace (make sanitize).
 	local asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-	! agent_mode || export ENF_AGENT_SOCK=$AGENT_SOCK
+	if agent_mode; then export ENF_AGENT_SOCK=$AGENT_SOCK; fi
 	ASAN_OPTIONS=$asan strace -qq -e trace=openat,fsync,fdatasync,linkat -o "$trace" \
 		"$ENF_BIN/enf-sign" -o "$OUT" "$BATS_TEST_TMPDIR/r"
 	[ "$(head -c 29 "$OUT")" = "-----BEGIN SSH SIGNATURE-----" ]
