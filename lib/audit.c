@@ -289,15 +289,15 @@ static void *sign_jobs(void *arg)
 static int sign_all(struct signing *s)
 {
 	pthread_t th[SIGN_THREADS - 1];
-	/* threads, this one included */
-	size_t want = s->key ? (s->nrec + 1) / SIGNS_PER_THREAD : 1, nt = 0;
+	size_t want = 1, nt = 0;	/* threads, this one included */
 
-	if (want > 1) {
+	if (s->key && s->nrec + 1 >= 2 * SIGNS_PER_THREAD) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		if (cpus < (long)want)
-			want = cpus < 1 ? 1 : (size_t)cpus;
+		want = (s->nrec + 1) / SIGNS_PER_THREAD;
 		if (want > SIGN_THREADS)
 			want = SIGN_THREADS;
+		if (cpus >= 1 && (size_t)cpus < want)
+			want = (size_t)cpus;
 	}
 	while (nt + 1 < want && pthread_create(&th[nt], NULL, sign_jobs, s) == 0)
 		nt++;
