@@ -14,8 +14,12 @@ SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 P11_TEST="${ENF_UNIT:-$BATS_TEST_DIRNAME/../build/t/unit}/../p11"
 FAULTY="$P11_TEST/libfaulty.so"
 
+# make deps installs SoftHSMv2 and make builds the shim: one that is missing
+# is a broken setup, which fails the test rather than skipping it.
+need() { [ -f "$1" ] || { echo "$1 is missing: $2" >&2; return 1; }; }
+
 setup() {
-	[ -f "$SOFTHSM" ] || skip "SoftHSMv2 is not installed (make deps)"
+	need "$SOFTHSM" "make deps installs SoftHSMv2"
 	common_setup
 	make_instance
 	export SOFTHSM2_CONF="$BATS_TEST_TMPDIR/softhsm2.conf"
@@ -395,7 +399,7 @@ check_raw() { # HASH
 }
 
 @test "fault: a wrong PIN is tried once, never again, in a batch of three" {
-	[ -f "$FAULTY" ] || skip "the fault shim is not built ($FAULTY)"
+	need "$FAULTY" "make builds the fault shim (t/p11/)"
 	export ENF_P11_REAL="$SOFTHSM"
 	MODULE="$FAULTY" token_add
 	token_key tk ed25519
@@ -433,7 +437,7 @@ check_raw() { # HASH
 
 # The fault shim (t/p11/, built with the tests) in front of SoftHSMv2.
 shim_key() { # ALG
-	[ -f "$FAULTY" ] || skip "the fault shim is not built ($FAULTY)"
+	need "$FAULTY" "make builds the fault shim (t/p11/)"
 	export ENF_P11_REAL="$SOFTHSM"
 	MODULE="$FAULTY" token_add --timeout 2
 	token_key tk "$1"
@@ -477,7 +481,7 @@ shim_key() { # ALG
 # ---- through the agent ----
 
 @test "agent: 8 parallel clients sign with one token key through one session" {
-	[ -f "$FAULTY" ] || skip "the fault shim is not built ($FAULTY)"
+	need "$FAULTY" "make builds the fault shim (t/p11/)"
 	# The shim only counts the logins here: one session, one login.
 	export ENF_P11_REAL="$SOFTHSM" ENF_P11_LOGINS="$BATS_TEST_TMPDIR/logins"
 	MODULE="$FAULTY" token_add
